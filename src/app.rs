@@ -1,0 +1,152 @@
+//! Running pubduel: connect the lanes, start the engine, hand it to a front end, write the report.
+
+use crate::brokers::{kafka, nats, BrokerError, Publisher};
+use crate::cli::RunConfig;
+use crate::engine::{Engine, EngineConfig, LaneSetup};
+use crate::findings::Durability;
+use crate::metrics::ClosedPhase;
+use crate::profile::LaneKind;
+use crate::report::{Report, RunInfo};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Connects every lane of `cfg` at once and returns them ready to run.
+pub async fn connect_lanes(cfg: &RunConfig) -> Result<Vec<LaneSetup>, BrokerError> {
+    let connects = cfg.lanes.iter().map(|(kind, knobs)| async move {
+        let (publisher, durability): (Arc<dyn Publisher>, Durability) = match kind {
+            LaneKind::Kafka => (kafka::connect(&cfg.kafka).await?, kafka_durability(cfg)),
+            LaneKind::Nats => (nats::connect(&cfg.nats).await?, nats_durability(cfg)),
+        };
+        Ok::<_, BrokerError>(LaneSetup {
+            publisher,
+            knobs: *knobs,
+            durability,
+        })
+    });
+    futures::future::join_all(connects)
+        .await
+        .into_iter()
+        .collect()
+}
+
+fn kafka_durability(cfg: &RunConfig) -> Durability {
+    Durability {
+        storage: "file".into(),
+        ack_scope: cfg.kafka.ack_scope().into(),
+        replicas: cfg.kafka.replication.max(1) as u32,
+    }
+}
+
+fn nats_durability(cfg: &RunConfig) -> Durability {
+    Durability {
+        storage: cfg.nats.storage.as_str().into(),
+        ack_scope: if cfg.nats.replicas > 1 {
+            "all replicas"
+        } else {
+            "leader"
+        }
+        .into(),
+        replicas: cfg.nats.replicas,
+    }
+}
+
+/// Durability of every lane of `cfg`, in lane order.
+pub fn durability(cfg: &RunConfig) -> Vec<Durability> {
+    cfg.lanes
+        .iter()
+        .map(|(k, _)| match k {
+            LaneKind::Kafka => kafka_durability(cfg),
+            LaneKind::Nats => nats_durability(cfg),
+        })
+        .collect()
+}
+
+/// Connects and starts the engine for `cfg`.
+pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
+    let setups = connect_lanes(cfg).await?;
+    let info = run_info(cfg, SystemTime::now());
+    let engine = Engine::start(
+        setups,
+        EngineConfig {
+            warmup: cfg.warmup,
+            e2e: cfg.e2e,
+            ..EngineConfig::default()
+        },
+    )
+    .await?;
+    Ok((engine, info))
+}
+
+/// The report's view of the run settings.
+pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
+    let has = |k: LaneKind| cfg.lanes.iter().any(|(x, _)| *x == k);
+    RunInfo {
+        started_at,
+        profile: cfg.profile_name.clone(),
+        profile_path: cfg.profile_path.clone(),
+        warmup_s: cfg.warmup.as_secs_f64(),
+        e2e: cfg.e2e,
+        kafka: has(LaneKind::Kafka).then(|| cfg.kafka.clone()),
+        nats: has(LaneKind::Nats).then(|| cfg.nats.clone()),
+        durability: durability(cfg),
+    }
+}
+
+/// Builds and writes a report; returns it.
+pub fn write_report(
+    info: &RunInfo,
+    phases: &[ClosedPhase],
+    path: &Path,
+) -> std::io::Result<Report> {
+    let report = Report::build(info, phases);
+    report.write(path)?;
+    Ok(report)
+}
+
+#[derive(Serialize)]
+struct Resolved<'a> {
+    profile: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<String>,
+    warmup: String,
+    e2e: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<String>,
+    lanes: Vec<ResolvedLane>,
+    brokers: crate::report::Brokers,
+}
+
+#[derive(Serialize)]
+struct ResolvedLane {
+    name: &'static str,
+    knobs: crate::engine::Knobs,
+}
+
+/// The resolved settings as TOML, for `--dry-run`.
+pub fn resolved_toml(cfg: &RunConfig) -> String {
+    let info = run_info(cfg, SystemTime::now());
+    let r = Resolved {
+        profile: &cfg.profile_name,
+        duration: cfg
+            .duration
+            .map(|d| humantime::format_duration(d).to_string()),
+        warmup: humantime::format_duration(cfg.warmup).to_string(),
+        e2e: cfg.e2e,
+        report: cfg.report.as_ref().map(|p| p.display().to_string()),
+        lanes: cfg
+            .lanes
+            .iter()
+            .map(|(k, knobs)| ResolvedLane {
+                name: k.as_str(),
+                knobs: *knobs,
+            })
+            .collect(),
+        brokers: crate::report::Brokers {
+            kafka: info.kafka.as_ref().map(|k| k.redacted()),
+            nats: info.nats.as_ref().map(|n| n.redacted()),
+        },
+    };
+    toml::to_string(&r).unwrap_or_else(|e| format!("# cannot show settings: {e}\n"))
+}

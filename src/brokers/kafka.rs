@@ -1,0 +1,403 @@
+//! The Kafka lane: an rdkafka producer whose delivery callback times each ack on arrival.
+
+use super::{AckFuture, AckResult, BrokerError, ConsumerTask, Message, OnMessage, Publisher};
+use futures::future::{BoxFuture, FutureExt};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message as _;
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+/// Distinct message keys the lane rotates through.
+const KEYS: u64 = 64;
+/// How long setup waits for the broker to answer.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Kafka settings from the profile's `[kafka]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaSettings {
+    /// Bootstrap servers, `host:port[,host:port]`.
+    pub bootstrap: String,
+    /// Topic to publish to; created at start when missing.
+    pub topic: String,
+    /// Partitions of a newly created topic.
+    pub partitions: i32,
+    /// Replication factor of a newly created topic.
+    pub replication: i32,
+    /// Producer `acks`: `all`, `1` or `0`.
+    pub acks: String,
+    /// Producer `linger.ms`.
+    pub linger_ms: u32,
+    /// Producer `batch.size` in bytes (librdkafka's default when absent).
+    pub batch_size: Option<u32>,
+    /// `compression.type`: none, gzip, snappy, lz4, zstd.
+    pub compression: String,
+    /// `message.timeout.ms`: how long librdkafka retries before it reports a failed delivery.
+    pub message_timeout_ms: u32,
+    /// Keep librdkafka's own queue limits instead of setting them above max-pending.
+    pub native_defaults: bool,
+    /// Any other librdkafka properties, passed through as they are.
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        KafkaSettings {
+            bootstrap: "127.0.0.1:9092".into(),
+            topic: "pubduel".into(),
+            partitions: 3,
+            replication: 1,
+            acks: "all".into(),
+            linger_ms: 5,
+            batch_size: None,
+            compression: "none".into(),
+            message_timeout_ms: 10_000,
+            native_defaults: false,
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+impl KafkaSettings {
+    /// Checks values librdkafka would otherwise reject later; the error names the key.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if !["all", "-1", "1", "0"].contains(&self.acks.as_str()) {
+            return Err(("acks", format!("must be all, 1 or 0, got `{}`", self.acks)));
+        }
+        if !["none", "gzip", "snappy", "lz4", "zstd"].contains(&self.compression.as_str()) {
+            return Err((
+                "compression",
+                format!(
+                    "must be none, gzip, snappy, lz4 or zstd, got `{}`",
+                    self.compression
+                ),
+            ));
+        }
+        if self.partitions < 1 {
+            return Err((
+                "partitions",
+                format!("must be at least 1, got {}", self.partitions),
+            ));
+        }
+        if self.replication < 1 {
+            return Err((
+                "replication",
+                format!("must be at least 1, got {}", self.replication),
+            ));
+        }
+        if self.topic.is_empty() {
+            return Err(("topic", "must not be empty".into()));
+        }
+        Ok(())
+    }
+
+    /// The settings as a report may show them: properties that carry credentials are left out.
+    pub fn redacted(&self) -> KafkaSettings {
+        let mut s = self.clone();
+        s.properties.retain(|k, _| !is_secret(k));
+        s
+    }
+
+    /// What an ack waits for, in words.
+    pub fn ack_scope(&self) -> &'static str {
+        match self.acks.as_str() {
+            "0" => "none",
+            "1" => "leader",
+            _ => "all replicas",
+        }
+    }
+
+    fn base_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap)
+            .set("client.id", "pubduel");
+        for (k, v) in &self.properties {
+            c.set(k, v);
+        }
+        c
+    }
+
+    fn producer_config(&self) -> ClientConfig {
+        let mut c = self.base_config();
+        c.set("acks", &self.acks)
+            .set("linger.ms", self.linger_ms.to_string())
+            .set("compression.type", &self.compression)
+            .set("message.timeout.ms", self.message_timeout_ms.to_string());
+        if let Some(b) = self.batch_size {
+            c.set("batch.size", b.to_string());
+        }
+        if !self.native_defaults {
+            // pubduel's own max-pending is the limit; keep librdkafka's queue out of the way.
+            c.set("queue.buffering.max.messages", "10000000");
+        }
+        for (k, v) in &self.properties {
+            c.set(k, v);
+        }
+        c
+    }
+}
+
+fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "token",
+        "jaas",
+        "ssl.key",
+        "sasl.username",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
+/// Times each delivery report the moment librdkafka hands it over.
+struct AckContext;
+
+impl ClientContext for AckContext {}
+
+impl ProducerContext for AckContext {
+    type DeliveryOpaque = Box<oneshot::Sender<AckResult>>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, tx: Self::DeliveryOpaque) {
+        let now = Instant::now();
+        let outcome = match result {
+            Ok(_) => Ok(now),
+            Err((e, _)) => Err(BrokerError::Ack(e.to_string())),
+        };
+        // The receiver is gone for the `none` strategy: nobody waits, nothing to do.
+        let _ = tx.send(outcome);
+    }
+}
+
+/// The Kafka lane's publisher.
+pub struct KafkaPublisher {
+    producer: ThreadedProducer<AckContext>,
+    settings: KafkaSettings,
+    keys: Vec<String>,
+}
+
+fn unreachable(settings: &KafkaSettings, detail: String) -> BrokerError {
+    BrokerError::Unreachable {
+        lane: "kafka",
+        addr: settings.bootstrap.clone(),
+        detail,
+        flag: "--kafka",
+        env: "PUBDUEL_KAFKA",
+    }
+}
+
+fn setup_error(detail: String) -> BrokerError {
+    BrokerError::Setup {
+        lane: "kafka",
+        detail,
+    }
+}
+
+/// Connects, creates the topic when missing, and returns the lane's publisher.
+pub async fn connect(settings: &KafkaSettings) -> Result<Arc<KafkaPublisher>, BrokerError> {
+    let admin: AdminClient<DefaultClientContext> = settings
+        .base_config()
+        .create()
+        .map_err(|e| setup_error(e.to_string()))?;
+    let admin = Arc::new(admin);
+    let probe = Arc::clone(&admin);
+    tokio::task::spawn_blocking(move || probe.inner().fetch_metadata(None, SETUP_TIMEOUT))
+        .await
+        .map_err(|e| setup_error(e.to_string()))?
+        .map_err(|e| unreachable(settings, e.to_string()))?;
+    create_topic(&admin, settings).await?;
+    let producer: ThreadedProducer<AckContext> = settings
+        .producer_config()
+        .create_with_context(AckContext)
+        .map_err(|e| setup_error(e.to_string()))?;
+    let keys = (0..KEYS).map(|i| format!("key-{i}")).collect();
+    Ok(Arc::new(KafkaPublisher {
+        producer,
+        settings: settings.clone(),
+        keys,
+    }))
+}
+
+async fn create_topic(
+    admin: &Arc<AdminClient<DefaultClientContext>>,
+    s: &KafkaSettings,
+) -> Result<(), BrokerError> {
+    let topic = NewTopic::new(
+        &s.topic,
+        s.partitions,
+        TopicReplication::Fixed(s.replication),
+    );
+    let opts = AdminOptions::new()
+        .operation_timeout(Some(SETUP_TIMEOUT))
+        .request_timeout(Some(SETUP_TIMEOUT));
+    let results = admin
+        .create_topics([&topic], &opts)
+        .await
+        .map_err(|e| setup_error(format!("create topic: {e}")))?;
+    for r in results {
+        match r {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => return Err(setup_error(format!("create topic {name}: {code}"))),
+        }
+    }
+    // Wait until the topic's partitions are known, so the first messages do not wait for metadata.
+    let deadline = Instant::now() + SETUP_TIMEOUT;
+    loop {
+        let probe = Arc::clone(admin);
+        let name = s.topic.clone();
+        let ready = tokio::task::spawn_blocking(move || {
+            probe
+                .inner()
+                .fetch_metadata(Some(&name), Duration::from_secs(2))
+                .map(|m| {
+                    m.topics().iter().any(|t| {
+                        t.name() == name && t.error().is_none() && !t.partitions().is_empty()
+                    })
+                })
+        })
+        .await
+        .map_err(|e| setup_error(e.to_string()))?;
+        if matches!(ready, Ok(true)) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(setup_error(format!(
+                "topic {} has no partitions after creation",
+                s.topic
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl KafkaPublisher {
+    /// The partitions of the topic, as the broker reports them.
+    fn partitions(&self) -> Result<Vec<i32>, BrokerError> {
+        let md = self
+            .producer
+            .client()
+            .fetch_metadata(Some(&self.settings.topic), SETUP_TIMEOUT)
+            .map_err(|e| setup_error(e.to_string()))?;
+        Ok(md
+            .topics()
+            .iter()
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect())
+    }
+}
+
+impl Publisher for KafkaPublisher {
+    fn name(&self) -> &'static str {
+        "kafka"
+    }
+
+    fn submit(&self, msg: Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
+        let (tx, rx) = oneshot::channel();
+        let key = &self.keys[(msg.seq % KEYS) as usize];
+        let record = BaseRecord::with_opaque_to(&self.settings.topic, Box::new(tx))
+            .key(key.as_str())
+            .payload(msg.payload.as_ref());
+        let result = match self.producer.send(record) {
+            Ok(()) => {
+                let ack: AckFuture = async move {
+                    rx.await
+                        .unwrap_or_else(|_| Err(BrokerError::Ack("delivery report lost".into())))
+                }
+                .boxed();
+                Ok(ack)
+            }
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                Err(BrokerError::QueueFull)
+            }
+            Err((e, _)) => Err(BrokerError::Publish(e.to_string())),
+        };
+        futures::future::ready(result).boxed()
+    }
+
+    fn consume(
+        &self,
+        on_message: OnMessage,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'_, Result<ConsumerTask, BrokerError>> {
+        async move {
+            let mut cfg = self.settings.base_config();
+            cfg.set("group.id", format!("pubduel-e2e-{}", std::process::id()))
+                .set("enable.auto.commit", "false")
+                .set("auto.offset.reset", "latest")
+                .set("fetch.wait.max.ms", "10");
+            let consumer: StreamConsumer = cfg
+                .create()
+                .map_err(|e| setup_error(format!("consumer: {e}")))?;
+            let mut tpl = TopicPartitionList::new();
+            let parts = tokio::task::block_in_place(|| self.partitions())?;
+            for p in parts {
+                tpl.add_partition_offset(&self.settings.topic, p, Offset::End)
+                    .map_err(|e| setup_error(e.to_string()))?;
+            }
+            consumer
+                .assign(&tpl)
+                .map_err(|e| setup_error(format!("assign: {e}")))?;
+            let task: ConsumerTask = async move {
+                loop {
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        m = consumer.recv() => match m {
+                            Ok(m) => on_message(m.payload().unwrap_or_default(), Instant::now()),
+                            Err(e) => {
+                                tracing::warn!("kafka consumer: {e}");
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                            }
+                        },
+                    }
+                }
+            }
+            .boxed();
+            Ok(task)
+        }
+        .boxed()
+    }
+}
+
+impl Drop for KafkaPublisher {
+    fn drop(&mut self) {
+        let _ = self.producer.flush(Duration::from_secs(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_not_reported() {
+        let mut s = KafkaSettings::default();
+        s.properties
+            .insert("sasl.password".into(), "hunter2".into());
+        s.properties
+            .insert("socket.timeout.ms".into(), "1000".into());
+        let r = s.redacted();
+        assert!(!r.properties.contains_key("sasl.password"));
+        assert!(r.properties.contains_key("socket.timeout.ms"));
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let s = KafkaSettings {
+            acks: "most".into(),
+            ..KafkaSettings::default()
+        };
+        assert_eq!(s.validate().unwrap_err().0, "acks");
+        assert!(KafkaSettings::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,91 @@
+//! Brokers: one [`Publisher`] trait, with a lane for Kafka (rdkafka) and one for NATS JetStream
+//! (async-nats). New lanes plug in by implementing the trait.
+
+pub mod fake;
+pub mod kafka;
+pub mod nats;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use std::sync::Arc;
+use std::time::Instant;
+use thiserror::Error;
+use tokio_util::sync::CancellationToken;
+
+/// What a lane's broker reported for one message: the moment the ack arrived, or an error.
+pub type AckResult = Result<Instant, BrokerError>;
+
+/// Resolves when the broker acknowledges (or refuses) one submitted message.
+pub type AckFuture = BoxFuture<'static, AckResult>;
+
+/// Called by an end-to-end consumer for every message it receives, with the receipt time.
+pub type OnMessage = Arc<dyn Fn(&[u8], Instant) + Send + Sync>;
+
+/// A consumer that has been set up and is ready to be driven until its token is cancelled.
+pub type ConsumerTask = BoxFuture<'static, ()>;
+
+/// Errors from a broker or its client; during a run they are counted as data, not crashes.
+#[derive(Debug, Clone, Error)]
+pub enum BrokerError {
+    /// The broker could not be reached when the lane started.
+    #[error(
+        "cannot reach {lane} at {addr}: {detail}\n  Is the broker running? Start local brokers with \
+         `scripts/brokers.sh start` (or `docker compose up -d`), or point {flag} (env {env}) at yours."
+    )]
+    Unreachable {
+        /// Lane name.
+        lane: &'static str,
+        /// The address that was tried.
+        addr: String,
+        /// What the client said.
+        detail: String,
+        /// The flag that sets the address.
+        flag: &'static str,
+        /// The environment variable that sets the address.
+        env: &'static str,
+    },
+    /// Setting up the topic, stream or consumer failed.
+    #[error("{lane} setup failed: {detail}")]
+    Setup {
+        /// Lane name.
+        lane: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The client's own queue is full; the submit may be retried.
+    #[error("client queue full")]
+    QueueFull,
+    /// The client refused the message.
+    #[error("publish failed: {0}")]
+    Publish(String),
+    /// The broker refused or never acknowledged the message.
+    #[error("ack failed: {0}")]
+    Ack(String),
+}
+
+/// One message to publish.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Sequence number within the lane.
+    pub seq: u64,
+    /// Payload, `message_size` bytes.
+    pub payload: Bytes,
+}
+
+/// A publishing target. Implementations must be cheap to call from many tasks at once.
+pub trait Publisher: Send + Sync + 'static {
+    /// Lane name (`kafka`, `nats`).
+    fn name(&self) -> &'static str;
+
+    /// Hands one message to the client. Returns once the client has taken it (this is the
+    /// `submit` stage), with a future for the broker's ack.
+    fn submit(&self, msg: Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>>;
+
+    /// Sets up an end-to-end consumer that sees only messages published from now on, and
+    /// returns the task that drives it until `cancel` fires.
+    fn consume(
+        &self,
+        on_message: OnMessage,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'_, Result<ConsumerTask, BrokerError>>;
+}

@@ -1,0 +1,292 @@
+//! The NATS lane: async-nats JetStream publishes with their acks awaited as futures.
+
+use super::{AckFuture, BrokerError, ConsumerTask, Message, OnMessage, Publisher};
+use async_nats::jetstream::{self, consumer, stream};
+use futures::future::{BoxFuture, FutureExt};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// How long setup waits for the server to answer.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
+/// async-nats's own in-flight ack cap when pubduel's max-pending is the limit instead.
+const CLIENT_INFLIGHT_CAP: usize = 8_000_000;
+/// async-nats's default in-flight ack cap, kept when `native_defaults` is set.
+pub const NATIVE_INFLIGHT_CAP: usize = 5_000;
+
+/// Where a stream keeps its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    /// On disk (JetStream's default).
+    #[default]
+    File,
+    /// In memory only.
+    Memory,
+}
+
+impl Storage {
+    /// `file` or `memory`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Storage::File => "file",
+            Storage::Memory => "memory",
+        }
+    }
+}
+
+/// NATS settings from the profile's `[nats]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NatsSettings {
+    /// Server URL, `nats://host:port`.
+    pub url: String,
+    /// Stream name; created at start when missing, reused when present.
+    pub stream: String,
+    /// Subject to publish to (must be bound to the stream).
+    pub subject: String,
+    /// Storage of a newly created stream.
+    pub storage: Storage,
+    /// Replicas of a newly created stream.
+    pub replicas: u32,
+    /// Most bytes a newly created stream keeps (oldest dropped first).
+    pub max_bytes: i64,
+    /// How long the client waits for an ack before it reports a failure, in milliseconds.
+    pub ack_timeout_ms: u64,
+    /// Keep async-nats's own in-flight ack cap (5000, with backpressure) instead of setting it
+    /// above max-pending.
+    pub native_defaults: bool,
+}
+
+impl Default for NatsSettings {
+    fn default() -> Self {
+        NatsSettings {
+            url: "nats://127.0.0.1:4222".into(),
+            stream: "PUBDUEL".into(),
+            subject: "pubduel.bench".into(),
+            storage: Storage::File,
+            replicas: 1,
+            max_bytes: 1 << 30,
+            ack_timeout_ms: 10_000,
+            native_defaults: false,
+        }
+    }
+}
+
+impl NatsSettings {
+    /// Checks values the server would otherwise reject later; the error names the key.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.stream.is_empty() || self.stream.contains(['.', ' ', '*', '>']) {
+            return Err((
+                "stream",
+                format!(
+                    "must be a name without `.`, spaces or wildcards, got `{}`",
+                    self.stream
+                ),
+            ));
+        }
+        if self.subject.is_empty() || self.subject.contains(' ') {
+            return Err((
+                "subject",
+                format!("must be a subject without spaces, got `{}`", self.subject),
+            ));
+        }
+        if !(1..=5).contains(&self.replicas) {
+            return Err((
+                "replicas",
+                format!("must be between 1 and 5, got {}", self.replicas),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The settings as a report may show them: any user or password in the URL is left out.
+    pub fn redacted(&self) -> NatsSettings {
+        let mut s = self.clone();
+        if let Some((scheme, rest)) = s.url.split_once("://") {
+            if let Some((_, host)) = rest.rsplit_once('@') {
+                s.url = format!("{scheme}://{host}");
+            }
+        }
+        s
+    }
+}
+
+/// The NATS lane's publisher.
+pub struct NatsPublisher {
+    js: jetstream::Context,
+    settings: NatsSettings,
+}
+
+fn setup_error(detail: String) -> BrokerError {
+    BrokerError::Setup {
+        lane: "nats",
+        detail,
+    }
+}
+
+/// Connects, creates or reuses the stream, and returns the lane's publisher.
+pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, BrokerError> {
+    let unreachable = |detail: String| BrokerError::Unreachable {
+        lane: "nats",
+        addr: settings.url.clone(),
+        detail,
+        flag: "--nats",
+        env: "PUBDUEL_NATS",
+    };
+    let opts = async_nats::ConnectOptions::new()
+        .name("pubduel")
+        .connection_timeout(SETUP_TIMEOUT);
+    let client = tokio::time::timeout(
+        SETUP_TIMEOUT + Duration::from_secs(1),
+        opts.connect(settings.url.as_str()),
+    )
+    .await
+    .map_err(|_| unreachable("timed out".into()))?
+    .map_err(|e| unreachable(e.to_string()))?;
+    let cap = if settings.native_defaults {
+        NATIVE_INFLIGHT_CAP
+    } else {
+        CLIENT_INFLIGHT_CAP
+    };
+    let js = jetstream::context::ContextBuilder::new()
+        .timeout(SETUP_TIMEOUT)
+        .ack_timeout(Duration::from_millis(settings.ack_timeout_ms))
+        .max_ack_inflight(cap)
+        .backpressure_on_inflight(true)
+        .build(client);
+    let config = stream::Config {
+        name: settings.stream.clone(),
+        subjects: vec![settings.subject.clone()],
+        storage: match settings.storage {
+            Storage::File => stream::StorageType::File,
+            Storage::Memory => stream::StorageType::Memory,
+        },
+        num_replicas: settings.replicas as usize,
+        max_bytes: settings.max_bytes,
+        discard: stream::DiscardPolicy::Old,
+        ..Default::default()
+    };
+    let stream = js
+        .get_or_create_stream(config)
+        .await
+        .map_err(|e| setup_error(format!("stream {}: {e}", settings.stream)))?;
+    let bound = &stream.cached_info().config.subjects;
+    if !bound.iter().any(|s| subject_matches(s, &settings.subject)) {
+        return Err(setup_error(format!(
+            "stream {} exists but does not take subject {} (it takes {}); pick another stream or subject",
+            settings.stream,
+            settings.subject,
+            bound.join(", ")
+        )));
+    }
+    Ok(Arc::new(NatsPublisher {
+        js,
+        settings: settings.clone(),
+    }))
+}
+
+/// Whether a stream subject (possibly with wildcards) covers `subject`.
+fn subject_matches(pattern: &str, subject: &str) -> bool {
+    let mut p = pattern.split('.');
+    let mut s = subject.split('.');
+    loop {
+        match (p.next(), s.next()) {
+            (Some(">"), Some(_)) => return true,
+            (Some("*"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+impl Publisher for NatsPublisher {
+    fn name(&self) -> &'static str {
+        "nats"
+    }
+
+    fn submit(&self, msg: Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
+        async move {
+            let ack = self
+                .js
+                .publish(self.settings.subject.clone(), msg.payload)
+                .await
+                .map_err(|e| BrokerError::Publish(e.to_string()))?;
+            let fut: AckFuture = async move {
+                ack.await
+                    .map(|_| Instant::now())
+                    .map_err(|e| BrokerError::Ack(e.to_string()))
+            }
+            .boxed();
+            Ok(fut)
+        }
+        .boxed()
+    }
+
+    fn consume(
+        &self,
+        on_message: OnMessage,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'_, Result<ConsumerTask, BrokerError>> {
+        async move {
+            let stream = self
+                .js
+                .get_stream(&self.settings.stream)
+                .await
+                .map_err(|e| setup_error(format!("consumer stream: {e}")))?;
+            let consumer = stream
+                .create_consumer(consumer::pull::OrderedConfig {
+                    filter_subject: self.settings.subject.clone(),
+                    deliver_policy: consumer::DeliverPolicy::New,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| setup_error(format!("consumer: {e}")))?;
+            let mut messages = consumer
+                .messages()
+                .await
+                .map_err(|e| setup_error(format!("consumer: {e}")))?;
+            let task: ConsumerTask = async move {
+                loop {
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        m = messages.next() => match m {
+                            Some(Ok(m)) => on_message(&m.payload, Instant::now()),
+                            Some(Err(e)) => tracing::warn!("nats consumer: {e}"),
+                            None => break,
+                        },
+                    }
+                }
+            }
+            .boxed();
+            Ok(task)
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_match_wildcards() {
+        assert!(subject_matches("pubduel.>", "pubduel.bench"));
+        assert!(subject_matches("pubduel.*", "pubduel.bench"));
+        assert!(subject_matches("pubduel.bench", "pubduel.bench"));
+        assert!(!subject_matches("other.>", "pubduel.bench"));
+        assert!(!subject_matches("pubduel.*", "pubduel.bench.x"));
+    }
+
+    #[test]
+    fn credentials_are_not_reported() {
+        let s = NatsSettings {
+            url: "nats://me:secret@host:4222".into(),
+            ..NatsSettings::default()
+        };
+        assert_eq!(s.redacted().url, "nats://host:4222");
+    }
+}

@@ -1,0 +1,271 @@
+//! Command line: flags, and the one place where flags, profile and defaults become a [`RunConfig`].
+
+use crate::brokers::kafka::KafkaSettings;
+use crate::brokers::nats::NatsSettings;
+use crate::engine::{AckStrategy, Knobs};
+use crate::profile::{parse_duration, KnobLayer, LaneKind, Profile, ProfileError};
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Publish to Apache Kafka and NATS JetStream side by side and see what each publish really costs.
+///
+/// pubduel runs the same workload against both brokers at once and records, per message, the
+/// time of the publish call (submit), the time to the broker's ack (ack) and, with --e2e, the time
+/// until an in-process consumer sees it (e2e). In a terminal it shows a live dashboard whose keys
+/// change the knobs while it runs; with --headless (or when stdout is not a terminal) it prints a
+/// progress line per second and a final table.
+#[derive(Debug, Parser)]
+#[command(name = "pubduel", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Workload profile (TOML); see profiles/ for examples.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Stop after this long, e.g. 10s, 2m (default: run until quit; 10s when headless).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Write the final report (TOML) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Kafka bootstrap address.
+    #[arg(long, value_name = "HOST:PORT", env = "PUBDUEL_KAFKA")]
+    pub kafka: Option<String>,
+    /// NATS server URL.
+    #[arg(long, value_name = "URL", env = "PUBDUEL_NATS")]
+    pub nats: Option<String>,
+    /// Lanes to run.
+    #[arg(long, value_delimiter = ',', value_name = "LANES")]
+    pub lanes: Option<Vec<LaneKind>>,
+    /// Publisher tasks per lane.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// Un-acked messages allowed in flight per lane (pubduel's own limit, same for both lanes).
+    #[arg(long, value_name = "N")]
+    pub max_pending: Option<u32>,
+    /// Ack handling: sync, async, task-per-message, batch or none.
+    #[arg(long, value_name = "STRATEGY")]
+    pub ack: Option<AckStrategy>,
+    /// Target msg/s per lane; 0 = as fast as possible (closed loop).
+    #[arg(long, value_name = "N")]
+    pub rate: Option<u64>,
+    /// Payload size in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub message_size: Option<u32>,
+    /// Messages per batch for the batch strategy.
+    #[arg(long, value_name = "N")]
+    pub batch: Option<u32>,
+    /// Warm-up left out of each phase's percentiles, e.g. 2s, 0s.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+    /// Consume in the same process and record end-to-end latency.
+    #[arg(long)]
+    pub e2e: bool,
+    /// Validate the settings, print them resolved, and exit.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// No dashboard: a progress line per second and a final table.
+    #[arg(long)]
+    pub headless: bool,
+    /// Log file while the dashboard runs (headless logs go to stderr).
+    #[arg(long, value_name = "FILE", default_value = "pubduel.log")]
+    pub log_file: PathBuf,
+}
+
+const AFTER_HELP: &str = "\
+Precedence: flags (and PUBDUEL_KAFKA / PUBDUEL_NATS) over the profile over built-in defaults.
+Exit codes: 0 done, 1 runtime failure (e.g. a broker unreachable at start), 2 invalid input.
+Local brokers: scripts/brokers.sh start (nats-server + tansu), or docker compose up -d.";
+
+/// Headless runs without --duration stop after this long.
+pub const HEADLESS_DEFAULT_DURATION: Duration = Duration::from_secs(10);
+
+/// Every setting of a run, resolved and validated.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Profile name (`default` without a profile).
+    pub profile_name: String,
+    /// Profile file, when one was given.
+    pub profile_path: Option<PathBuf>,
+    /// Run length; `None` runs until quit.
+    pub duration: Option<Duration>,
+    /// Warm-up per phase.
+    pub warmup: Duration,
+    /// End-to-end consumers on.
+    pub e2e: bool,
+    /// Lanes in order, with their first knobs.
+    pub lanes: Vec<(LaneKind, Knobs)>,
+    /// Kafka settings.
+    pub kafka: KafkaSettings,
+    /// NATS settings.
+    pub nats: NatsSettings,
+    /// Final report path.
+    pub report: Option<PathBuf>,
+}
+
+/// Input that cannot be used (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The profile is invalid.
+    #[error("{0}")]
+    Profile(#[from] ProfileError),
+    /// A flag is out of range.
+    #[error("--{flag}: {message}")]
+    Flag {
+        /// The flag, without dashes.
+        flag: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Cli {
+    fn knob_layer(&self) -> KnobLayer {
+        KnobLayer {
+            concurrency: self.concurrency,
+            max_pending: self.max_pending,
+            ack: self.ack,
+            rate: self.rate,
+            message_size: self.message_size,
+            batch: self.batch,
+        }
+    }
+
+    /// Resolves flags over the profile over defaults, in one place.
+    pub fn resolve(&self, headless: bool) -> Result<RunConfig, ConfigError> {
+        let profile = match &self.profile {
+            Some(p) => Profile::load(p)?,
+            None => Profile::default(),
+        };
+        let base = profile.knobs().over(Knobs::default());
+        let flags = self.knob_layer();
+        let flag_err = |knob: &str, message: String| ConfigError::Flag {
+            flag: knob.replace('_', "-"),
+            message,
+        };
+        if let Err((knob, msg)) = flags.over(base).validate() {
+            return Err(flag_err(knob, msg));
+        }
+        let mut kinds = self
+            .lanes
+            .clone()
+            .or(profile.lanes.clone())
+            .unwrap_or(vec![LaneKind::Kafka, LaneKind::Nats]);
+        kinds.sort();
+        kinds.dedup();
+        if kinds.is_empty() {
+            return Err(flag_err(
+                "lanes",
+                "name at least one lane (kafka, nats)".into(),
+            ));
+        }
+        let lanes = kinds
+            .iter()
+            .map(|k| (*k, flags.over(profile.lane.get(*k).over(base))))
+            .collect();
+        let mut kafka = profile.kafka.clone().unwrap_or_default();
+        if let Some(addr) = &self.kafka {
+            kafka.bootstrap = addr.clone();
+        }
+        let mut nats = profile.nats.clone().unwrap_or_default();
+        if let Some(url) = &self.nats {
+            nats.url = url.clone();
+        }
+        let profile_name = profile
+            .name
+            .clone()
+            .or_else(|| {
+                self.profile
+                    .as_ref()
+                    .and_then(|p| p.file_stem())
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "default".into());
+        let duration = self
+            .duration
+            .or(profile.duration)
+            .or(headless.then_some(HEADLESS_DEFAULT_DURATION));
+        if duration.is_some_and(|d| d.is_zero()) {
+            return Err(flag_err("duration", "must be longer than zero".into()));
+        }
+        Ok(RunConfig {
+            profile_name,
+            profile_path: self.profile.clone(),
+            duration,
+            warmup: self
+                .warmup
+                .or(profile.warmup)
+                .unwrap_or(Duration::from_secs(2)),
+            e2e: self.e2e || profile.e2e.unwrap_or(false),
+            lanes,
+            kafka,
+            nats,
+            report: self.report.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut all = vec!["pubduel"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).unwrap()
+    }
+
+    #[test]
+    fn flags_beat_profile_beat_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.toml");
+        std::fs::write(&p, "concurrency = 7\nrate = 50\n[lane.nats]\nack = \"task-per-message\"\nmax_pending = 4000\n").unwrap();
+        let c = cli(&["--profile", p.to_str().unwrap(), "--rate", "99"])
+            .resolve(true)
+            .unwrap();
+        let (kafka, nats) = (c.lanes[0].1, c.lanes[1].1);
+        assert_eq!(
+            (kafka.concurrency, kafka.rate, kafka.ack),
+            (7, 99, AckStrategy::Async)
+        );
+        assert_eq!(
+            (nats.ack, nats.max_pending),
+            (AckStrategy::TaskPerMessage, 4000)
+        );
+        assert_eq!(kafka.max_pending, Knobs::default().max_pending);
+        assert_eq!(c.profile_name, "p");
+        assert_eq!(c.duration, Some(HEADLESS_DEFAULT_DURATION));
+        let c = cli(&["--profile", p.to_str().unwrap(), "--ack", "sync"])
+            .resolve(false)
+            .unwrap();
+        assert_eq!(
+            c.lanes[1].1.ack,
+            AckStrategy::Sync,
+            "a flag overrides per-lane profile knobs"
+        );
+        assert_eq!(c.duration, None);
+    }
+
+    #[test]
+    fn zero_concurrency_is_a_flag_error() {
+        let e = cli(&["--concurrency", "0"]).resolve(true).unwrap_err();
+        assert!(e.to_string().starts_with("--concurrency:"), "{e}");
+    }
+
+    #[test]
+    fn lanes_and_addresses() {
+        let c = cli(&[
+            "--lanes",
+            "nats",
+            "--nats",
+            "nats://127.0.0.1:1",
+            "--kafka",
+            "h:1",
+        ])
+        .resolve(true)
+        .unwrap();
+        assert_eq!(c.lanes.len(), 1);
+        assert_eq!(c.lanes[0].0, LaneKind::Nats);
+        assert_eq!(c.nats.url, "nats://127.0.0.1:1");
+        assert_eq!(c.kafka.bootstrap, "h:1");
+    }
+}

@@ -1,0 +1,264 @@
+//! Knobs: the settings of a lane that can change while a run goes on.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// How a lane's workers handle broker acknowledgements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AckStrategy {
+    /// Await each ack before the next publish.
+    Sync,
+    /// Submit and go on; one collector per lane takes the acks.
+    Async,
+    /// Spawn one task per ack (a goroutine per message).
+    TaskPerMessage,
+    /// Submit `batch` messages, then await all of their acks.
+    Batch,
+    /// Never wait for acks; only submit is measured.
+    None,
+}
+
+impl AckStrategy {
+    /// Every strategy, in the order the `a` key cycles through them.
+    pub const ALL: [AckStrategy; 5] = [
+        AckStrategy::Sync,
+        AckStrategy::Async,
+        AckStrategy::TaskPerMessage,
+        AckStrategy::Batch,
+        AckStrategy::None,
+    ];
+
+    /// The name used on the command line, in profiles, reports and on screen.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AckStrategy::Sync => "sync",
+            AckStrategy::Async => "async",
+            AckStrategy::TaskPerMessage => "task-per-message",
+            AckStrategy::Batch => "batch",
+            AckStrategy::None => "none",
+        }
+    }
+
+    /// The strategy after this one, wrapping around.
+    pub fn next(self) -> AckStrategy {
+        let i = Self::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+}
+
+impl fmt::Display for AckStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AckStrategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("unknown ack strategy `{s}` (expected sync, async, task-per-message, batch or none)"))
+    }
+}
+
+/// The live settings of one lane. Every change closes a phase and opens the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Knobs {
+    /// Publisher tasks.
+    pub concurrency: u32,
+    /// Un-acked messages in flight allowed on the lane (pubduel's own semaphore).
+    pub max_pending: u32,
+    /// Ack handling strategy.
+    pub ack: AckStrategy,
+    /// Target msg/s for the lane; 0 = as fast as possible (closed loop).
+    pub rate: u64,
+    /// Payload size in bytes.
+    pub message_size: u32,
+    /// Messages per batch for the `batch` strategy.
+    pub batch: u32,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            concurrency: 4,
+            max_pending: 1024,
+            ack: AckStrategy::Async,
+            rate: 1000,
+            message_size: 256,
+            batch: 64,
+        }
+    }
+}
+
+/// Upper limits that keep a knob change from exhausting the machine.
+pub mod limits {
+    /// Most publisher tasks per lane.
+    pub const MAX_CONCURRENCY: u32 = 4096;
+    /// Most un-acked messages per lane.
+    pub const MAX_PENDING: u32 = 4_000_000;
+    /// Largest payload (the NATS default max_payload is 1 MiB).
+    pub const MAX_MESSAGE_SIZE: u32 = 1024 * 1024;
+    /// Largest batch.
+    pub const MAX_BATCH: u32 = 100_000;
+    /// Highest rate per lane.
+    pub const MAX_RATE: u64 = 10_000_000;
+}
+
+impl Knobs {
+    /// Checks every knob against its allowed range; the error names the knob.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        use limits::*;
+        let range = |name: &'static str, v: u64, lo: u64, hi: u64| {
+            if v < lo || v > hi {
+                Err((name, format!("must be between {lo} and {hi}, got {v}")))
+            } else {
+                Ok(())
+            }
+        };
+        range(
+            "concurrency",
+            self.concurrency.into(),
+            1,
+            MAX_CONCURRENCY.into(),
+        )?;
+        range(
+            "max_pending",
+            self.max_pending.into(),
+            1,
+            MAX_PENDING.into(),
+        )?;
+        range(
+            "message_size",
+            self.message_size.into(),
+            1,
+            MAX_MESSAGE_SIZE.into(),
+        )?;
+        range("batch", self.batch.into(), 1, MAX_BATCH.into())?;
+        range("rate", self.rate, 0, MAX_RATE)?;
+        Ok(())
+    }
+
+    /// `concurrency 8  max-pending 4000  ack async  rate 500/s  size 256B`, as the UI shows it.
+    pub fn summary(&self) -> String {
+        let rate = if self.rate == 0 {
+            "max".to_string()
+        } else {
+            format!("{}/s", self.rate)
+        };
+        let mut s = format!(
+            "concurrency {}  max-pending {}  ack {}  rate {}  size {}B",
+            self.concurrency, self.max_pending, self.ack, rate, self.message_size
+        );
+        if self.ack == AckStrategy::Batch {
+            s.push_str(&format!("  batch {}", self.batch));
+        }
+        s
+    }
+}
+
+/// One change to the knobs, as the TUI keys and the engine API express it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnobChange {
+    /// Add (or remove, when negative) publisher tasks.
+    Concurrency(i32),
+    /// Multiply max-pending by 2 (`true`) or divide it by 2.
+    MaxPending(bool),
+    /// Switch to the next ack strategy.
+    NextAck,
+    /// Set a given ack strategy.
+    Ack(AckStrategy),
+    /// Multiply the rate by 2 (`true`) or divide it by 2; 0 (max) stays put on x2.
+    Rate(bool),
+    /// Multiply message size by 2 or divide it by 2.
+    MessageSize(bool),
+    /// Multiply batch by 2 or divide it by 2.
+    Batch(bool),
+    /// Replace all knobs.
+    Set(Knobs),
+}
+
+fn scale_u32(v: u32, up: bool, lo: u32, hi: u32) -> u32 {
+    let next = if up { v.saturating_mul(2) } else { v / 2 };
+    next.clamp(lo, hi)
+}
+
+impl Knobs {
+    /// The knobs after `change`, kept inside the limits.
+    pub fn apply(&self, change: KnobChange) -> Knobs {
+        use limits::*;
+        let mut k = *self;
+        match change {
+            KnobChange::Concurrency(d) => {
+                k.concurrency = (i64::from(k.concurrency) + i64::from(d))
+                    .clamp(1, i64::from(MAX_CONCURRENCY)) as u32
+            }
+            KnobChange::MaxPending(up) => {
+                k.max_pending = scale_u32(k.max_pending, up, 1, MAX_PENDING)
+            }
+            KnobChange::NextAck => k.ack = k.ack.next(),
+            KnobChange::Ack(a) => k.ack = a,
+            KnobChange::Rate(up) => {
+                k.rate = match (k.rate, up) {
+                    (0, _) => 0,
+                    (r, true) => r.saturating_mul(2).min(MAX_RATE),
+                    (r, false) => (r / 2).max(1),
+                }
+            }
+            KnobChange::MessageSize(up) => {
+                k.message_size = scale_u32(k.message_size, up, 1, MAX_MESSAGE_SIZE)
+            }
+            KnobChange::Batch(up) => k.batch = scale_u32(k.batch, up, 1, MAX_BATCH),
+            KnobChange::Set(n) => k = n,
+        }
+        k
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ack_strategies_round_trip_and_cycle() {
+        for a in AckStrategy::ALL {
+            assert_eq!(a.as_str().parse::<AckStrategy>().unwrap(), a);
+        }
+        assert_eq!(AckStrategy::None.next(), AckStrategy::Sync);
+        assert!("fast".parse::<AckStrategy>().is_err());
+    }
+
+    #[test]
+    fn changes_stay_in_range() {
+        let k = Knobs {
+            concurrency: 1,
+            max_pending: 1,
+            rate: 1,
+            ..Knobs::default()
+        };
+        assert_eq!(k.apply(KnobChange::Concurrency(-1)).concurrency, 1);
+        assert_eq!(k.apply(KnobChange::MaxPending(false)).max_pending, 1);
+        assert_eq!(k.apply(KnobChange::MaxPending(true)).max_pending, 2);
+        assert_eq!(k.apply(KnobChange::Rate(false)).rate, 1);
+        let max = Knobs { rate: 0, ..k };
+        assert_eq!(max.apply(KnobChange::Rate(true)).rate, 0);
+        assert_eq!(
+            k.apply(KnobChange::NextAck).ack,
+            AckStrategy::TaskPerMessage
+        );
+    }
+
+    #[test]
+    fn validate_names_the_knob() {
+        let bad = Knobs {
+            concurrency: 0,
+            ..Knobs::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().0, "concurrency");
+        assert!(Knobs::default().validate().is_ok());
+    }
+}

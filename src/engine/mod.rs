@@ -1,0 +1,320 @@
+//! The workload engine: lanes, workers, knobs, phases and the open-loop schedule.
+//! It knows nothing of terminals; front ends drive it through [`EngineHandle`].
+
+mod e2e;
+pub mod knobs;
+mod lane;
+pub mod payload;
+mod worker;
+
+pub use knobs::{AckStrategy, KnobChange, Knobs};
+
+use crate::brokers::{BrokerError, OnMessage, Publisher};
+use crate::findings::Durability;
+use crate::metrics::{ClosedPhase, MetricsStore, Snapshot};
+use e2e::E2eTracker;
+use lane::Lane;
+use payload::PayloadBuilder;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+/// How often the metrics store is drained and a snapshot published.
+pub const STATS_TICK: Duration = Duration::from_secs(1);
+
+/// A lane to run: its publisher, first knobs and what its acks mean.
+pub struct LaneSetup {
+    /// The lane's publisher.
+    pub publisher: Arc<dyn Publisher>,
+    /// Knobs at the start.
+    pub knobs: Knobs,
+    /// Storage and ack scope, for fair-comparison findings.
+    pub durability: Durability,
+}
+
+/// Run-wide engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Left out of each phase's percentiles after its start.
+    pub warmup: Duration,
+    /// Run an in-process consumer per lane and record `e2e`.
+    pub e2e: bool,
+    /// How long to wait at the end for outstanding acks.
+    pub drain: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            warmup: Duration::from_secs(2),
+            e2e: false,
+            drain: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Which lanes a knob change applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaneTarget {
+    /// Every lane.
+    All,
+    /// One lane, by position.
+    One(usize),
+}
+
+impl LaneTarget {
+    fn includes(self, i: usize) -> bool {
+        matches!(self, LaneTarget::All) || self == LaneTarget::One(i)
+    }
+}
+
+/// A request to the engine; each one that changes something opens a new phase.
+#[derive(Debug, Clone, Copy)]
+enum Control {
+    Apply(LaneTarget, KnobChange),
+    TogglePause,
+    NewPhase,
+}
+
+/// A cloneable handle front ends use to steer and observe a running engine.
+#[derive(Clone)]
+pub struct EngineHandle {
+    ctrl: mpsc::UnboundedSender<Control>,
+    store: Arc<MetricsStore>,
+    ticks: watch::Receiver<u64>,
+}
+
+impl EngineHandle {
+    /// Changes knobs on some lanes; a change opens a new phase.
+    pub fn apply(&self, target: LaneTarget, change: KnobChange) {
+        let _ = self.ctrl.send(Control::Apply(target, change));
+    }
+
+    /// Pauses or resumes publishing (a new phase either way).
+    pub fn toggle_pause(&self) {
+        let _ = self.ctrl.send(Control::TogglePause);
+    }
+
+    /// Starts a new phase with the same knobs: fresh histograms.
+    pub fn new_phase(&self) {
+        let _ = self.ctrl.send(Control::NewPhase);
+    }
+
+    /// The latest metrics snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.store.snapshot()
+    }
+
+    /// Every phase so far, the current one as of now.
+    pub fn phases(&self) -> Vec<ClosedPhase> {
+        self.store.phases(Instant::now())
+    }
+
+    /// Changes once per stats tick; front ends wait on it.
+    pub fn ticks(&self) -> watch::Receiver<u64> {
+        self.ticks.clone()
+    }
+}
+
+/// A running engine. Dropping it stops the workers; [`Engine::finish`] stops them cleanly.
+pub struct Engine {
+    handle: EngineHandle,
+    cancel: CancellationToken,
+    controller: Option<JoinHandle<Vec<ClosedPhase>>>,
+}
+
+impl Engine {
+    /// Starts every lane (and, with `e2e`, its consumer first).
+    pub async fn start(
+        setups: Vec<LaneSetup>,
+        config: EngineConfig,
+    ) -> Result<Engine, BrokerError> {
+        let epoch = Instant::now();
+        let nonce: u32 = rand::random();
+        let names: Vec<(String, Knobs)> = setups
+            .iter()
+            .map(|s| (s.publisher.name().to_string(), s.knobs))
+            .collect();
+        let durability = setups.iter().map(|s| s.durability.clone()).collect();
+        let store = Arc::new(MetricsStore::new(&names, durability, config.warmup, epoch));
+        let cancel = CancellationToken::new();
+        let payloads: Vec<PayloadBuilder> = (0..setups.len())
+            .map(|_| PayloadBuilder::new(knobs::limits::MAX_MESSAGE_SIZE as usize, epoch, nonce))
+            .collect();
+        let mut consumers = Vec::new();
+        if config.e2e {
+            for ((setup, metrics), payloads) in setups.iter().zip(store.lanes()).zip(&payloads) {
+                let tracker = Arc::new(E2eTracker::new(
+                    payloads.clone(),
+                    &metrics.recorders,
+                    Arc::clone(&metrics.counters),
+                ));
+                let on_message: OnMessage =
+                    Arc::new(move |p: &[u8], at: Instant| tracker.on_message(p, at));
+                let task = setup
+                    .publisher
+                    .consume(on_message, cancel.child_token())
+                    .await?;
+                consumers.push(tokio::spawn(task));
+            }
+        }
+        let now = Instant::now();
+        store.restart(now);
+        let lanes: Vec<Lane> = setups
+            .into_iter()
+            .zip(store.lanes())
+            .zip(payloads)
+            .map(|((s, m), p)| Lane::start(s.publisher, Arc::clone(m), p, s.knobs, now))
+            .collect();
+        let (ctrl, rx) = mpsc::unbounded_channel();
+        let (ticks_tx, ticks) = watch::channel(0u64);
+        let run = Controller {
+            lanes,
+            store: Arc::clone(&store),
+            config,
+            paused: false,
+            ticks: ticks_tx,
+            consumers,
+        };
+        let controller = tokio::spawn(run.run(rx, cancel.clone()));
+        Ok(Engine {
+            handle: EngineHandle { ctrl, store, ticks },
+            cancel,
+            controller: Some(controller),
+        })
+    }
+
+    /// A handle for steering and snapshots.
+    pub fn handle(&self) -> EngineHandle {
+        self.handle.clone()
+    }
+
+    /// Stops publishing, waits for outstanding acks (up to the drain time) and returns every phase.
+    pub async fn finish(mut self) -> Vec<ClosedPhase> {
+        self.cancel.cancel();
+        match self.controller.take() {
+            Some(c) => match c.await {
+                Ok(phases) => phases,
+                Err(_) => self.handle.phases(),
+            },
+            None => self.handle.phases(),
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// The engine's own task: applies controls, runs the stats tick, and shuts lanes down.
+struct Controller {
+    lanes: Vec<Lane>,
+    store: Arc<MetricsStore>,
+    config: EngineConfig,
+    paused: bool,
+    ticks: watch::Sender<u64>,
+    consumers: Vec<JoinHandle<()>>,
+}
+
+impl Controller {
+    async fn run(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<Control>,
+        cancel: CancellationToken,
+    ) -> Vec<ClosedPhase> {
+        let mut tick =
+            tokio::time::interval_at((self.store.start() + STATS_TICK).into(), STATS_TICK);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            let warm = self.store.warmup_deadline(Instant::now());
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                Some(c) = rx.recv() => self.control(c),
+                _ = tick.tick() => {
+                    self.store.tick(Instant::now());
+                    self.ticks.send_modify(|t| *t += 1);
+                }
+                _ = sleep_until_opt(warm) => self.store.tick(Instant::now()),
+            }
+        }
+        self.shutdown().await
+    }
+
+    fn control(&mut self, c: Control) {
+        let current: Vec<Knobs> = self.lanes.iter().map(Lane::knobs).collect();
+        let next = match c {
+            Control::Apply(target, change) => {
+                let next: Vec<Knobs> = current
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| {
+                        if target.includes(i) {
+                            k.apply(change)
+                        } else {
+                            *k
+                        }
+                    })
+                    .collect();
+                if next == current {
+                    return;
+                }
+                next
+            }
+            Control::TogglePause => {
+                self.paused = !self.paused;
+                current
+            }
+            Control::NewPhase => current,
+        };
+        let now = Instant::now();
+        self.store.begin_phase(now, &next, self.paused);
+        for (lane, k) in self.lanes.iter_mut().zip(next) {
+            lane.set(k, self.paused, now);
+        }
+        self.ticks.send_modify(|t| *t += 1);
+    }
+
+    async fn shutdown(mut self) -> Vec<ClosedPhase> {
+        let stop_at = Instant::now();
+        futures::future::join_all(
+            self.lanes
+                .iter_mut()
+                .map(|l| l.stop(Duration::from_secs(2))),
+        )
+        .await;
+        let deadline = Instant::now() + self.config.drain;
+        while self.lanes.iter().any(|l| l.in_flight() > 0) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if self.config.e2e {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline
+                && self.store.lanes().iter().any(|m| {
+                    let v = m.counters.values();
+                    v.received < v.acked
+                })
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        for c in &self.consumers {
+            c.abort();
+        }
+        let phases = self.store.phases(stop_at);
+        self.store.tick(Instant::now());
+        self.ticks.send_modify(|t| *t += 1);
+        phases
+    }
+}
+
+async fn sleep_until_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}

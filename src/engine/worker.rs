@@ -1,0 +1,247 @@
+//! Publisher tasks: take a schedule slot, a max-pending permit, submit, and handle the ack the way
+//! the lane's strategy says.
+
+use super::knobs::{AckStrategy, Knobs};
+use super::lane::{LaneShared, LaneState};
+use crate::brokers::{AckFuture, BrokerError, Message};
+use crate::metrics::{Counters, Recorder, Stage};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, OwnedSemaphorePermit};
+use tokio_util::sync::CancellationToken;
+
+/// Pause after a failed submit, so a broker that is away is retried, not hammered.
+const ERROR_BACKOFF: Duration = Duration::from_millis(20);
+/// Pause before retrying a submit the client's queue refused.
+const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(1);
+
+/// A submitted message whose ack is still to come.
+pub(crate) struct Pending {
+    start: Instant,
+    intended: Option<Instant>,
+    ack: AckFuture,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Why a worker gave up on its current step.
+enum Interrupt {
+    Cancelled,
+    KnobsChanged,
+}
+
+/// Runs one publisher task until `cancel` fires.
+pub(crate) async fn run(
+    shared: Arc<LaneShared>,
+    id: usize,
+    mut state_rx: watch::Receiver<Arc<LaneState>>,
+    cancel: CancellationToken,
+) {
+    let rec = shared.metrics.recorders.recorder(id);
+    let mut state = Arc::clone(&state_rx.borrow_and_update());
+    while !cancel.is_cancelled() {
+        if state_rx.has_changed().unwrap_or(false) {
+            state = Arc::clone(&state_rx.borrow_and_update());
+        }
+        if state.paused {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                r = state_rx.changed() => if r.is_err() { break },
+            }
+            continue;
+        }
+        let step = match state.knobs.ack {
+            AckStrategy::Batch => batch(&shared, &state, &rec, &mut state_rx, &cancel).await,
+            strategy => one(&shared, &state, &rec, &mut state_rx, &cancel, strategy).await,
+        };
+        if let Err(Interrupt::Cancelled) = step {
+            break;
+        }
+    }
+}
+
+async fn one(
+    shared: &Arc<LaneShared>,
+    state: &LaneState,
+    rec: &Recorder,
+    state_rx: &mut watch::Receiver<Arc<LaneState>>,
+    cancel: &CancellationToken,
+    strategy: AckStrategy,
+) -> Result<(), Interrupt> {
+    let Some(pending) = submit(shared, state, rec, state_rx, cancel).await? else {
+        return Ok(());
+    };
+    match strategy {
+        AckStrategy::Sync => complete(shared, rec, pending).await,
+        AckStrategy::Async => {
+            if let Err(e) = shared.collector.send(pending) {
+                // The collector is gone only at shutdown: settle the ack here instead.
+                complete(shared, rec, e.0).await;
+            }
+        }
+        AckStrategy::TaskPerMessage => {
+            let (shared, rec) = (Arc::clone(shared), rec.clone());
+            tokio::spawn(async move { complete(&shared, &rec, pending).await });
+        }
+        AckStrategy::None | AckStrategy::Batch => forget(shared, pending),
+    }
+    Ok(())
+}
+
+async fn batch(
+    shared: &Arc<LaneShared>,
+    state: &LaneState,
+    rec: &Recorder,
+    state_rx: &mut watch::Receiver<Arc<LaneState>>,
+    cancel: &CancellationToken,
+) -> Result<(), Interrupt> {
+    let mut pending = Vec::with_capacity(state.knobs.batch as usize);
+    let mut outcome = Ok(());
+    for _ in 0..state.knobs.batch {
+        match submit(shared, state, rec, state_rx, cancel).await {
+            Ok(Some(p)) => pending.push(p),
+            Ok(None) => {}
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    futures::future::join_all(pending.into_iter().map(|p| complete(shared, rec, p))).await;
+    outcome
+}
+
+/// Waits for the schedule slot (open loop) and a permit, then submits one message.
+/// `Ok(None)` means the submit failed and was counted as an error.
+async fn submit(
+    shared: &LaneShared,
+    state: &LaneState,
+    rec: &Recorder,
+    state_rx: &mut watch::Receiver<Arc<LaneState>>,
+    cancel: &CancellationToken,
+) -> Result<Option<Pending>, Interrupt> {
+    let intended = match &state.schedule {
+        Some(schedule) => Some(tokio::select! {
+            _ = cancel.cancelled() => return Err(Interrupt::Cancelled),
+            _ = state_rx.changed() => return Err(Interrupt::KnobsChanged),
+            slot = schedule.next_slot() => slot,
+        }),
+        None => None,
+    };
+    let start = Instant::now();
+    let permit = acquire(shared, cancel).await?;
+    let counters = &shared.metrics.counters;
+    let seq = shared.seq.fetch_add(1, Relaxed);
+    let payload = shared
+        .payloads
+        .build(state.knobs.message_size as usize, seq, start, intended);
+    let result = loop {
+        match shared
+            .publisher
+            .submit(Message {
+                seq,
+                payload: payload.clone(),
+            })
+            .await
+        {
+            Err(BrokerError::QueueFull) => {
+                Counters::bump(&counters.queue_full);
+                tokio::select! {
+                    _ = cancel.cancelled() => return Err(Interrupt::Cancelled),
+                    _ = tokio::time::sleep(QUEUE_FULL_BACKOFF) => {}
+                }
+            }
+            other => break other,
+        }
+    };
+    let submitted = Instant::now();
+    match result {
+        Ok(ack) => {
+            Counters::bump(&counters.sent);
+            counters.in_flight.fetch_add(1, Relaxed);
+            record_submit(rec, start, intended, submitted);
+            Ok(Some(Pending {
+                start,
+                intended,
+                ack,
+                permit: Some(permit),
+            }))
+        }
+        Err(e) => {
+            Counters::bump(&counters.errors);
+            shared.metrics.set_last_error(e.to_string());
+            drop(permit);
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(Interrupt::Cancelled),
+                _ = tokio::time::sleep(ERROR_BACKOFF) => {}
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Takes a max-pending permit, counting a stall when none is free at once.
+async fn acquire(
+    shared: &LaneShared,
+    cancel: &CancellationToken,
+) -> Result<OwnedSemaphorePermit, Interrupt> {
+    if let Ok(p) = Arc::clone(&shared.permits).try_acquire_owned() {
+        return Ok(p);
+    }
+    Counters::bump(&shared.metrics.counters.stalls);
+    tokio::select! {
+        _ = cancel.cancelled() => Err(Interrupt::Cancelled),
+        p = Arc::clone(&shared.permits).acquire_owned() => p.map_err(|_| Interrupt::Cancelled),
+    }
+}
+
+fn record_submit(rec: &Recorder, start: Instant, intended: Option<Instant>, submitted: Instant) {
+    match intended {
+        None => rec.record(&[(Stage::Submit, submitted - start)]),
+        Some(t) => rec.record(&[
+            (Stage::Submit, submitted.saturating_duration_since(t)),
+            (Stage::SubmitRaw, submitted - start),
+            (Stage::Lag, start.saturating_duration_since(t)),
+        ]),
+    }
+}
+
+/// Awaits one ack, records it and gives the permit back.
+pub(crate) async fn complete(shared: &LaneShared, rec: &Recorder, mut p: Pending) {
+    let result = (&mut p.ack).await;
+    drop(p.permit.take());
+    let counters = &shared.metrics.counters;
+    counters.in_flight.fetch_sub(1, Relaxed);
+    match result {
+        Ok(at) => {
+            Counters::bump(&counters.acked);
+            match p.intended {
+                None => rec.record(&[(Stage::Ack, at.saturating_duration_since(p.start))]),
+                Some(t) => rec.record(&[
+                    (Stage::Ack, at.saturating_duration_since(t)),
+                    (Stage::AckRaw, at.saturating_duration_since(p.start)),
+                ]),
+            }
+        }
+        Err(e) => {
+            Counters::bump(&counters.errors);
+            shared.metrics.set_last_error(e.to_string());
+        }
+    }
+}
+
+/// `none`: nobody waits for this ack; the permit goes back at once.
+fn forget(shared: &LaneShared, p: Pending) {
+    shared.metrics.counters.in_flight.fetch_sub(1, Relaxed);
+    drop(p);
+}
+
+/// Whether `knobs` make workers take slots from a schedule.
+pub(crate) fn is_open_loop(knobs: &Knobs) -> bool {
+    knobs.rate > 0
+}
+
+/// [`complete`] for futures that must own their inputs (the collector's set).
+pub(crate) async fn complete_owned(shared: Arc<LaneShared>, rec: Recorder, p: Pending) {
+    complete(&shared, &rec, p).await
+}

@@ -1,0 +1,125 @@
+//! The headless front end: a progress line per lane each second, then a final table.
+
+use crate::engine::Engine;
+use crate::metrics::{fmt_us, ClosedPhase, LaneSnapshot, Snapshot, Stage};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Runs the engine for `duration` (or until Ctrl-C), printing progress; returns every phase.
+pub async fn run(engine: Engine, duration: Option<Duration>) -> Vec<ClosedPhase> {
+    let handle = engine.handle();
+    let mut ticks = handle.ticks();
+    let stop = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tokio::signal::ctrl_c() => break,
+            r = ticks.changed() => {
+                if r.is_err() { break }
+                print!("{}", progress(&handle.snapshot()));
+            }
+        }
+    }
+    println!("stopping: waiting for outstanding acks...");
+    engine.finish().await
+}
+
+/// One line per lane: rates, in-flight, submit and ack p99 of the last second, errors.
+pub fn progress(s: &Snapshot) -> String {
+    let mut out = String::new();
+    for lane in &s.lanes {
+        let _ = writeln!(out, "{}", progress_line(s, lane));
+    }
+    out
+}
+
+fn progress_line(s: &Snapshot, lane: &LaneSnapshot) -> String {
+    let last = lane.series.last().copied().unwrap_or_default();
+    let p99 = |stage: Stage| {
+        lane.interval
+            .iter()
+            .find(|(st, _)| *st == stage)
+            .map_or("-".to_string(), |(_, v)| fmt_us(v.p99_us))
+    };
+    let mut line = format!(
+        "[{:>5.1}s] {:<5} sent {:>8.0}/s  acked {:>8.0}/s  in-flight {:>6}/{:<6}  submit p99 {:>8}  ack p99 {:>8}  errors {}",
+        s.elapsed.as_secs_f64(),
+        lane.name,
+        last.sent_per_s,
+        last.acked_per_s,
+        lane.in_flight,
+        lane.knobs.max_pending,
+        p99(Stage::Submit),
+        p99(Stage::Ack),
+        lane.total.errors,
+    );
+    if lane.total.errors > 0 {
+        if let Some(e) = &lane.last_error {
+            let _ = write!(line, " (last: {})", e.lines().next().unwrap_or(""));
+        }
+    }
+    line
+}
+
+/// The final table: per phase and lane, counts and p50/p90/p99/p99.9/max of every stage, then findings.
+pub fn summary(phases: &[ClosedPhase], findings: &[Vec<Vec<crate::findings::Finding>>]) -> String {
+    let mut out = String::new();
+    for (i, p) in phases.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\nphase {}  {:.1}s-{:.1}s  (first {:.1}s left out as warm-up)",
+            p.index,
+            p.start_s,
+            p.start_s + p.duration_s,
+            p.warmup_s.min(p.duration_s)
+        );
+        for lane in &p.lanes {
+            let c = &lane.counts;
+            let _ = writeln!(
+                out,
+                "{:<5} {}  mode {}  sent {}  acked {}  errors {}  stalls {}  throughput {:.0} msg/s{}",
+                lane.name,
+                lane.knobs.summary(),
+                lane.mode.as_str(),
+                c.sent,
+                c.acked,
+                c.errors,
+                c.stalls,
+                lane.throughput,
+                if lane.warmup_only { "  (warm-up only)" } else { "" }
+            );
+            let _ = writeln!(
+                out,
+                "      {:<11}{:>9}{:>10}{:>10}{:>10}{:>10}{:>10}",
+                "stage", "count", "p50", "p90", "p99", "p99.9", "max"
+            );
+            for (stage, v) in lane.reported().summaries() {
+                let _ = writeln!(
+                    out,
+                    "      {:<11}{:>9}{:>10}{:>10}{:>10}{:>10}{:>10}",
+                    stage.as_str(),
+                    v.count,
+                    fmt_us(v.p50_us),
+                    fmt_us(v.p90_us),
+                    fmt_us(v.p99_us),
+                    fmt_us(v.p999_us),
+                    fmt_us(v.max_us)
+                );
+            }
+        }
+        if let Some(phase_findings) = findings.get(i) {
+            for (lane, fs) in p.lanes.iter().zip(phase_findings) {
+                for f in fs {
+                    let _ = writeln!(out, "  finding [{}] {}: {}", lane.name, f.kind, f.message);
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,237 @@
+//! Stages and the histogram set that holds one histogram per stage.
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Highest latency a histogram tracks: 60 s, in microseconds. Larger values are clamped.
+pub const HIGHEST_US: u64 = 60_000_000;
+/// Significant digits kept by every histogram.
+const SIGFIG: u8 = 3;
+
+/// A stretch of a message's life whose latency is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Publish call start to return, including any wait for a max-pending permit.
+    Submit,
+    /// Publish start to broker acknowledgement.
+    Ack,
+    /// Publish start to receipt by the in-process consumer.
+    E2e,
+    /// Open loop only: actual start minus intended start.
+    Lag,
+    /// Open loop: `submit` measured from the actual start (uncorrected).
+    SubmitRaw,
+    /// Open loop: `ack` measured from the actual start (uncorrected).
+    AckRaw,
+    /// Open loop: `e2e` measured from the actual start (uncorrected).
+    E2eRaw,
+}
+
+impl Stage {
+    /// Every stage, in display order.
+    pub const ALL: [Stage; 7] = [
+        Stage::Submit,
+        Stage::Ack,
+        Stage::E2e,
+        Stage::Lag,
+        Stage::SubmitRaw,
+        Stage::AckRaw,
+        Stage::E2eRaw,
+    ];
+
+    /// The name used in reports and on screen.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Submit => "submit",
+            Stage::Ack => "ack",
+            Stage::E2e => "e2e",
+            Stage::Lag => "lag",
+            Stage::SubmitRaw => "submit_raw",
+            Stage::AckRaw => "ack_raw",
+            Stage::E2eRaw => "e2e_raw",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Converts a duration to whole microseconds, clamped to the histogram range.
+pub fn us(d: Duration) -> u64 {
+    (d.as_micros() as u64).clamp(1, HIGHEST_US)
+}
+
+/// One histogram per stage, created on first use (idle stages cost nothing).
+#[derive(Clone, Default)]
+pub struct StageSet {
+    hists: [Option<Histogram<u64>>; 7],
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // Auto-resizing from a small range keeps memory proportional to the largest value seen.
+    let mut h = Histogram::new_with_bounds(1, 2, SIGFIG).expect("valid histogram bounds");
+    h.auto(true);
+    h
+}
+
+impl StageSet {
+    /// Records one latency, in microseconds, for `stage`.
+    pub fn record(&mut self, stage: Stage, value_us: u64) {
+        let h = self.hists[stage.index()].get_or_insert_with(new_histogram);
+        // Auto-resize cannot fail within the clamped range.
+        let _ = h.record(value_us.clamp(1, HIGHEST_US));
+    }
+
+    /// Records a duration for `stage`.
+    pub fn record_duration(&mut self, stage: Stage, d: Duration) {
+        self.record(stage, us(d));
+    }
+
+    /// Adds all samples of `other` into this set (histograms stay mergeable across phases and hosts).
+    pub fn merge(&mut self, other: &StageSet) {
+        for (mine, theirs) in self.hists.iter_mut().zip(other.hists.iter()) {
+            if let Some(t) = theirs.as_ref().filter(|t| !t.is_empty()) {
+                let h = mine.get_or_insert_with(new_histogram);
+                let _ = h.add(t);
+            }
+        }
+    }
+
+    /// Moves every sample into `into` and leaves this set empty (but allocated).
+    pub fn drain_into(&mut self, into: &mut StageSet) {
+        into.merge(self);
+        self.reset();
+    }
+
+    /// Empties every histogram, keeping their memory.
+    pub fn reset(&mut self) {
+        for h in self.hists.iter_mut().flatten() {
+            h.reset();
+        }
+    }
+
+    /// Samples held for `stage`.
+    pub fn count(&self, stage: Stage) -> u64 {
+        self.hists[stage.index()].as_ref().map_or(0, |h| h.len())
+    }
+
+    /// The histogram of `stage`, if it has samples.
+    pub fn histogram(&self, stage: Stage) -> Option<&Histogram<u64>> {
+        self.hists[stage.index()].as_ref().filter(|h| !h.is_empty())
+    }
+
+    /// Count, mean and percentiles of `stage`, if it has samples.
+    pub fn summary(&self, stage: Stage) -> Option<StageSummary> {
+        self.histogram(stage).map(StageSummary::of)
+    }
+
+    /// Summaries of every stage that has samples, in display order.
+    pub fn summaries(&self) -> Vec<(Stage, StageSummary)> {
+        Stage::ALL
+            .iter()
+            .filter_map(|s| self.summary(*s).map(|v| (*s, v)))
+            .collect()
+    }
+}
+
+/// Count, mean and the percentiles pubduel reports, in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct StageSummary {
+    /// Samples.
+    pub count: u64,
+    /// Mean, in microseconds.
+    pub mean_us: f64,
+    /// Median.
+    pub p50_us: u64,
+    /// 90th percentile.
+    pub p90_us: u64,
+    /// 99th percentile.
+    pub p99_us: u64,
+    /// 99.9th percentile.
+    pub p999_us: u64,
+    /// Largest sample.
+    pub max_us: u64,
+}
+
+impl StageSummary {
+    /// Summarises one histogram.
+    pub fn of(h: &Histogram<u64>) -> StageSummary {
+        StageSummary {
+            count: h.len(),
+            mean_us: (h.mean() * 10.0).round() / 10.0,
+            p50_us: h.value_at_quantile(0.50),
+            p90_us: h.value_at_quantile(0.90),
+            p99_us: h.value_at_quantile(0.99),
+            p999_us: h.value_at_quantile(0.999),
+            max_us: h.max(),
+        }
+    }
+}
+
+/// Formats microseconds with a unit chosen for the value: `850us`, `12.3ms`, `1.50s`.
+pub fn fmt_us(v: u64) -> String {
+    if v < 1_000 {
+        format!("{v}us")
+    } else if v < 10_000 {
+        format!("{:.2}ms", v as f64 / 1e3)
+    } else if v < 1_000_000 {
+        format!("{:.1}ms", v as f64 / 1e3)
+    } else {
+        format!("{:.2}s", v as f64 / 1e6)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_merge_and_summarise() {
+        let mut a = StageSet::default();
+        let mut b = StageSet::default();
+        for v in 1..=1000 {
+            a.record(Stage::Ack, v);
+        }
+        b.record(Stage::Ack, 5_000_000);
+        b.record(Stage::Submit, 7);
+        a.merge(&b);
+        let s = a.summary(Stage::Ack).unwrap();
+        assert_eq!(s.count, 1001);
+        assert!((499..=501).contains(&s.p50_us), "p50 {}", s.p50_us);
+        assert!(s.p50_us <= s.p90_us && s.p90_us <= s.p99_us && s.p99_us <= s.max_us);
+        assert!(s.max_us >= 4_990_000);
+        assert_eq!(a.count(Stage::Submit), 1);
+        assert!(a.summary(Stage::E2e).is_none());
+    }
+
+    #[test]
+    fn values_are_clamped_to_the_range() {
+        let mut a = StageSet::default();
+        a.record(Stage::Lag, 10 * HIGHEST_US);
+        a.record(Stage::Lag, 0);
+        let s = a.summary(Stage::Lag).unwrap();
+        assert!(s.max_us <= HIGHEST_US + HIGHEST_US / 1000);
+        assert_eq!(s.count, 2);
+    }
+
+    #[test]
+    fn drain_empties_the_source() {
+        let mut a = StageSet::default();
+        let mut b = StageSet::default();
+        a.record(Stage::Submit, 3);
+        a.drain_into(&mut b);
+        assert_eq!(a.count(Stage::Submit), 0);
+        assert_eq!(b.count(Stage::Submit), 1);
+    }
+
+    #[test]
+    fn units_follow_the_value() {
+        assert_eq!(fmt_us(850), "850us");
+        assert_eq!(fmt_us(1_234), "1.23ms");
+        assert_eq!(fmt_us(12_345), "12.3ms");
+        assert_eq!(fmt_us(1_500_000), "1.50s");
+    }
+}

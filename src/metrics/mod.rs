@@ -1,0 +1,14 @@
+//! The shared metrics store: HDR histograms per lane and stage, counters, gauges and series.
+//!
+//! Workers record into striped recorders (no shared lock, no channel per message); a stats tick
+//! drains them into interval and phase histograms and publishes a cheap, cloned [`Snapshot`].
+
+mod histo;
+mod recorder;
+mod snapshot;
+mod store;
+
+pub use histo::{fmt_us, Stage, StageSet, StageSummary, HIGHEST_US};
+pub use recorder::{CounterValues, Counters, Recorder, Recorders};
+pub use snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
+pub use store::{ClosedPhase, LaneMetrics, LanePhase, MetricsStore, PhaseMode};

@@ -1,0 +1,174 @@
+//! Hot-path recording: atomic counters and striped histogram recorders.
+
+use super::histo::{Stage, StageSet};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Stripes per lane. Each worker owns stripe `worker_id % STRIPES`, so two workers rarely share a
+/// lock and the stats tick is the only other party that ever takes it.
+const STRIPES: usize = 32;
+
+/// The lane's counters, updated with relaxed atomics on the hot path.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Messages handed to the client successfully.
+    pub sent: AtomicU64,
+    /// Messages the broker acknowledged.
+    pub acked: AtomicU64,
+    /// Failed submits and failed acks.
+    pub errors: AtomicU64,
+    /// Submits that had to wait for a max-pending permit.
+    pub stalls: AtomicU64,
+    /// Submits the client library refused because its own queue was full.
+    pub queue_full: AtomicU64,
+    /// Messages taken by the in-process consumer (end to end).
+    pub received: AtomicU64,
+    /// Messages the consumer saw more than once.
+    pub duplicates: AtomicU64,
+    /// Messages submitted and not yet acknowledged (or failed).
+    pub in_flight: AtomicI64,
+}
+
+/// A plain copy of the counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CounterValues {
+    /// See [`Counters::sent`].
+    pub sent: u64,
+    /// See [`Counters::acked`].
+    pub acked: u64,
+    /// See [`Counters::errors`].
+    pub errors: u64,
+    /// See [`Counters::stalls`].
+    pub stalls: u64,
+    /// See [`Counters::queue_full`].
+    pub queue_full: u64,
+    /// See [`Counters::received`].
+    pub received: u64,
+    /// See [`Counters::duplicates`].
+    pub duplicates: u64,
+}
+
+impl Counters {
+    /// Reads every counter.
+    pub fn values(&self) -> CounterValues {
+        CounterValues {
+            sent: self.sent.load(Relaxed),
+            acked: self.acked.load(Relaxed),
+            errors: self.errors.load(Relaxed),
+            stalls: self.stalls.load(Relaxed),
+            queue_full: self.queue_full.load(Relaxed),
+            received: self.received.load(Relaxed),
+            duplicates: self.duplicates.load(Relaxed),
+        }
+    }
+
+    /// Current in-flight messages (never negative).
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Relaxed).max(0) as u64
+    }
+
+    /// Counts one increment of `c`.
+    pub fn bump(c: &AtomicU64) {
+        c.fetch_add(1, Relaxed);
+    }
+}
+
+impl CounterValues {
+    /// The growth from `base` to `self`.
+    pub fn since(&self, base: &CounterValues) -> CounterValues {
+        CounterValues {
+            sent: self.sent.saturating_sub(base.sent),
+            acked: self.acked.saturating_sub(base.acked),
+            errors: self.errors.saturating_sub(base.errors),
+            stalls: self.stalls.saturating_sub(base.stalls),
+            queue_full: self.queue_full.saturating_sub(base.queue_full),
+            received: self.received.saturating_sub(base.received),
+            duplicates: self.duplicates.saturating_sub(base.duplicates),
+        }
+    }
+}
+
+/// The striped histogram sets of one lane.
+pub struct Recorders {
+    stripes: Box<[Mutex<StageSet>]>,
+}
+
+impl Default for Recorders {
+    fn default() -> Self {
+        Recorders {
+            stripes: (0..STRIPES)
+                .map(|_| Mutex::new(StageSet::default()))
+                .collect(),
+        }
+    }
+}
+
+impl Recorders {
+    /// A recorder bound to one stripe, chosen by `id` (a worker number, a sequence, ...).
+    pub fn recorder(self: &Arc<Self>, id: usize) -> Recorder {
+        Recorder {
+            recorders: Arc::clone(self),
+            stripe: id % STRIPES,
+        }
+    }
+
+    /// Moves every recorded sample into `into`; called by the stats tick.
+    pub fn drain_into(&self, into: &mut StageSet) {
+        for stripe in self.stripes.iter() {
+            stripe.lock().drain_into(into);
+        }
+    }
+}
+
+/// A worker's handle for recording latencies; cheap to clone.
+#[derive(Clone)]
+pub struct Recorder {
+    recorders: Arc<Recorders>,
+    stripe: usize,
+}
+
+impl Recorder {
+    /// Records several stages of one event under a single, almost always uncontended, lock.
+    pub fn record(&self, samples: &[(Stage, Duration)]) {
+        let mut set = self.recorders.stripes[self.stripe].lock();
+        for (stage, d) in samples {
+            set.record_duration(*stage, *d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorders_drain_every_stripe() {
+        let r = Arc::new(Recorders::default());
+        for id in 0..100 {
+            r.recorder(id).record(&[
+                (Stage::Submit, Duration::from_micros(5)),
+                (Stage::Ack, Duration::from_millis(2)),
+            ]);
+        }
+        let mut out = StageSet::default();
+        r.drain_into(&mut out);
+        assert_eq!(out.count(Stage::Submit), 100);
+        assert_eq!(out.count(Stage::Ack), 100);
+        let mut again = StageSet::default();
+        r.drain_into(&mut again);
+        assert_eq!(again.count(Stage::Submit), 0);
+    }
+
+    #[test]
+    fn counter_deltas() {
+        let c = Counters::default();
+        let base = c.values();
+        Counters::bump(&c.sent);
+        Counters::bump(&c.sent);
+        Counters::bump(&c.acked);
+        let d = c.values().since(&base);
+        assert_eq!((d.sent, d.acked, d.errors), (2, 1, 0));
+    }
+}

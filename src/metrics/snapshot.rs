@@ -1,0 +1,96 @@
+//! The cloned view of the metrics that front ends render from.
+
+use super::histo::{Stage, StageSummary};
+use super::recorder::CounterValues;
+use super::store::PhaseMode;
+use crate::engine::Knobs;
+use crate::findings::Finding;
+use std::time::Duration;
+
+/// Everything a front end needs for one frame; built on the stats tick, shared as an `Arc`.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Time since the run started.
+    pub elapsed: Duration,
+    /// Index of the current phase (0-based).
+    pub phase: u32,
+    /// Time since the current phase started.
+    pub phase_elapsed: Duration,
+    /// Run times (seconds) at which each phase started, for marks on the timeline.
+    pub phase_starts: Vec<f64>,
+    /// Whether publishing is paused.
+    pub paused: bool,
+    /// One entry per lane, in lane order.
+    pub lanes: Vec<LaneSnapshot>,
+}
+
+/// One lane's view: knobs, counters, percentiles and the per-second series.
+#[derive(Debug, Clone, Default)]
+pub struct LaneSnapshot {
+    /// Lane name (`kafka`, `nats`).
+    pub name: String,
+    /// Knobs in force.
+    pub knobs: Knobs,
+    /// Counters since the run started.
+    pub total: CounterValues,
+    /// Messages in flight now.
+    pub in_flight: u64,
+    /// The current phase's counts and percentiles.
+    pub phase: PhaseStats,
+    /// Percentiles of the last interval (about one second).
+    pub interval: Vec<(Stage, StageSummary)>,
+    /// One point per stats tick over the last few minutes.
+    pub series: Vec<SeriesPoint>,
+    /// The latest broker error, if any.
+    pub last_error: Option<String>,
+    /// What the numbers of the current phase mean.
+    pub findings: Vec<Finding>,
+}
+
+/// Counts, throughput and percentiles of one lane within one phase.
+#[derive(Debug, Clone, Default)]
+pub struct PhaseStats {
+    /// Open or closed loop.
+    pub mode: PhaseMode,
+    /// Counter growth within the phase.
+    pub counts: CounterValues,
+    /// Acked messages per second over the measured part of the phase.
+    pub throughput: f64,
+    /// Sent messages per second over the measured part of the phase.
+    pub sent_rate: f64,
+    /// Percentiles per stage: after warm-up, or of the warm-up when nothing else is there yet.
+    pub stages: Vec<(Stage, StageSummary)>,
+    /// True while the percentiles come from the warm-up only.
+    pub warming: bool,
+}
+
+impl PhaseStats {
+    /// The summary of `stage`, if it has samples.
+    pub fn stage(&self, stage: Stage) -> Option<&StageSummary> {
+        self.stages
+            .iter()
+            .find(|(s, _)| *s == stage)
+            .map(|(_, v)| v)
+    }
+}
+
+/// One stats tick of one lane, for sparklines.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SeriesPoint {
+    /// Run time at the end of the interval, in seconds.
+    pub t_s: f64,
+    /// Phase the interval belongs to.
+    pub phase: u32,
+    /// Messages sent per second.
+    pub sent_per_s: f64,
+    /// Messages acked per second.
+    pub acked_per_s: f64,
+    /// Submit p99 in the interval (0 when none).
+    pub submit_p99_us: u64,
+    /// Ack p99 in the interval (0 when none).
+    pub ack_p99_us: u64,
+    /// End-to-end p99 in the interval (0 when none).
+    pub e2e_p99_us: u64,
+    /// Messages in flight at the tick.
+    pub in_flight: u64,
+}

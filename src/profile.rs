@@ -1,0 +1,448 @@
+//! Workload profiles: TOML files of knobs, per-lane overrides and broker settings.
+//! Unknown keys, wrong types and out-of-range values are errors that name the file, line and key.
+
+use crate::brokers::kafka::KafkaSettings;
+use crate::brokers::nats::NatsSettings;
+use crate::engine::{AckStrategy, Knobs};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A lane pubduel knows how to run.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LaneKind {
+    /// Apache Kafka (or any Kafka-protocol broker), through rdkafka.
+    Kafka,
+    /// NATS JetStream, through async-nats.
+    Nats,
+}
+
+impl LaneKind {
+    /// `kafka` or `nats`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LaneKind::Kafka => "kafka",
+            LaneKind::Nats => "nats",
+        }
+    }
+}
+
+/// Knob values a profile or a flag may set; unset ones fall through to the next layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnobLayer {
+    /// See [`Knobs::concurrency`].
+    pub concurrency: Option<u32>,
+    /// See [`Knobs::max_pending`].
+    pub max_pending: Option<u32>,
+    /// See [`Knobs::ack`].
+    pub ack: Option<AckStrategy>,
+    /// See [`Knobs::rate`].
+    pub rate: Option<u64>,
+    /// See [`Knobs::message_size`].
+    pub message_size: Option<u32>,
+    /// See [`Knobs::batch`].
+    pub batch: Option<u32>,
+}
+
+impl KnobLayer {
+    /// `base` with this layer's values on top.
+    pub fn over(&self, base: Knobs) -> Knobs {
+        Knobs {
+            concurrency: self.concurrency.unwrap_or(base.concurrency),
+            max_pending: self.max_pending.unwrap_or(base.max_pending),
+            ack: self.ack.unwrap_or(base.ack),
+            rate: self.rate.unwrap_or(base.rate),
+            message_size: self.message_size.unwrap_or(base.message_size),
+            batch: self.batch.unwrap_or(base.batch),
+        }
+    }
+}
+
+/// Per-lane knob overrides: `[lane.kafka]` and `[lane.nats]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaneOverrides {
+    /// Knobs for the Kafka lane only.
+    pub kafka: Option<KnobLayer>,
+    /// Knobs for the NATS lane only.
+    pub nats: Option<KnobLayer>,
+}
+
+impl LaneOverrides {
+    /// The override layer of `lane`.
+    pub fn get(&self, lane: LaneKind) -> KnobLayer {
+        match lane {
+            LaneKind::Kafka => self.kafka,
+            LaneKind::Nats => self.nats,
+        }
+        .unwrap_or_default()
+    }
+}
+
+/// A workload profile as written in a TOML file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Short name (the file stem when absent).
+    pub name: Option<String>,
+    /// What the profile is for.
+    pub description: Option<String>,
+    /// Run length, e.g. `30s`, `2m` (runs until quit when absent).
+    #[serde(default, deserialize_with = "de_duration")]
+    pub duration: Option<Duration>,
+    /// Warm-up left out of each phase's percentiles, e.g. `2s`.
+    #[serde(default, deserialize_with = "de_duration")]
+    pub warmup: Option<Duration>,
+    /// Run an in-process consumer per lane and record end-to-end latency.
+    pub e2e: Option<bool>,
+    /// Lanes to run (both when absent).
+    pub lanes: Option<Vec<LaneKind>>,
+    /// Publisher tasks per lane.
+    pub concurrency: Option<u32>,
+    /// Un-acked messages in flight per lane.
+    pub max_pending: Option<u32>,
+    /// Ack handling strategy.
+    pub ack: Option<AckStrategy>,
+    /// Target msg/s per lane (0 = as fast as possible).
+    pub rate: Option<u64>,
+    /// Payload bytes.
+    pub message_size: Option<u32>,
+    /// Messages per batch for the `batch` strategy.
+    pub batch: Option<u32>,
+    /// Per-lane knob overrides.
+    #[serde(default)]
+    pub lane: LaneOverrides,
+    /// Kafka lane settings.
+    pub kafka: Option<KafkaSettings>,
+    /// NATS lane settings.
+    pub nats: Option<NatsSettings>,
+}
+
+impl Profile {
+    /// The profile's top-level knobs as a layer.
+    pub fn knobs(&self) -> KnobLayer {
+        KnobLayer {
+            concurrency: self.concurrency,
+            max_pending: self.max_pending,
+            ack: self.ack,
+            rate: self.rate,
+            message_size: self.message_size,
+            batch: self.batch,
+        }
+    }
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+/// Parses `10s`, `2m`, `1h30m`, `500ms`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("invalid duration `{s}` ({e}); use e.g. 10s, 2m, 500ms"))
+}
+
+/// A profile that cannot be used, with where in which file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileError {
+    /// The profile file.
+    pub path: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// The key at fault, when known.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        write!(f, ": ")?;
+        if let Some(k) = &self.key {
+            write!(f, "key `{k}`")?;
+            if let Some(l) = self.line {
+                write!(f, " (line {l})")?;
+            }
+            write!(f, ": ")?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for ProfileError {}
+
+const TOP_KEYS: [&str; 15] = [
+    "name",
+    "description",
+    "duration",
+    "warmup",
+    "e2e",
+    "lanes",
+    "concurrency",
+    "max_pending",
+    "ack",
+    "rate",
+    "message_size",
+    "batch",
+    "lane",
+    "kafka",
+    "nats",
+];
+
+impl Profile {
+    /// Reads, parses and validates a profile file.
+    pub fn load(path: &Path) -> Result<Profile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            key: None,
+            message: format!("cannot read the profile: {e}"),
+        })?;
+        Profile::parse(path, &text)
+    }
+
+    /// Parses and validates profile text; `path` is only used in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Profile, ProfileError> {
+        let err = |key: Option<&str>, section: Option<&str>, message: String| {
+            let line = key.and_then(|k| locate(text, section, k));
+            ProfileError {
+                path: path.to_path_buf(),
+                line,
+                column: line.map(|_| 1),
+                key: key.map(str::to_string),
+                message,
+            }
+        };
+        // Unknown top-level keys first, to suggest the key that was meant.
+        let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+        if let Some(k) = table.keys().find(|k| !TOP_KEYS.contains(&k.as_str())) {
+            let hint = closest(k, &TOP_KEYS)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            return Err(err(
+                Some(k),
+                None,
+                format!(
+                    "unknown key `{k}`{hint} (known keys: {})",
+                    TOP_KEYS.join(", ")
+                ),
+            ));
+        }
+        let profile: Profile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+        let knobs = profile.knobs().over(Knobs::default());
+        if let Err((key, msg)) = knobs.validate() {
+            return Err(err(Some(key), None, msg));
+        }
+        for lane in [LaneKind::Kafka, LaneKind::Nats] {
+            let k = profile.lane.get(lane).over(knobs);
+            if let Err((key, msg)) = k.validate() {
+                return Err(err(
+                    Some(key),
+                    Some(&format!("lane.{}", lane.as_str())),
+                    msg,
+                ));
+            }
+        }
+        if let Some(Err((key, msg))) = profile.kafka.as_ref().map(KafkaSettings::validate) {
+            return Err(err(Some(key), Some("kafka"), msg));
+        }
+        if let Some(Err((key, msg))) = profile.nats.as_ref().map(NatsSettings::validate) {
+            return Err(err(Some(key), Some("nats"), msg));
+        }
+        if profile.lanes.as_ref().is_some_and(|l| l.is_empty()) {
+            return Err(err(
+                Some("lanes"),
+                None,
+                "must name at least one lane (kafka, nats)".into(),
+            ));
+        }
+        Ok(profile)
+    }
+}
+
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ProfileError {
+    let (line, column) = match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            (Some(line), Some(column))
+        }
+        None => (None, None),
+    };
+    // The key set on the offending line (a type error points at the value, not the key).
+    let key = line
+        .and_then(|l| text.lines().nth(l - 1))
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    ProfileError {
+        path: path.to_path_buf(),
+        line,
+        column,
+        key,
+        message: e.message().trim().to_string(),
+    }
+}
+
+/// The 1-based line where `key` is set, inside `[section]` (or at top level for `None`).
+fn locate(text: &str, section: Option<&str>, key: &str) -> Option<usize> {
+    let mut current: Option<String> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.starts_with('[') {
+            current = Some(
+                line.trim_matches(|c| c == '[' || c == ']')
+                    .trim()
+                    .to_string(),
+            );
+            continue;
+        }
+        let Some((k, _)) = line.split_once('=') else {
+            continue;
+        };
+        let k = k.trim().trim_matches('"');
+        let full = match &current {
+            Some(s) => format!("{s}.{k}"),
+            None => k.to_string(),
+        };
+        let want = match section {
+            Some(s) => format!("{s}.{key}"),
+            None => key.to_string(),
+        };
+        if full == want {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// The known key closest to a misspelt one, if any is close.
+fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                cur.push(
+                    (prev[j] + usize::from(ca != *cb))
+                        .min(prev[j + 1] + 1)
+                        .min(cur[j] + 1),
+                );
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    known
+        .iter()
+        .map(|k| (distance(word, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Profile, ProfileError> {
+        Profile::parse(Path::new("p.toml"), text)
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let e = parse("rate = 5\nconcurency = 4\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.key.as_deref(), Some("concurency"));
+        let s = e.to_string();
+        assert!(
+            s.starts_with("p.toml:2:1: key `concurency` (line 2)"),
+            "{s}"
+        );
+        assert!(s.contains("did you mean `concurrency`"), "{s}");
+    }
+
+    #[test]
+    fn unknown_key_in_a_section() {
+        let e = parse("[kafka]\ntopic = \"t\"\nlinger = 5\n").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.to_string().contains("linger"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_line() {
+        let e = parse("concurrency = \"four\"\n").unwrap_err();
+        assert_eq!(e.line, Some(1), "{e}");
+        assert!(e.to_string().contains("concurrency"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_names_key_and_line() {
+        let e = parse("# comment\nconcurrency = 0\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.key.as_deref()),
+            (Some(2), Some("concurrency")),
+            "{e}"
+        );
+        let e = parse("[lane.nats]\nmax_pending = 0\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.key.as_deref()),
+            (Some(2), Some("max_pending")),
+            "{e}"
+        );
+        let e = parse("[kafka]\nacks = \"most\"\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("acks")), "{e}");
+    }
+
+    #[test]
+    fn bad_duration_and_ack() {
+        let e = parse("duration = \"ten\"\n").unwrap_err();
+        assert_eq!(e.line, Some(1), "{e}");
+        let e = parse("ack = \"fast\"\n").unwrap_err();
+        assert_eq!(e.line, Some(1), "{e}");
+    }
+
+    #[test]
+    fn full_profile_parses() {
+        let p = parse(
+            "name = \"x\"\nduration = \"2m\"\nwarmup = \"1s\"\nlanes = [\"nats\"]\nconcurrency = 8\nack = \"task-per-message\"\n\
+             [lane.kafka]\nack = \"async\"\n[kafka]\ntopic = \"t\"\n[kafka.properties]\n\"socket.nagle.disable\" = \"true\"\n\
+             [nats]\nstorage = \"memory\"\n",
+        )
+        .unwrap();
+        assert_eq!(p.duration, Some(Duration::from_secs(120)));
+        assert_eq!(p.knobs().concurrency, Some(8));
+        assert_eq!(p.lane.get(LaneKind::Kafka).ack, Some(AckStrategy::Async));
+        assert_eq!(p.lanes, Some(vec![LaneKind::Nats]));
+    }
+}
