@@ -11,3 +11,4 @@ pub mod metrics;
 pub mod profile;
 pub mod report;
 pub mod tui;
+pub mod testkit;
