@@ -10,5 +10,5 @@ pub mod headless;
 pub mod metrics;
 pub mod profile;
 pub mod report;
-pub mod tui;
 pub mod testkit;
+pub mod tui;

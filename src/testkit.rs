@@ -69,11 +69,15 @@ fn spawn(program: &str, args: &[String], dir: PathBuf, port: u16) -> Result<Brok
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
         .stderr(log)
         .spawn()
-        .map_err(|e| format!("cannot start {program} ({e}); install it with scripts/install-brokers.sh"))?;
+        .map_err(|e| {
+            format!("cannot start {program} ({e}); install it with scripts/install-brokers.sh")
+        })?;
     let mut broker = BrokerProcess { child, dir, port };
     if !wait_port(port, Duration::from_secs(15)) {
         broker.kill();
-        return Err(format!("{program} did not listen on 127.0.0.1:{port} within 15 s"));
+        return Err(format!(
+            "{program} did not listen on 127.0.0.1:{port} within 15 s"
+        ));
     }
     Ok(broker)
 }
@@ -82,8 +86,16 @@ fn spawn(program: &str, args: &[String], dir: PathBuf, port: u16) -> Result<Brok
 pub fn start_nats() -> Result<BrokerProcess, String> {
     let port = free_port();
     let dir = scratch_dir("nats");
-    let args = ["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd", &dir.join("js").to_string_lossy()]
-        .map(String::from);
+    let args = [
+        "-a",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-js",
+        "-sd",
+        &dir.join("js").to_string_lossy(),
+    ]
+    .map(String::from);
     spawn("nats-server", &args, dir, port)
 }
 
@@ -116,7 +128,10 @@ pub struct LocalBrokers {
 impl LocalBrokers {
     /// Starts both brokers.
     pub fn start() -> Result<LocalBrokers, String> {
-        Ok(LocalBrokers { nats: start_nats()?, kafka: start_kafka()? })
+        Ok(LocalBrokers {
+            nats: start_nats()?,
+            kafka: start_kafka()?,
+        })
     }
 
     /// `nats://127.0.0.1:<port>`.

@@ -17,38 +17,72 @@ fn pubduel(args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
 fn every_shipped_profile_passes_dry_run() {
     let mut n = 0;
-    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles")).unwrap() {
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles")).unwrap()
+    {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
             let o = pubduel(&["--profile", path.to_str().unwrap(), "--dry-run"]);
             assert!(o.status.success(), "{}: {}", path.display(), text(&o));
             let out = String::from_utf8_lossy(&o.stdout);
-            assert!(out.contains("[[lanes]]") && out.contains("max_pending"), "{out}");
+            assert!(
+                out.contains("[[lanes]]") && out.contains("max_pending"),
+                "{out}"
+            );
             n += 1;
         }
     }
-    for name in ["default", "latency", "throughput", "seed-low", "seed-medium", "seed-high", "seed-extreme"] {
-        assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("profiles/{name}.toml")).exists(), "{name}");
+    for name in [
+        "default",
+        "latency",
+        "throughput",
+        "seed-low",
+        "seed-medium",
+        "seed-high",
+        "seed-extreme",
+    ] {
+        assert!(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("profiles/{name}.toml"))
+                .exists(),
+            "{name}"
+        );
     }
     assert!(n >= 7);
 }
 
 #[test]
 fn seed_profiles_are_set_up_like_the_go_event_bus() {
-    for (name, rate) in [("seed-low", 500), ("seed-medium", 2000), ("seed-high", 5000), ("seed-extreme", 10000)] {
+    for (name, rate) in [
+        ("seed-low", 500),
+        ("seed-medium", 2000),
+        ("seed-high", 5000),
+        ("seed-extreme", 10000),
+    ] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("profiles/{name}.toml"));
         let p = pubduel::profile::Profile::load(&path).unwrap();
         assert_eq!(p.rate, Some(rate), "{name}");
         let nats = p.lane.nats.unwrap();
-        assert_eq!(nats.ack, Some(pubduel::engine::AckStrategy::TaskPerMessage), "{name}");
+        assert_eq!(
+            nats.ack,
+            Some(pubduel::engine::AckStrategy::TaskPerMessage),
+            "{name}"
+        );
         assert_eq!(nats.max_pending, Some(4000), "{name}");
-        assert_eq!(p.lane.kafka.unwrap().ack, Some(pubduel::engine::AckStrategy::Async), "{name}");
+        assert_eq!(
+            p.lane.kafka.unwrap().ack,
+            Some(pubduel::engine::AckStrategy::Async),
+            "{name}"
+        );
     }
 }
 
@@ -60,7 +94,10 @@ fn a_misspelt_key_is_exit_2_naming_key_and_line() {
     let o = pubduel(&["--profile", p.to_str().unwrap(), "--dry-run"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let t = text(&o);
-    assert!(t.contains("bad.toml:2") && t.contains("concurency") && t.contains("line 2"), "{t}");
+    assert!(
+        t.contains("bad.toml:2") && t.contains("concurency") && t.contains("line 2"),
+        "{t}"
+    );
 }
 
 #[test]
@@ -73,7 +110,11 @@ fn out_of_range_values_are_exit_2() {
     std::fs::write(&p, "[lane.nats]\nmax_pending = 0\n").unwrap();
     let o = pubduel(&["--profile", p.to_str().unwrap(), "--dry-run"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("zero.toml:2") && text(&o).contains("max_pending"), "{}", text(&o));
+    assert!(
+        text(&o).contains("zero.toml:2") && text(&o).contains("max_pending"),
+        "{}",
+        text(&o)
+    );
     let o = pubduel(&["--ack", "fastest", "--dry-run"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let o = pubduel(&["--profile", "/nonexistent/p.toml", "--dry-run"]);
@@ -86,13 +127,36 @@ fn an_unreachable_broker_is_a_prompt_clear_error() {
     let closed = free_port();
     let addr = format!("127.0.0.1:{closed}");
     let t0 = Instant::now();
-    let o = pubduel(&["--headless", "--duration", "3s", "--lanes", "kafka", "--kafka", &addr]);
-    assert!(t0.elapsed() < Duration::from_secs(10), "took {:?}", t0.elapsed());
+    let o = pubduel(&[
+        "--headless",
+        "--duration",
+        "3s",
+        "--lanes",
+        "kafka",
+        "--kafka",
+        &addr,
+    ]);
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        t0.elapsed()
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let t = text(&o);
-    assert!(t.contains(&addr) && t.contains("scripts/brokers.sh start") && !t.contains("panicked"), "{t}");
+    assert!(
+        t.contains(&addr) && t.contains("scripts/brokers.sh start") && !t.contains("panicked"),
+        "{t}"
+    );
     let url = format!("nats://127.0.0.1:{closed}");
-    let o = pubduel(&["--headless", "--duration", "3s", "--lanes", "nats", "--nats", &url]);
+    let o = pubduel(&[
+        "--headless",
+        "--duration",
+        "3s",
+        "--lanes",
+        "nats",
+        "--nats",
+        &url,
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains(&url), "{}", text(&o));
 }
@@ -102,7 +166,19 @@ fn help_explains_flags_and_exit_codes() {
     let o = pubduel(&["--help"]);
     assert!(o.status.success());
     let t = text(&o);
-    for flag in ["--profile", "--duration", "--report", "--kafka", "--nats", "--lanes", "--max-pending", "--ack", "--dry-run", "PUBDUEL_KAFKA", "Exit codes"] {
+    for flag in [
+        "--profile",
+        "--duration",
+        "--report",
+        "--kafka",
+        "--nats",
+        "--lanes",
+        "--max-pending",
+        "--ack",
+        "--dry-run",
+        "PUBDUEL_KAFKA",
+        "Exit codes",
+    ] {
         assert!(t.contains(flag), "--help lacks {flag}");
     }
 }
@@ -113,7 +189,17 @@ fn a_headless_run_writes_the_documented_report() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("sub/run.toml");
     let o = Command::new(env!("CARGO_BIN_EXE_pubduel"))
-        .args(["--headless", "--duration", "3s", "--rate", "200", "--concurrency", "2", "--warmup", "1s"])
+        .args([
+            "--headless",
+            "--duration",
+            "3s",
+            "--rate",
+            "200",
+            "--concurrency",
+            "2",
+            "--warmup",
+            "1s",
+        ])
         .args(["--report", report.to_str().unwrap()])
         .env("PUBDUEL_KAFKA", b.kafka_addr())
         .env("PUBDUEL_NATS", b.nats_url())
@@ -121,7 +207,10 @@ fn a_headless_run_writes_the_documented_report() {
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("kafka") && out.contains("nats") && out.contains("p99.9"), "{out}");
+    assert!(
+        out.contains("kafka") && out.contains("nats") && out.contains("p99.9"),
+        "{out}"
+    );
     let raw: toml::Table = toml::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(raw["schema"].as_integer(), Some(1));
     for key in ["tool", "version", "started_at", "profile", "host"] {
@@ -134,11 +223,27 @@ fn a_headless_run_writes_the_documented_report() {
     assert_eq!(phase.mode, "open");
     assert_eq!(phase.knobs.rate, Some(200));
     for lane in &phase.lanes {
-        assert!(lane.acked > 300 && lane.errors == 0, "{}: {lane:?}", lane.name);
-        assert!((150.0..=250.0).contains(&lane.throughput), "{}: throughput {}", lane.name, lane.throughput);
+        assert!(
+            lane.acked > 300 && lane.errors == 0,
+            "{}: {lane:?}",
+            lane.name
+        );
+        assert!(
+            (150.0..=250.0).contains(&lane.throughput),
+            "{}: throughput {}",
+            lane.name,
+            lane.throughput
+        );
         for stage in ["submit", "ack", "lag", "submit_raw", "ack_raw"] {
             let s = &lane.stages[stage];
-            assert!(s.count > 0 && s.p50_us <= s.p90_us && s.p90_us <= s.p99_us && s.p99_us <= s.p999_us && s.p999_us <= s.max_us, "{stage}: {s:?}");
+            assert!(
+                s.count > 0
+                    && s.p50_us <= s.p90_us
+                    && s.p90_us <= s.p99_us
+                    && s.p99_us <= s.p999_us
+                    && s.p999_us <= s.max_us,
+                "{stage}: {s:?}"
+            );
         }
     }
     // The report round-trips through its DTOs unchanged.

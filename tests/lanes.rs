@@ -11,15 +11,19 @@ use pubduel::testkit::LocalBrokers;
 use std::time::Duration;
 
 fn config(brokers: &LocalBrokers, knobs: Knobs, tag: &str) -> RunConfig {
-    let mut kafka = pubduel::brokers::kafka::KafkaSettings::default();
-    kafka.bootstrap = brokers.kafka_addr();
-    kafka.topic = format!("pubduel-{tag}");
-    kafka.partitions = 1;
-    let mut nats = pubduel::brokers::nats::NatsSettings::default();
-    nats.url = brokers.nats_url();
-    nats.stream = format!("PUBDUEL_{}", tag.to_uppercase().replace('-', "_"));
-    nats.subject = format!("pubduel.{tag}");
-    nats.ack_timeout_ms = 1_000;
+    let kafka = pubduel::brokers::kafka::KafkaSettings {
+        bootstrap: brokers.kafka_addr(),
+        topic: format!("pubduel-{tag}"),
+        partitions: 1,
+        ..Default::default()
+    };
+    let nats = pubduel::brokers::nats::NatsSettings {
+        url: brokers.nats_url(),
+        stream: format!("PUBDUEL_{}", tag.to_uppercase().replace('-', "_")),
+        subject: format!("pubduel.{tag}"),
+        ack_timeout_ms: 1_000,
+        ..Default::default()
+    };
     RunConfig {
         profile_name: tag.into(),
         profile_path: None,
@@ -35,39 +39,77 @@ fn config(brokers: &LocalBrokers, knobs: Knobs, tag: &str) -> RunConfig {
 
 async fn run(cfg: &RunConfig, for_: Duration) -> Vec<ClosedPhase> {
     let setups = app::connect_lanes(cfg).await.expect("both lanes connect");
-    let engine = Engine::start(setups, EngineConfig { warmup: cfg.warmup, e2e: cfg.e2e, ..EngineConfig::default() })
-        .await
-        .expect("engine starts");
+    let engine = Engine::start(
+        setups,
+        EngineConfig {
+            warmup: cfg.warmup,
+            e2e: cfg.e2e,
+            ..EngineConfig::default()
+        },
+    )
+    .await
+    .expect("engine starts");
     tokio::time::sleep(for_).await;
     engine.finish().await
 }
 
 fn lane<'a>(phases: &'a [ClosedPhase], name: &str) -> &'a LanePhase {
-    phases.last().unwrap().lanes.iter().find(|l| l.name == name).unwrap()
+    phases
+        .last()
+        .unwrap()
+        .lanes
+        .iter()
+        .find(|l| l.name == name)
+        .unwrap()
 }
 
 fn brokers() -> LocalBrokers {
-    LocalBrokers::start().expect("nats-server and tansu start (scripts/install-brokers.sh installs them)")
+    LocalBrokers::start()
+        .expect("nats-server and tansu start (scripts/install-brokers.sh installs them)")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_ack_strategy_publishes_on_both_lanes() {
     let b = brokers();
     for ack in AckStrategy::ALL {
-        let knobs = Knobs { concurrency: 2, max_pending: 32, ack, rate: 0, message_size: 128, batch: 16 };
+        let knobs = Knobs {
+            concurrency: 2,
+            max_pending: 32,
+            ack,
+            rate: 0,
+            message_size: 128,
+            batch: 16,
+        };
         let cfg = config(&b, knobs, &format!("ack-{ack}"));
         let phases = run(&cfg, Duration::from_millis(1500)).await;
         for name in ["kafka", "nats"] {
             let l = lane(&phases, name);
             assert_eq!(l.counts.errors, 0, "{name} {ack}: errors");
-            assert!(l.counts.sent > 50, "{name} {ack}: only {} sent", l.counts.sent);
-            assert!(l.measured.count(Stage::Submit) > 50, "{name} {ack}: submit latencies");
+            assert!(
+                l.counts.sent > 50,
+                "{name} {ack}: only {} sent",
+                l.counts.sent
+            );
+            assert!(
+                l.measured.count(Stage::Submit) > 50,
+                "{name} {ack}: submit latencies"
+            );
             if ack == AckStrategy::None {
-                assert_eq!(l.measured.count(Stage::Ack), 0, "{name}: none waits for no ack");
+                assert_eq!(
+                    l.measured.count(Stage::Ack),
+                    0,
+                    "{name}: none waits for no ack"
+                );
             } else {
-                assert!(l.counts.acked >= l.counts.sent - l.in_flight_end, "{name} {ack}: acks lost");
+                assert!(
+                    l.counts.acked >= l.counts.sent - l.in_flight_end,
+                    "{name} {ack}: acks lost"
+                );
                 let s = l.measured.summary(Stage::Ack).expect("ack latencies");
-                assert!(s.count > 50 && s.p50_us <= s.p99_us && s.p99_us <= s.max_us, "{name} {ack}: {s:?}");
+                assert!(
+                    s.count > 50 && s.p50_us <= s.p99_us && s.p99_us <= s.max_us,
+                    "{name} {ack}: {s:?}"
+                );
             }
         }
     }
@@ -76,15 +118,34 @@ async fn every_ack_strategy_publishes_on_both_lanes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tight_max_pending_shows_in_submit() {
     let b = brokers();
-    let tight = Knobs { concurrency: 8, max_pending: 1, ack: AckStrategy::Async, rate: 0, ..Knobs::default() };
+    let tight = Knobs {
+        concurrency: 8,
+        max_pending: 1,
+        ack: AckStrategy::Async,
+        rate: 0,
+        ..Knobs::default()
+    };
     let phases = run(&config(&b, tight, "tight"), Duration::from_secs(2)).await;
-    let wide = Knobs { max_pending: 4096, rate: 2000, ..tight };
+    let wide = Knobs {
+        max_pending: 4096,
+        rate: 2000,
+        ..tight
+    };
     let wide_phases = run(&config(&b, wide, "wide"), Duration::from_secs(2)).await;
     for name in ["kafka", "nats"] {
         let (t, w) = (lane(&phases, name), lane(&wide_phases, name));
-        assert!(t.counts.stalls * 2 > t.counts.sent, "{name}: most submits stall with max-pending 1");
-        let (tp, wp) = (t.measured.summary(Stage::Submit).unwrap().p50_us, w.measured.summary(Stage::SubmitRaw).unwrap().p50_us);
-        assert!(tp > 3 * wp.max(1), "{name}: submit p50 {tp}us with max-pending 1 vs {wp}us with 4096");
+        assert!(
+            t.counts.stalls * 2 > t.counts.sent,
+            "{name}: most submits stall with max-pending 1"
+        );
+        let (tp, wp) = (
+            t.measured.summary(Stage::Submit).unwrap().p50_us,
+            w.measured.summary(Stage::SubmitRaw).unwrap().p50_us,
+        );
+        assert!(
+            tp > 3 * wp.max(1),
+            "{name}: submit p50 {tp}us with max-pending 1 vs {wp}us with 4096"
+        );
         assert!(t.in_flight_end <= 1);
     }
 }
@@ -92,30 +153,49 @@ async fn a_tight_max_pending_shows_in_submit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn end_to_end_latency_is_recorded() {
     let b = brokers();
-    let knobs = Knobs { concurrency: 2, rate: 300, ..Knobs::default() };
+    let knobs = Knobs {
+        concurrency: 2,
+        rate: 300,
+        ..Knobs::default()
+    };
     let mut cfg = config(&b, knobs, "e2e");
     cfg.e2e = true;
     let phases = run(&cfg, Duration::from_secs(3)).await;
     for name in ["kafka", "nats"] {
         let l = lane(&phases, name);
         let (e2e, ack) = (l.measured.count(Stage::E2e), l.measured.count(Stage::Ack));
-        assert!(ack > 500 && e2e as f64 > 0.9 * ack as f64, "{name}: e2e {e2e} of {ack} acked");
+        assert!(
+            ack > 500 && e2e as f64 > 0.9 * ack as f64,
+            "{name}: e2e {e2e} of {ack} acked"
+        );
         assert_eq!(l.counts.duplicates, 0, "{name}: duplicates");
-        assert!(l.measured.count(Stage::E2eRaw) > 0, "{name}: open loop keeps raw e2e");
+        assert!(
+            l.measured.count(Stage::E2eRaw) > 0,
+            "{name}: open loop keeps raw e2e"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overloaded_open_loop_is_corrected() {
     let b = brokers();
-    let knobs = Knobs { concurrency: 1, max_pending: 1, ack: AckStrategy::Async, rate: 200_000, ..Knobs::default() };
+    let knobs = Knobs {
+        concurrency: 1,
+        max_pending: 1,
+        ack: AckStrategy::Async,
+        rate: 200_000,
+        ..Knobs::default()
+    };
     let phases = run(&config(&b, knobs, "over"), Duration::from_secs(2)).await;
     for name in ["kafka", "nats"] {
         let l = lane(&phases, name);
         let ack = l.measured.summary(Stage::Ack).unwrap();
         let raw = l.measured.summary(Stage::AckRaw).unwrap();
         let lag = l.measured.summary(Stage::Lag).unwrap();
-        assert!(ack.p99_us > raw.p99_us, "{name}: corrected {ack:?} vs raw {raw:?}");
+        assert!(
+            ack.p99_us > raw.p99_us,
+            "{name}: corrected {ack:?} vs raw {raw:?}"
+        );
         assert!(lag.p99_us > 10_000, "{name}: lag {lag:?}");
     }
 }
@@ -123,16 +203,39 @@ async fn an_overloaded_open_loop_is_corrected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_that_goes_away_is_counted_not_fatal() {
     let mut b = brokers();
-    let knobs = Knobs { concurrency: 2, max_pending: 64, rate: 200, ..Knobs::default() };
+    let knobs = Knobs {
+        concurrency: 2,
+        max_pending: 64,
+        rate: 200,
+        ..Knobs::default()
+    };
     let cfg = config(&b, knobs, "fault");
     let setups = app::connect_lanes(&cfg).await.unwrap();
-    let engine = Engine::start(setups, EngineConfig { warmup: Duration::ZERO, ..EngineConfig::default() }).await.unwrap();
+    let engine = Engine::start(
+        setups,
+        EngineConfig {
+            warmup: Duration::ZERO,
+            ..EngineConfig::default()
+        },
+    )
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     b.nats.kill();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let phases = tokio::time::timeout(Duration::from_secs(15), engine.finish()).await.expect("the run ends");
+    let phases = tokio::time::timeout(Duration::from_secs(15), engine.finish())
+        .await
+        .expect("the run ends");
     let (k, n) = (lane(&phases, "kafka"), lane(&phases, "nats"));
-    assert!(n.counts.errors > 0, "nats errors are counted: {:?}", n.counts);
+    assert!(
+        n.counts.errors > 0,
+        "nats errors are counted: {:?}",
+        n.counts
+    );
     assert_eq!(k.counts.errors, 0, "kafka goes on");
-    assert!(k.counts.acked > 600, "kafka keeps publishing: {:?}", k.counts);
+    assert!(
+        k.counts.acked > 600,
+        "kafka keeps publishing: {:?}",
+        k.counts
+    );
 }

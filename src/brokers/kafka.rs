@@ -341,8 +341,14 @@ impl Publisher for KafkaPublisher {
                 .map_err(|e| setup_error(format!("consumer: {e}")))?;
             let mut tpl = TopicPartitionList::new();
             let parts = tokio::task::block_in_place(|| self.partitions())?;
+            // Resolve the end of each partition now: `Offset::End` would be resolved lazily, after
+            // the first messages of the run may already be there.
             for p in parts {
-                tpl.add_partition_offset(&self.settings.topic, p, Offset::End)
+                let (_, high) = tokio::task::block_in_place(|| {
+                    consumer.fetch_watermarks(&self.settings.topic, p, SETUP_TIMEOUT)
+                })
+                .map_err(|e| setup_error(format!("watermarks of partition {p}: {e}")))?;
+                tpl.add_partition_offset(&self.settings.topic, p, Offset::Offset(high))
                     .map_err(|e| setup_error(e.to_string()))?;
             }
             consumer

@@ -318,3 +318,6 @@ async fn sleep_until_opt(t: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -39,23 +39,31 @@ pub(crate) async fn run(
 ) {
     let rec = shared.metrics.recorders.recorder(id);
     let mut state = Arc::clone(&state_rx.borrow_and_update());
+    let mut refresh = false;
     while !cancel.is_cancelled() {
-        if state_rx.has_changed().unwrap_or(false) {
+        // A submit that never waits (a fast client, `none`) must still let other tasks run.
+        tokio::task::consume_budget().await;
+        // `changed()` below marks a new state as seen, so an interrupt also asks for a refresh.
+        if refresh || state_rx.has_changed().unwrap_or(false) {
             state = Arc::clone(&state_rx.borrow_and_update());
+            refresh = false;
         }
         if state.paused {
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 r = state_rx.changed() => if r.is_err() { break },
             }
+            refresh = true;
             continue;
         }
         let step = match state.knobs.ack {
             AckStrategy::Batch => batch(&shared, &state, &rec, &mut state_rx, &cancel).await,
             strategy => one(&shared, &state, &rec, &mut state_rx, &cancel, strategy).await,
         };
-        if let Err(Interrupt::Cancelled) = step {
-            break;
+        match step {
+            Err(Interrupt::Cancelled) => break,
+            Err(Interrupt::KnobsChanged) => refresh = true,
+            Ok(()) => {}
         }
     }
 }

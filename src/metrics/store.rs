@@ -282,9 +282,10 @@ impl MetricsStore {
     pub fn begin_phase(&self, now: Instant, knobs: &[Knobs], paused: bool) {
         let mut inner = self.inner.lock();
         self.drain(&mut inner, now);
-        let closed = self.close(&inner, now);
-        inner.closed.push(closed);
+        // One reading closes the old phase and opens the new one, so no message falls between.
         let values: Vec<CounterValues> = self.lanes.iter().map(|l| l.counters.values()).collect();
+        let closed = self.close_with(&inner, now, &values);
+        inner.closed.push(closed);
         let index = inner.current.index + 1;
         inner.current = open_phase(index, now, self.warmup, paused, knobs, &values);
         self.publish(&inner, now);
@@ -305,14 +306,20 @@ impl MetricsStore {
     }
 
     fn close(&self, inner: &Inner, now: Instant) -> ClosedPhase {
+        let values: Vec<CounterValues> = self.lanes.iter().map(|l| l.counters.values()).collect();
+        self.close_with(inner, now, &values)
+    }
+
+    fn close_with(&self, inner: &Inner, now: Instant, values: &[CounterValues]) -> ClosedPhase {
         let phase = &inner.current;
         let lanes = phase
             .lanes
             .iter()
             .zip(self.lanes.iter())
             .zip(inner.series.iter())
-            .map(|((open, metrics), series)| {
-                let mut lane = close_lane(open, metrics, phase.start, now);
+            .zip(values)
+            .map(|(((open, metrics), series), values)| {
+                let mut lane = close_lane(open, metrics, *values, phase.start, now);
                 lane.series = series
                     .iter()
                     .filter(|p| p.phase == phase.index)
@@ -405,8 +412,13 @@ fn open_phase(
     }
 }
 
-fn close_lane(open: &OpenLane, metrics: &LaneMetrics, start: Instant, now: Instant) -> LanePhase {
-    let values = metrics.counters.values();
+fn close_lane(
+    open: &OpenLane,
+    metrics: &LaneMetrics,
+    values: CounterValues,
+    start: Instant,
+    now: Instant,
+) -> LanePhase {
     let counts = values.since(&open.base);
     let (from, base) = open.measure_base.unwrap_or((start, open.base));
     let measured_part = values.since(&base);

@@ -36,24 +36,64 @@ pub struct KeyHelp {
 
 /// Every key the dashboard knows, in the order the help overlay lists them.
 pub const KEYS: &[KeyHelp] = &[
-    KeyHelp { keys: "q  Ctrl-C", what: "quit (writes --report if given)" },
-    KeyHelp { keys: "Tab  Shift-Tab", what: "cycle the lanes the knob keys act on: all, kafka, nats" },
-    KeyHelp { keys: "0  1  2", what: "knob keys act on all lanes / on lane 1 / on lane 2" },
-    KeyHelp { keys: "c  C", what: "concurrency -1 / +1 (publisher tasks)" },
-    KeyHelp { keys: "m  M", what: "max-pending /2 / x2 (un-acked messages in flight)" },
-    KeyHelp { keys: "a", what: "next ack strategy: sync, async, task-per-message, batch, none" },
-    KeyHelp { keys: "r  R", what: "rate /2 / x2 (msg/s per lane; max = as fast as possible)" },
-    KeyHelp { keys: "z  Z", what: "message size /2 / x2" },
-    KeyHelp { keys: "b  B", what: "batch /2 / x2 (for the batch strategy)" },
-    KeyHelp { keys: "space", what: "pause / resume publishing" },
-    KeyHelp { keys: "x", what: "reset the histograms (starts a new phase)" },
-    KeyHelp { keys: "s", what: "write a snapshot to reports/pubduel-<time>.toml" },
-    KeyHelp { keys: "?  Esc", what: "show / close this help" },
+    KeyHelp {
+        keys: "q  Ctrl-C",
+        what: "quit (writes --report if given)",
+    },
+    KeyHelp {
+        keys: "Tab  Shift-Tab",
+        what: "cycle the lanes the knob keys act on: all, kafka, nats",
+    },
+    KeyHelp {
+        keys: "0  1  2",
+        what: "knob keys act on all lanes / on lane 1 / on lane 2",
+    },
+    KeyHelp {
+        keys: "c  C",
+        what: "concurrency -1 / +1 (publisher tasks)",
+    },
+    KeyHelp {
+        keys: "m  M",
+        what: "max-pending /2 / x2 (un-acked messages in flight)",
+    },
+    KeyHelp {
+        keys: "a",
+        what: "next ack strategy: sync, async, task-per-message, batch, none",
+    },
+    KeyHelp {
+        keys: "r  R",
+        what: "rate /2 / x2 (msg/s per lane; max = as fast as possible)",
+    },
+    KeyHelp {
+        keys: "z  Z",
+        what: "message size /2 / x2",
+    },
+    KeyHelp {
+        keys: "b  B",
+        what: "batch /2 / x2 (for the batch strategy)",
+    },
+    KeyHelp {
+        keys: "space",
+        what: "pause / resume publishing",
+    },
+    KeyHelp {
+        keys: "x",
+        what: "reset the histograms (starts a new phase)",
+    },
+    KeyHelp {
+        keys: "s",
+        what: "write a snapshot to reports/pubduel-<time>.toml",
+    },
+    KeyHelp {
+        keys: "?  Esc",
+        what: "show / close this help",
+    },
 ];
 
 /// The footer's short list of the main keys.
 pub const FOOTER_KEYS: &[(&str, &str)] = &[
     ("q", "quit"),
+    ("?", "help"),
     ("Tab", "lanes"),
     ("c/C", "concurrency"),
     ("m/M", "max-pending"),
@@ -64,7 +104,6 @@ pub const FOOTER_KEYS: &[(&str, &str)] = &[
     ("space", "pause"),
     ("x", "reset"),
     ("s", "snapshot"),
-    ("?", "help"),
 ];
 
 /// The action for a key press, if any. With the help overlay open only help and quit keys act.
@@ -135,7 +174,10 @@ mod tests {
         assert_eq!(k('?'), Some(Action::ToggleHelp));
         assert_eq!(k('2'), Some(Action::SelectTarget(Some(1))));
         assert_eq!(k('w'), None);
-        assert_eq!(from_key(press(KeyCode::Tab), false), Some(Action::CycleTarget(true)));
+        assert_eq!(
+            from_key(press(KeyCode::Tab), false),
+            Some(Action::CycleTarget(true))
+        );
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(from_key(ctrl_c, false), Some(Action::Quit));
     }
@@ -144,7 +186,10 @@ mod tests {
     fn help_overlay_swallows_knob_keys() {
         assert_eq!(from_key(press(KeyCode::Char('C')), true), None);
         assert_eq!(from_key(press(KeyCode::Esc), true), Some(Action::CloseHelp));
-        assert_eq!(from_key(press(KeyCode::Char('q')), true), Some(Action::Quit));
+        assert_eq!(
+            from_key(press(KeyCode::Char('q')), true),
+            Some(Action::Quit)
+        );
     }
 
     #[test]

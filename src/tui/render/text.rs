@@ -5,12 +5,17 @@ use ratatui::text::{Line, Span};
 
 /// Packs `items` into lines of at most `width` columns, two spaces apart, never splitting an item.
 pub fn pack<'a>(items: Vec<Span<'a>>, width: u16) -> Vec<Line<'a>> {
+    pack_groups(items.into_iter().map(|s| vec![s]).collect(), width)
+}
+
+/// Like [`pack`], for items made of several differently styled spans.
+pub fn pack_groups<'a>(items: Vec<Vec<Span<'a>>>, width: u16) -> Vec<Line<'a>> {
     let width = usize::from(width.max(1));
     let mut lines: Vec<Line<'a>> = Vec::new();
     let mut current: Vec<Span<'a>> = Vec::new();
     let mut used = 0usize;
     for item in items {
-        let w = item.width();
+        let w: usize = item.iter().map(Span::width).sum();
         if !current.is_empty() && used + 2 + w > width {
             lines.push(Line::from(std::mem::take(&mut current)));
             used = 0;
@@ -20,7 +25,7 @@ pub fn pack<'a>(items: Vec<Span<'a>>, width: u16) -> Vec<Line<'a>> {
             used += 2;
         }
         used += w;
-        current.push(item);
+        current.extend(item);
     }
     if !current.is_empty() {
         lines.push(Line::from(current));
@@ -43,7 +48,11 @@ pub fn wrap(text: &str, width: u16) -> Vec<String> {
             word = word.chars().skip(width).collect();
             lines.push(head);
         }
-        let needed = if line.is_empty() { 0 } else { line.chars().count() + 1 };
+        let needed = if line.is_empty() {
+            0
+        } else {
+            line.chars().count() + 1
+        };
         if !line.is_empty() && needed + word.chars().count() > width {
             lines.push(std::mem::take(&mut line));
         }

@@ -131,7 +131,11 @@ impl Widget for Timeline<'_> {
         let x0 = area.right() - n as u16;
         for (i, v) in self.values[skip..].iter().enumerate() {
             let marked = self.marks.get(skip + i).copied().unwrap_or(false);
-            let style = if marked { self.mark_style } else { self.bar_style };
+            let style = if marked {
+                self.mark_style
+            } else {
+                self.bar_style
+            };
             let eighths = level(*v, self.top, h);
             let x = x0 + i as u16;
             for row in 0..h {

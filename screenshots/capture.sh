@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Captures the dashboard during real runs against local brokers (nats-server + tansu), in a
+# 160x48 tmux terminal: the plain text (.txt) and an SVG drawn from the coloured capture.
+#
+#   screenshots/capture.sh [path/to/pubduel]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=$(realpath "${1:-target/release/pubduel}")
+OUT=screenshots
+TMP=$(mktemp -d)
+PIDS=()
+SESSION="pubduel-shot-$$"
+cleanup() {
+  tmux kill-session -t "$SESSION" 2>/dev/null || true
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+NATS_PORT=$(free_port); KAFKA_PORT=$(free_port)
+nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$TMP/js" -l "$TMP/nats.log" & PIDS+=($!)
+(cd "$TMP" && exec tansu broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+  --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" --storage-engine memory://tansu/ \
+  >"$TMP/tansu.log" 2>&1) & PIDS+=($!)
+wait_port "$NATS_PORT"; wait_port "$KAFKA_PORT"
+
+# shot NAME: saves the current screen.
+shot() {
+  tmux capture-pane -p -t "$SESSION" >"$OUT/$1.txt"
+  tmux capture-pane -e -p -t "$SESSION" >"$TMP/$1.ansi"
+  python3 "$OUT/ansi2svg.py" "$TMP/$1.ansi" >"$OUT/$1.svg"
+  echo "captured $OUT/$1"
+}
+# run ARGS...: starts the dashboard in a fresh 160x48 session.
+run() {
+  tmux kill-session -t "$SESSION" 2>/dev/null || true
+  tmux new-session -d -s "$SESSION" -x 160 -y 48 \
+    "cd '$TMP' && PUBDUEL_NATS=nats://127.0.0.1:$NATS_PORT PUBDUEL_KAFKA=127.0.0.1:$KAFKA_PORT '$BIN' $* --log-file '$TMP/pubduel.log'; sleep 5"
+}
+
+# 1. The seed's comparison at 500 msg/s, then the rate doubled (a second phase on the timelines).
+run --rate 500 --concurrency 8 --max-pending 4000 --ack async --warmup 2s
+sleep 25; tmux send-keys -t "$SESSION" R; sleep 20
+shot dashboard
+tmux send-keys -t "$SESSION" '?'; sleep 1
+shot help
+tmux send-keys -t "$SESSION" Escape q; sleep 3
+
+# 2. As fast as possible with a small max-pending: stalls, and the findings that explain them.
+run --rate 0 --concurrency 16 --max-pending 64 --ack async --warmup 2s
+sleep 20; tmux send-keys -t "$SESSION" s; sleep 2
+shot closed-loop-stalls
+tmux send-keys -t "$SESSION" q; sleep 3

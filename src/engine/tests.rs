@@ -1,0 +1,187 @@
+//! Engine logic against the in-process fake publisher (never a stand-in for a real lane).
+
+use super::*;
+use crate::brokers::fake::FakePublisher;
+use crate::metrics::Stage;
+use std::sync::atomic::Ordering::Relaxed;
+
+fn setup(publisher: Arc<FakePublisher>, knobs: Knobs) -> Vec<LaneSetup> {
+    vec![LaneSetup {
+        publisher,
+        knobs,
+        durability: Durability::default(),
+    }]
+}
+
+fn config() -> EngineConfig {
+    EngineConfig {
+        warmup: Duration::ZERO,
+        e2e: false,
+        drain: Duration::from_secs(2),
+    }
+}
+
+async fn wait_for(mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !f() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knob_changes_open_phases_and_take_effect() {
+    let fake = FakePublisher::new(Duration::from_millis(1));
+    let knobs = Knobs {
+        concurrency: 1,
+        max_pending: 4,
+        rate: 0,
+        ..Knobs::default()
+    };
+    let engine = Engine::start(setup(Arc::clone(&fake), knobs), config())
+        .await
+        .unwrap();
+    let h = engine.handle();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    h.apply(LaneTarget::All, KnobChange::Concurrency(3));
+    wait_for(|| h.snapshot().phase == 1).await;
+    assert_eq!(h.snapshot().lanes[0].knobs.concurrency, 4);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    h.apply(LaneTarget::One(0), KnobChange::MaxPending(true));
+    wait_for(|| h.snapshot().phase == 2).await;
+    assert_eq!(h.snapshot().lanes[0].knobs.max_pending, 8);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A change that changes nothing opens no phase.
+    h.apply(LaneTarget::All, KnobChange::Rate(true));
+    h.apply(LaneTarget::All, KnobChange::NextAck);
+    wait_for(|| h.snapshot().phase == 3).await;
+    assert_eq!(h.snapshot().lanes[0].knobs.ack, AckStrategy::TaskPerMessage);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let phases = engine.finish().await;
+    assert_eq!(phases.len(), 4);
+    for p in &phases {
+        assert!(p.lanes[0].counts.acked > 0, "phase {} published", p.index);
+        assert_eq!(p.lanes[0].counts.errors, 0);
+    }
+    assert_eq!(phases[1].lanes[0].knobs.concurrency, 4);
+    let sent: u64 = phases.iter().map(|p| p.lanes[0].counts.sent).sum();
+    assert_eq!(
+        sent,
+        fake.submitted.load(Relaxed),
+        "every submit is counted in exactly one phase"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_pending_caps_in_flight_and_counts_stalls() {
+    let fake = FakePublisher::new(Duration::from_millis(20));
+    let knobs = Knobs {
+        concurrency: 8,
+        max_pending: 3,
+        rate: 0,
+        ..Knobs::default()
+    };
+    let engine = Engine::start(setup(fake, knobs), config()).await.unwrap();
+    let h = engine.handle();
+    let mut most = 0;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        most = most.max(h.snapshot().lanes[0].in_flight);
+        let live = h.phases();
+        most = most.max(live[0].lanes[0].in_flight_end);
+    }
+    assert!(most <= 3, "in flight {most} above max-pending 3");
+    // Shrinking below what is in flight takes effect as acks come back.
+    h.apply(LaneTarget::All, KnobChange::MaxPending(false));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let phases = engine.finish().await;
+    let first = &phases[0].lanes[0];
+    assert!(
+        first.counts.stalls > first.counts.sent / 2,
+        "{:?}",
+        first.counts
+    );
+    let s = first.measured.summary(Stage::Submit).unwrap();
+    assert!(
+        s.p50_us >= 2_000,
+        "submit includes the wait for a permit: {s:?}"
+    );
+    assert!(phases[1].lanes[0].in_flight_end <= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_loop_keeps_the_rate_and_records_lag() {
+    let fake = FakePublisher::new(Duration::ZERO);
+    let knobs = Knobs {
+        concurrency: 2,
+        rate: 500,
+        ..Knobs::default()
+    };
+    let engine = Engine::start(setup(fake, knobs), config()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let phases = engine.finish().await;
+    let l = &phases[0].lanes[0];
+    assert!(
+        (400..=560).contains(&l.counts.sent),
+        "sent {} at 500/s for 1 s",
+        l.counts.sent
+    );
+    for stage in [Stage::Lag, Stage::SubmitRaw, Stage::AckRaw] {
+        assert!(l.measured.count(stage) > 0, "{stage:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_stops_publishing_and_failures_are_counted() {
+    let fake = Arc::new(FakePublisher {
+        fail_every: 4,
+        ..FakePublisher::default()
+    });
+    let knobs = Knobs {
+        concurrency: 1,
+        rate: 1000,
+        ack: AckStrategy::Sync,
+        ..Knobs::default()
+    };
+    let engine = Engine::start(setup(fake, knobs), config()).await.unwrap();
+    let h = engine.handle();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.toggle_pause();
+    wait_for(|| h.snapshot().paused).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let phases = engine.finish().await;
+    let running = &phases[0].lanes[0].counts;
+    assert!(
+        running.errors > 0 && running.acked > 2 * running.errors,
+        "{running:?}"
+    );
+    assert!(phases[1].paused);
+    assert!(
+        phases[1].lanes[0].counts.sent <= 1,
+        "paused lanes do not publish: {:?}",
+        phases[1].lanes[0].counts
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_strategy_settles_every_message() {
+    for ack in AckStrategy::ALL {
+        let fake = FakePublisher::new(Duration::from_micros(200));
+        let knobs = Knobs {
+            concurrency: 3,
+            max_pending: 16,
+            ack,
+            rate: 0,
+            batch: 5,
+            ..Knobs::default()
+        };
+        let engine = Engine::start(setup(fake, knobs), config()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let phases = engine.finish().await;
+        let l = &phases[0].lanes[0];
+        assert!(l.counts.sent > 10, "{ack}: {:?}", l.counts);
+        assert_eq!(l.in_flight_end, 0, "{ack}: nothing left in flight");
+        if ack != AckStrategy::None {
+            assert_eq!(l.counts.acked, l.counts.sent, "{ack}: every message acked");
+        }
+    }
+}

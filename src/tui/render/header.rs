@@ -1,0 +1,78 @@
+//! The header: profile, elapsed time, phase, running or paused, and the lanes the knob keys act on.
+//!
+//! ```text
+//! pubduel  profile default  elapsed 1m23s  phase 3 (12s)  ● running  knob keys act on: all lanes (Tab)
+//! ```
+
+use crate::metrics::Snapshot;
+use crate::tui::state::UiState;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+use std::time::Duration;
+
+/// `1m23s`, `59s`, `1h02m`.
+pub fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Draws the header line.
+pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let dim = Style::new().fg(Color::DarkGray);
+    // Below 110 columns the labels go, the values stay.
+    let wide = area.width >= 110;
+    let label = |s: &'static str| Span::raw(if wide { s } else { "  " });
+    let mut spans = vec![
+        Span::styled(" pubduel ", bold.fg(Color::Black).bg(Color::Cyan)),
+        label("  profile "),
+        Span::styled(ui.profile.clone(), bold),
+        label("  elapsed "),
+        Span::styled(clock(snap.elapsed), bold),
+    ];
+    if let Some(d) = ui.duration {
+        spans.push(Span::styled(format!(" of {}", clock(d)), dim));
+    }
+    spans.extend([
+        Span::raw("  phase "),
+        Span::styled(snap.phase.to_string(), bold),
+        Span::styled(format!(" ({})", clock(snap.phase_elapsed)), dim),
+        Span::raw("  "),
+    ]);
+    spans.push(if snap.paused {
+        Span::styled("❚❚ paused", bold.fg(Color::Yellow))
+    } else {
+        Span::styled("● running", bold.fg(Color::Green))
+    });
+    spans.extend([
+        Span::raw(if wide {
+            "  knob keys act on: "
+        } else {
+            "  keys: "
+        }),
+        Span::styled(ui.target_name(), bold.fg(Color::Cyan)),
+        Span::styled(" (Tab)", dim),
+    ]);
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_reads_naturally() {
+        assert_eq!(clock(Duration::from_secs(59)), "59s");
+        assert_eq!(clock(Duration::from_secs(83)), "1m23s");
+        assert_eq!(clock(Duration::from_secs(3720)), "1h02m");
+    }
+}

@@ -1,0 +1,138 @@
+//! Pure rendering: the whole screen is drawn from one metrics snapshot and the UI state, with no
+//! I/O. One file per panel.
+//!
+//! ```text
+//! header (profile, elapsed, phase, running/paused, knob target)
+//! ┌ kafka ─────────────────┐┌ nats ──────────────────┐
+//! │ lane column            ││ lane column            │
+//! └────────────────────────┘└────────────────────────┘
+//! footer (status, keys)               help overlay on `?`
+//! ```
+
+pub mod counters;
+pub mod findings;
+pub mod footer;
+pub mod header;
+pub mod help;
+pub mod lane;
+pub mod percentiles;
+pub mod text;
+pub mod timeline;
+
+use super::state::UiState;
+use crate::engine::LaneTarget;
+use crate::metrics::Snapshot;
+use lane::LaneView;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::Frame;
+use timeline::Metric;
+
+/// Smallest terminal the dashboard draws in.
+pub const MIN_WIDTH: u16 = 80;
+/// Smallest terminal height the dashboard draws in.
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Draws one frame.
+pub fn draw(frame: &mut Frame, snap: &Snapshot, ui: &UiState) {
+    let area = frame.area();
+    render(area, frame.buffer_mut(), snap, ui);
+}
+
+/// Draws the whole screen into `buf`.
+pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(area, buf);
+        return;
+    }
+    let [head, body, foot] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(footer::HEIGHT),
+    ])
+    .areas(area);
+    header::render(head, buf, snap, ui);
+    lanes(body, buf, snap, ui);
+    footer::render(foot, buf, ui);
+    if ui.help {
+        help::render(area, buf);
+    }
+}
+
+fn lanes(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
+    if snap.lanes.is_empty() {
+        Paragraph::new("waiting for the first snapshot...").render(area, buf);
+        return;
+    }
+    let n = snap.lanes.len() as u32;
+    let cols = Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(area);
+    let mut tops = [0.0f64; 3];
+    for (lane, col) in snap.lanes.iter().zip(cols.iter()) {
+        for (top, m) in tops.iter_mut().zip(Metric::ALL) {
+            let (values, _) = timeline::columns(&lane.series, m, lane::bars_width(*col));
+            *top = values.iter().copied().fold(*top, f64::max);
+        }
+    }
+    for (i, (lane, col)) in snap.lanes.iter().zip(cols.iter()).enumerate() {
+        let selected = match ui.target {
+            LaneTarget::All => true,
+            LaneTarget::One(j) => i == j,
+        };
+        let view = LaneView {
+            snap,
+            lane,
+            selected,
+            tops,
+        };
+        lane::render(*col, buf, &view);
+    }
+}
+
+fn too_small(area: Rect, buf: &mut Buffer) {
+    let lines = vec![
+        Line::styled(
+            "Terminal too small",
+            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        ),
+        Line::raw(format!(
+            "{}x{} now; pubduel needs at least {MIN_WIDTH}x{MIN_HEIGHT}.",
+            area.width, area.height
+        )),
+        Line::raw("Enlarge the window, or press q to quit."),
+    ];
+    let [row] = Layout::vertical([Constraint::Length(4)])
+        .flex(Flex::Center)
+        .areas(area);
+    Paragraph::new(lines)
+        .centered()
+        .wrap(Wrap { trim: true })
+        .render(row, buf);
+}
+
+/// The text of each row of `buf`, for tests and captures.
+pub fn buffer_lines(buf: &Buffer) -> Vec<String> {
+    let area = buf.area;
+    (area.top()..area.bottom())
+        .map(|y| {
+            let mut line = String::new();
+            let mut skip = 0;
+            for x in area.left()..area.right() {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                let sym = buf[(x, y)].symbol();
+                skip = unicode_width(sym).saturating_sub(1);
+                line.push_str(sym);
+            }
+            line
+        })
+        .collect()
+}
+
+fn unicode_width(s: &str) -> usize {
+    ratatui::text::Span::raw(s).width()
+}

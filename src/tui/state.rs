@@ -1,0 +1,205 @@
+//! The dashboard's own state and the one place it changes: [`App::update`].
+
+use super::action::Action;
+use crate::app;
+use crate::engine::{EngineHandle, KnobChange, LaneTarget};
+use crate::report::{self, RunInfo};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+/// A line of feedback in the footer: what the last key did, or where a snapshot went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The text shown.
+    pub text: String,
+    /// Shown as an error.
+    pub error: bool,
+}
+
+/// What the panels need besides the metrics snapshot; cheap to clone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UiState {
+    /// Profile name, for the header.
+    pub profile: String,
+    /// Lane names in lane order, for the header and the `Tab` cycle.
+    pub lanes: Vec<String>,
+    /// Which lanes the knob keys act on.
+    pub target: LaneTarget,
+    /// The help overlay is open.
+    pub help: bool,
+    /// Feedback of the last action.
+    pub status: Option<Status>,
+    /// Run length, when the run stops by itself.
+    pub duration: Option<Duration>,
+}
+
+impl UiState {
+    /// A fresh state: knob keys act on every lane, no overlay, no status.
+    pub fn new(profile: &str, lanes: Vec<String>, duration: Option<Duration>) -> UiState {
+        UiState {
+            profile: profile.to_string(),
+            lanes,
+            target: LaneTarget::All,
+            help: false,
+            status: None,
+            duration,
+        }
+    }
+
+    /// `all lanes` or the selected lane's name.
+    pub fn target_name(&self) -> String {
+        match self.target {
+            LaneTarget::All => "all lanes".to_string(),
+            LaneTarget::One(i) => self
+                .lanes
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("lane {}", i + 1)),
+        }
+    }
+
+    fn cycle(&mut self, forward: bool) {
+        let n = self.lanes.len();
+        // Positions: 0 = all lanes, 1..=n = one lane.
+        let pos = match self.target {
+            LaneTarget::All => 0,
+            LaneTarget::One(i) => i + 1,
+        };
+        let next = if forward {
+            (pos + 1) % (n + 1)
+        } else {
+            (pos + n) % (n + 1)
+        };
+        self.target = match next {
+            0 => LaneTarget::All,
+            i => LaneTarget::One(i - 1),
+        };
+    }
+
+    fn say(&mut self, text: String, error: bool) {
+        self.status = Some(Status { text, error });
+    }
+}
+
+/// The running dashboard: its UI state and the engine it steers.
+pub struct App {
+    handle: EngineHandle,
+    info: RunInfo,
+    snapshot_dir: PathBuf,
+    /// What the panels draw besides the metrics.
+    pub ui: UiState,
+    /// Set once the user asked to quit.
+    pub quit: bool,
+    /// Set by every update; cleared by the main loop when it has drawn.
+    pub dirty: bool,
+}
+
+impl App {
+    /// A dashboard over `handle`; snapshots (`s`) go to `snapshot_dir`.
+    pub fn new(handle: EngineHandle, info: RunInfo, ui: UiState, snapshot_dir: PathBuf) -> App {
+        App {
+            handle,
+            info,
+            snapshot_dir,
+            ui,
+            quit: false,
+            dirty: true,
+        }
+    }
+
+    /// The engine this dashboard steers.
+    pub fn handle(&self) -> &EngineHandle {
+        &self.handle
+    }
+
+    /// Applies one action: the only place the dashboard's state changes.
+    pub fn update(&mut self, action: Action) {
+        self.dirty = true;
+        match action {
+            Action::Quit => self.quit = true,
+            Action::ToggleHelp => self.ui.help = !self.ui.help,
+            Action::CloseHelp => self.ui.help = false,
+            Action::CycleTarget(forward) => {
+                self.ui.cycle(forward);
+                let t = self.ui.target_name();
+                self.ui.say(format!("knob keys now act on {t}"), false);
+            }
+            Action::SelectTarget(None) => self.ui.target = LaneTarget::All,
+            Action::SelectTarget(Some(i)) if i < self.ui.lanes.len() => {
+                self.ui.target = LaneTarget::One(i)
+            }
+            Action::SelectTarget(Some(i)) => {
+                self.ui.say(format!("there is no lane {}", i + 1), true)
+            }
+            Action::Knob(change) => {
+                self.handle.apply(self.ui.target, change);
+                let t = self.ui.target_name();
+                self.ui
+                    .say(format!("{} on {t}: new phase", describe(change)), false);
+            }
+            Action::TogglePause => self.handle.toggle_pause(),
+            Action::NewPhase => {
+                self.handle.new_phase();
+                self.ui
+                    .say("histograms reset: new phase".to_string(), false);
+            }
+            Action::Snapshot => self.write_snapshot(),
+        }
+    }
+
+    fn write_snapshot(&mut self) {
+        let path = report::snapshot_path(&self.snapshot_dir, SystemTime::now());
+        match app::write_report(&self.info, &self.handle.phases(), &path) {
+            Ok(_) => self
+                .ui
+                .say(format!("snapshot written to {}", path.display()), false),
+            Err(e) => self.ui.say(
+                format!("cannot write the snapshot {}: {e}", path.display()),
+                true,
+            ),
+        }
+    }
+}
+
+fn describe(change: KnobChange) -> String {
+    let dir = |up: bool, what: &str| format!("{what} {}", if up { "doubled" } else { "halved" });
+    match change {
+        KnobChange::Concurrency(d) if d >= 0 => format!("concurrency raised by {d}"),
+        KnobChange::Concurrency(d) => format!("concurrency lowered by {}", d.unsigned_abs()),
+        KnobChange::MaxPending(up) => dir(up, "max-pending"),
+        KnobChange::NextAck => "next ack strategy".to_string(),
+        KnobChange::Ack(a) => format!("ack {a}"),
+        KnobChange::Rate(up) => dir(up, "rate"),
+        KnobChange::MessageSize(up) => dir(up, "message size"),
+        KnobChange::Batch(up) => dir(up, "batch"),
+        KnobChange::Set(_) => "knobs set".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tab_cycles_all_then_each_lane() {
+        let mut ui = UiState::new("p", vec!["kafka".into(), "nats".into()], None);
+        assert_eq!(ui.target_name(), "all lanes");
+        ui.cycle(true);
+        assert_eq!(ui.target_name(), "kafka");
+        ui.cycle(true);
+        assert_eq!(ui.target_name(), "nats");
+        ui.cycle(true);
+        assert_eq!(ui.target, LaneTarget::All);
+        ui.cycle(false);
+        assert_eq!(ui.target_name(), "nats");
+    }
+
+    #[test]
+    fn changes_are_described() {
+        assert_eq!(
+            describe(KnobChange::Concurrency(1)),
+            "concurrency raised by 1"
+        );
+        assert_eq!(describe(KnobChange::Rate(false)), "rate halved");
+    }
+}

@@ -1,0 +1,375 @@
+//! Screens on `TestBackend` (insta snapshots) and the real main loop driven by keys.
+
+use super::render::{self, buffer_lines};
+use super::state::{App, UiState};
+use crate::engine::{AckStrategy, Engine, EngineConfig, Knobs, LaneSetup, LaneTarget};
+use crate::findings::{Durability, Finding};
+use crate::metrics::{
+    CounterValues, LaneSnapshot, PhaseMode, PhaseStats, SeriesPoint, Snapshot, Stage, StageSummary,
+};
+use crate::report::{Report, RunInfo};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
+use ratatui::buffer::{Buffer, Cell};
+use ratatui::layout::{Position, Rect, Size};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+fn summary(p50: u64) -> StageSummary {
+    StageSummary {
+        count: 30_000,
+        mean_us: p50 as f64 * 1.2,
+        p50_us: p50,
+        p90_us: p50 * 2,
+        p99_us: p50 * 5,
+        p999_us: p50 * 20,
+        max_us: p50 * 90,
+    }
+}
+
+/// A two-lane snapshot with fixed numbers: three phases on the timeline, open loop.
+fn fixture() -> Snapshot {
+    let lane = |name: &str, ack_us: u64, submit_us: u64| {
+        let series = (1..=150u64)
+            .map(|t| SeriesPoint {
+                t_s: t as f64,
+                phase: match t {
+                    0..=100 => 0,
+                    101..=130 => 1,
+                    _ => 2,
+                },
+                sent_per_s: if t > 100 { 600.0 } else { 300.0 },
+                acked_per_s: if t > 100 { 590.0 } else { 300.0 } + (t % 7) as f64 * 4.0,
+                submit_p99_us: submit_us + (t % 5) * submit_us / 4,
+                ack_p99_us: ack_us + (t % 10) * ack_us / 8,
+                e2e_p99_us: 0,
+                in_flight: 12,
+            })
+            .collect();
+        LaneSnapshot {
+            name: name.to_string(),
+            knobs: Knobs {
+                concurrency: 8,
+                max_pending: 4000,
+                ack: AckStrategy::Async,
+                rate: 600,
+                message_size: 256,
+                batch: 64,
+            },
+            total: CounterValues {
+                sent: 61_000,
+                acked: 60_988,
+                errors: 0,
+                stalls: 0,
+                ..CounterValues::default()
+            },
+            in_flight: 1200,
+            phase: PhaseStats {
+                mode: PhaseMode::Open,
+                counts: CounterValues::default(),
+                throughput: 598.0,
+                sent_rate: 600.0,
+                stages: vec![
+                    (Stage::Submit, summary(submit_us)),
+                    (Stage::Ack, summary(ack_us)),
+                    (Stage::Lag, summary(40)),
+                    (Stage::SubmitRaw, summary(submit_us / 2)),
+                    (Stage::AckRaw, summary(ack_us / 2)),
+                ],
+                warming: false,
+            },
+            interval: Vec::new(),
+            series,
+            last_error: None,
+            findings: Vec::new(),
+        }
+    };
+    let kafka = lane("kafka", 2_400, 35);
+    let mut nats = lane("nats", 900, 420);
+    nats.knobs.ack = AckStrategy::Batch;
+    nats.phase.warming = true;
+    nats.total.stalls = 17;
+    nats.findings = vec![Finding {
+        kind: "max-pending-stall".into(),
+        message: "17 submits waited for a max-pending permit; submit includes that wait. \
+                  Raise max-pending (M) to see the publish call alone."
+            .into(),
+    }];
+    nats.last_error = Some("publish ack timed out\ndetail".into());
+    nats.total.errors = 2;
+    Snapshot {
+        elapsed: Duration::from_secs(150),
+        phase: 2,
+        phase_elapsed: Duration::from_secs(20),
+        phase_starts: vec![0.0, 100.0, 130.0],
+        paused: false,
+        lanes: vec![kafka, nats],
+    }
+}
+
+fn ui() -> UiState {
+    UiState::new("default", vec!["kafka".into(), "nats".into()], None)
+}
+
+fn screen(w: u16, h: u16, snap: &Snapshot, ui: &UiState) -> String {
+    let area = Rect::new(0, 0, w, h);
+    let mut buf = Buffer::empty(area);
+    render::render(area, &mut buf, snap, ui);
+    buffer_lines(&buf).join("\n")
+}
+
+#[test]
+fn main_screen_wide() {
+    let s = screen(160, 48, &fixture(), &ui());
+    insta::assert_snapshot!("main_160x48", s);
+}
+
+#[test]
+fn main_screen_smallest() {
+    let mut ui = ui();
+    ui.target = LaneTarget::One(1);
+    let s = screen(80, 24, &fixture(), &ui);
+    insta::assert_snapshot!("main_80x24_nats_selected", s);
+}
+
+#[test]
+fn help_overlay_lists_every_key() {
+    let mut ui = ui();
+    ui.help = true;
+    let s = screen(100, 30, &fixture(), &ui);
+    for key in [
+        "Tab", "c  C", "m  M", "r  R", "z  Z", "b  B", "space", "x", "s", "?  Esc",
+    ] {
+        assert!(s.contains(key), "help lacks {key}");
+    }
+    insta::assert_snapshot!("help_100x30", s);
+}
+
+#[test]
+fn too_small_says_so_instead_of_drawing() {
+    let s = screen(79, 30, &fixture(), &ui());
+    assert!(s.contains("Terminal too small"));
+    assert!(s.contains("79x30"));
+    assert!(!s.contains("kafka"), "no lane is drawn when too small");
+    let s = screen(120, 23, &fixture(), &ui());
+    assert!(s.contains("Terminal too small"));
+    insta::assert_snapshot!("too_small_60x20", screen(60, 20, &fixture(), &ui()));
+}
+
+#[test]
+fn phase_changes_show_on_the_timelines() {
+    let s = screen(160, 48, &fixture(), &ui());
+    // The last 120 s hold two phase starts (t = 101 and 131): two marked columns per timeline.
+    let marks = s.lines().map(|l| l.matches('┊').count()).max().unwrap_or(0);
+    assert!(marks >= 4, "two marks per lane timeline row, got {marks}");
+    assert!(s.contains("warming up"));
+    assert!(s.contains("open loop"));
+    assert!(s.contains("max-pending-stall"));
+}
+
+/// A backend that keeps the last flushed screen where a test can read it, and can be resized.
+struct Recording {
+    inner: TestBackend,
+    screen: Arc<Mutex<String>>,
+    size: Arc<Mutex<Size>>,
+}
+
+impl Recording {
+    fn sync_size(&mut self) {
+        let want = *self.size.lock().unwrap();
+        let have = self.inner.size().unwrap_or_default();
+        if want != have {
+            self.inner.resize(want.width, want.height);
+        }
+    }
+}
+
+impl Backend for Recording {
+    fn draw<'a, I>(&mut self, content: I) -> std::io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        self.sync_size();
+        self.inner.draw(content)
+    }
+    fn hide_cursor(&mut self) -> std::io::Result<()> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> std::io::Result<()> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> std::io::Result<Position> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<Position>>(&mut self, p: P) -> std::io::Result<()> {
+        self.inner.set_cursor_position(p)
+    }
+    fn clear(&mut self) -> std::io::Result<()> {
+        self.sync_size();
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, t: ClearType) -> std::io::Result<()> {
+        self.inner.clear_region(t)
+    }
+    fn size(&self) -> std::io::Result<Size> {
+        Ok(*self.size.lock().unwrap())
+    }
+    fn window_size(&mut self) -> std::io::Result<WindowSize> {
+        self.inner.window_size()
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        *self.screen.lock().unwrap() = buffer_lines(self.inner.buffer()).join("\n");
+        self.inner.flush()
+    }
+}
+
+fn key(c: KeyCode) -> std::io::Result<Event> {
+    Ok(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+}
+
+/// Waits until `cond` holds, up to a deadline that only a broken loop would reach.
+async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn fake_engine() -> Engine {
+    let lane = || LaneSetup {
+        publisher: crate::brokers::fake::FakePublisher::new(Duration::from_micros(200)),
+        knobs: Knobs {
+            concurrency: 4,
+            max_pending: 1024,
+            rate: 2000,
+            ..Knobs::default()
+        },
+        durability: Durability::default(),
+    };
+    let cfg = EngineConfig {
+        warmup: Duration::from_millis(500),
+        ..EngineConfig::default()
+    };
+    Engine::start(vec![lane(), lane()], cfg)
+        .await
+        .expect("fake lanes start")
+}
+
+/// Masks what changes from run to run: digits, units and bar heights.
+fn mask_volatile(screen: &str) -> String {
+    let mut out = String::new();
+    let mut last = ' ';
+    for c in screen.chars() {
+        let m = match c {
+            '0'..='9' | '.' if last == '#' || c != '.' => '#',
+            '▁'..='█' => '▮',
+            c => c,
+        };
+        if !(m == '#' && last == '#') {
+            out.push(m);
+        }
+        last = m;
+    }
+    out.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_main_loop_steers_the_engine_by_keys() {
+    let engine = fake_engine().await;
+    let handle = engine.handle();
+    let dir = tempfile::tempdir().unwrap();
+    let info = RunInfo {
+        started_at: SystemTime::now(),
+        profile: "test".into(),
+        profile_path: None,
+        warmup_s: 0.5,
+        e2e: false,
+        kafka: None,
+        nats: None,
+        durability: vec![Durability::default(); 2],
+    };
+    let ui = UiState::new("test", vec!["kafka".into(), "nats".into()], None);
+    let mut app = App::new(handle.clone(), info, ui, dir.path().to_path_buf());
+    let shown = Arc::new(Mutex::new(String::new()));
+    let size = Arc::new(Mutex::new(Size::new(160, 48)));
+    let backend = Recording {
+        inner: TestBackend::new(160, 48),
+        screen: Arc::clone(&shown),
+        size: Arc::clone(&size),
+    };
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    let (keys, events) = futures::channel::mpsc::unbounded();
+    let screen = || shown.lock().unwrap().clone();
+
+    let driver = async {
+        until("both lanes with numbers", || {
+            let s = screen();
+            s.contains(" fake ")
+                && s.contains("p99")
+                && s.contains("sent ")
+                && (s.contains('▁') || s.contains('█'))
+        })
+        .await;
+        until("a first series point", || {
+            !handle.snapshot().lanes[0].series.is_empty()
+        })
+        .await;
+        keys.unbounded_send(key(KeyCode::Char('C'))).unwrap();
+        until("concurrency 5 on screen", || {
+            screen().contains("concurrency 5")
+        })
+        .await;
+        keys.unbounded_send(key(KeyCode::Tab)).unwrap();
+        keys.unbounded_send(key(KeyCode::Char('M'))).unwrap();
+        until("max-pending doubled on kafka only", || {
+            let s = handle.snapshot();
+            s.lanes[0].knobs.max_pending == 2048 && s.lanes[1].knobs.max_pending == 1024
+        })
+        .await;
+        until("the target in the header", || {
+            screen().contains("act on: kafka")
+        })
+        .await;
+        keys.unbounded_send(key(KeyCode::Char('s'))).unwrap();
+        until("the snapshot path on screen", || screen().contains(".toml")).await;
+        keys.unbounded_send(key(KeyCode::Char('?'))).unwrap();
+        until("the help overlay", || screen().contains("help: keys")).await;
+        keys.unbounded_send(key(KeyCode::Esc)).unwrap();
+        until("the help overlay to close", || {
+            !screen().contains("help: keys")
+        })
+        .await;
+        *size.lock().unwrap() = Size::new(70, 20);
+        keys.unbounded_send(Ok(Event::Resize(70, 20))).unwrap();
+        until("the too-small notice", || {
+            screen().contains("Terminal too small")
+        })
+        .await;
+        *size.lock().unwrap() = Size::new(160, 48);
+        keys.unbounded_send(Ok(Event::Resize(160, 48))).unwrap();
+        until("the dashboard back after resize", || {
+            screen().contains(" fake ")
+        })
+        .await;
+        let masked = mask_volatile(&screen());
+        keys.unbounded_send(key(KeyCode::Char('q'))).unwrap();
+        masked
+    };
+    let run = super::run_loop(&mut terminal, events, &mut app, std::future::pending());
+    let (result, masked) = tokio::join!(run, driver);
+    result.expect("the loop ends cleanly on q");
+    assert!(app.quit);
+
+    let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    assert_eq!(written.len(), 1, "one snapshot file");
+    let report = Report::load(&written[0].path()).unwrap();
+    assert!(report.phases.len() >= 3, "C and M each opened a phase");
+    let phases = engine.finish().await;
+    assert!(phases.len() >= 3);
+    let header: String = masked.lines().take(1).collect();
+    insta::assert_snapshot!("live_header_masked", header);
+}
