@@ -22,19 +22,21 @@ start() {
   command -v nats-server >/dev/null && command -v tansu >/dev/null || {
     echo "nats-server or tansu is missing: run scripts/install-brokers.sh first" >&2; exit 1; }
   if running nats; then echo "nats-server already running"; else
-    up "$NATS_PORT" && { echo "port $NATS_PORT is taken by another process" >&2; exit 1; }
+    if up "$NATS_PORT"; then echo "something already listens on 127.0.0.1:$NATS_PORT: using it as NATS"; else
     nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$DIR/nats-data" >"$DIR/nats.log" 2>&1 &
     echo $! >"$DIR/nats.pid"
     wait_up "$NATS_PORT" nats
     echo "nats-server (JetStream) on nats://127.0.0.1:$NATS_PORT"
+    fi
   fi
   if running tansu; then echo "tansu already running"; else
-    up "$KAFKA_PORT" && { echo "port $KAFKA_PORT is taken by another process" >&2; exit 1; }
+    if up "$KAFKA_PORT"; then echo "something already listens on 127.0.0.1:$KAFKA_PORT: using it as Kafka"; else
     tansu broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
       --storage-engine memory://tansu/ >"$DIR/tansu.log" 2>&1 &
     echo $! >"$DIR/tansu.pid"
     wait_up "$KAFKA_PORT" tansu
     echo "tansu (Kafka protocol) on 127.0.0.1:$KAFKA_PORT"
+    fi
   fi
 }
 

@@ -114,10 +114,24 @@ pub fn summary(phases: &[ClosedPhase], findings: &[Vec<Vec<crate::findings::Find
             }
         }
         if let Some(phase_findings) = findings.get(i) {
+            // A finding about both lanes (unfair-comparison) is printed once, naming both.
+            let mut merged: Vec<(Vec<&str>, &crate::findings::Finding)> = Vec::new();
             for (lane, fs) in p.lanes.iter().zip(phase_findings) {
                 for f in fs {
-                    let _ = writeln!(out, "  finding [{}] {}: {}", lane.name, f.kind, f.message);
+                    match merged.iter_mut().find(|(_, g)| *g == f) {
+                        Some((lanes, _)) => lanes.push(&lane.name),
+                        None => merged.push((vec![&lane.name], f)),
+                    }
                 }
+            }
+            for (lanes, f) in merged {
+                let _ = writeln!(
+                    out,
+                    "  finding [{}] {}: {}",
+                    lanes.join(", "),
+                    f.kind,
+                    f.message
+                );
             }
         }
     }

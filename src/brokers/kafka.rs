@@ -108,11 +108,12 @@ impl KafkaSettings {
         s
     }
 
-    /// What an ack waits for, in words.
+    /// What an ack waits for, in words (acks=all on a single replica is the leader alone).
     pub fn ack_scope(&self) -> &'static str {
         match self.acks.as_str() {
             "0" => "none",
             "1" => "leader",
+            _ if self.replication <= 1 => "leader",
             _ => "all replicas",
         }
     }

@@ -188,7 +188,7 @@ async fn submit(
     }
 }
 
-/// Takes a max-pending permit, counting a stall when none is free at once.
+/// Takes a max-pending permit, counting a stall when none was free at once and one then came.
 async fn acquire(
     shared: &LaneShared,
     cancel: &CancellationToken,
@@ -196,11 +196,12 @@ async fn acquire(
     if let Ok(p) = Arc::clone(&shared.permits).try_acquire_owned() {
         return Ok(p);
     }
+    let permit = tokio::select! {
+        _ = cancel.cancelled() => return Err(Interrupt::Cancelled),
+        p = Arc::clone(&shared.permits).acquire_owned() => p.map_err(|_| Interrupt::Cancelled)?,
+    };
     Counters::bump(&shared.metrics.counters.stalls);
-    tokio::select! {
-        _ = cancel.cancelled() => Err(Interrupt::Cancelled),
-        p = Arc::clone(&shared.permits).acquire_owned() => p.map_err(|_| Interrupt::Cancelled),
-    }
+    Ok(permit)
 }
 
 fn record_submit(rec: &Recorder, start: Instant, intended: Option<Instant>, submitted: Instant) {
