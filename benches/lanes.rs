@@ -10,10 +10,11 @@
 //! Every run gets its own topic or stream. Runs go raw, pubduel, pubduel, raw (ABBA) so a broker
 //! that slows down as it fills does not favour either side.
 //!
-//! Run: `cargo bench --bench lanes` (about 80 s) or `cargo bench --bench lanes -- nats`.
+//! Run: `cargo bench --bench lanes` (about 70 s) or `cargo bench --bench lanes -- nats`.
 //! Environment: `PUBDUEL_BENCH_SECS` (measured span per run, default 5),
 //! `PUBDUEL_BENCH_CONCURRENCY` (default 4), `PUBDUEL_BENCH_MAX_PENDING` (default 4096),
 //! `PUBDUEL_BENCH_SIZE` (bytes, default 256), `PUBDUEL_BENCH_ROUNDS` (ABBA rounds, default 1),
+//! `PUBDUEL_BENCH_ACK` (pubduel's ack strategy, default `async`; the raw loops do not change),
 //! `PUBDUEL_BENCH_SIDE` (`raw` or `pubduel`: run only that side, four times, for a profiler).
 
 use async_nats::jetstream;
@@ -23,6 +24,7 @@ use pubduel::brokers::kafka::{self, KafkaSettings};
 use pubduel::brokers::nats::{self, NatsSettings};
 use pubduel::engine::{AckStrategy, Engine, EngineConfig, Knobs, LaneSetup};
 use pubduel::findings::Durability;
+use pubduel::metrics::Stage;
 use pubduel::testkit;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -45,6 +47,7 @@ const NATS_CLIENT_INFLIGHT: usize = 8_000_000;
 /// The workload both sides run.
 #[derive(Clone, Copy)]
 struct Load {
+    ack: AckStrategy,
     concurrency: u32,
     max_pending: u32,
     size: u32,
@@ -87,6 +90,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 fn main() {
     let load = Load {
+        ack: env_or("PUBDUEL_BENCH_ACK", AckStrategy::Async),
         concurrency: env_or("PUBDUEL_BENCH_CONCURRENCY", 4),
         max_pending: env_or("PUBDUEL_BENCH_MAX_PENDING", 4096),
         size: env_or("PUBDUEL_BENCH_SIZE", 256),
@@ -103,8 +107,9 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     println!(
-        "pubduel lanes bench: ack async, rate 0, concurrency {}, max_pending {}, {} B messages, \
+        "pubduel lanes bench: ack {}, rate 0, concurrency {}, max_pending {}, {} B messages, \
          {:.1} s measured after {} s warm-up per run, {} tokio worker threads\n",
+        load.ack,
         load.concurrency,
         load.max_pending,
         load.size,
@@ -191,9 +196,9 @@ fn bench_lane(
         };
         let who = if *side == Side::Raw { "raw" } else { "pubduel" };
         match result {
-            Ok(rate) => {
+            Ok((rate, note)) => {
                 println!(
-                    "{:<6} {:<8} run {i}: {rate:>10.0} acked msg/s",
+                    "{:<6} {:<8} run {i}: {rate:>10.0} acked msg/s  {note}",
                     lane.as_str(),
                     who
                 );
@@ -242,7 +247,12 @@ fn nats_settings(url: &str, name: &str) -> NatsSettings {
 }
 
 /// pubduel's engine, one lane, ack async, rate 0.
-fn run_pubduel(rt: &Runtime, target: &Target, name: &str, load: Load) -> Result<f64, String> {
+fn run_pubduel(
+    rt: &Runtime,
+    target: &Target,
+    name: &str,
+    load: Load,
+) -> Result<(f64, String), String> {
     let publisher: Arc<dyn pubduel::brokers::Publisher> = rt
         .block_on(async {
             Ok::<_, pubduel::brokers::BrokerError>(match target {
@@ -254,7 +264,7 @@ fn run_pubduel(rt: &Runtime, target: &Target, name: &str, load: Load) -> Result<
     let knobs = Knobs {
         concurrency: load.concurrency,
         max_pending: load.max_pending,
-        ack: AckStrategy::Async,
+        ack: load.ack,
         rate: 0,
         message_size: load.size,
         batch: 64,
@@ -282,36 +292,74 @@ fn run_pubduel(rt: &Runtime, target: &Target, name: &str, load: Load) -> Result<
             .sum()
     };
     let rate = measure(acked, load.run);
+    // Little's law: client and broker hold about rate x mean ack latency messages; the rest of
+    // the in-flight count are acks that have arrived but that the lane has not settled yet.
+    let snap = handle.snapshot();
+    let in_flight = snap.lanes.first().map_or(0, |l| l.in_flight);
+    let ack_mean_us = handle
+        .phases()
+        .last()
+        .and_then(|p| p.lanes.first())
+        .and_then(|l| l.reported().summary(Stage::Ack))
+        .map_or(0, |s| s.mean_us as u64);
     let phases = rt.block_on(engine.finish());
-    let errors: u64 = phases
-        .iter()
-        .flat_map(|p| &p.lanes)
-        .map(|l| l.counts.errors)
-        .sum();
+    let (mut errors, mut sent, mut stalls) = (0, 0, 0);
+    for l in phases.iter().flat_map(|p| &p.lanes) {
+        (errors, sent, stalls) = (
+            errors + l.counts.errors,
+            sent + l.counts.sent,
+            stalls + l.counts.stalls,
+        );
+    }
     if errors > 0 {
         return Err(format!("{errors} errors"));
     }
-    Ok(rate)
+    let pct = 100.0 * stalls as f64 / sent.max(1) as f64;
+    let at_broker = rate * ack_mean_us as f64 / 1e6;
+    Ok((
+        rate,
+        format!(
+            "{pct:.0}% of submits waited for a permit; in flight {in_flight}, ack mean {ack_mean_us} us \
+             (~{at_broker:.0} at the broker)"
+        ),
+    ))
 }
 
 /// The raw loops' shared state: the in-flight cap and the tallies.
 struct Tally {
     permits: Arc<Semaphore>,
+    sent: AtomicU64,
+    stalls: AtomicU64,
     acked: AtomicU64,
     errors: AtomicU64,
 }
 
 impl Tally {
+    /// Counts a stall when no permit is free (pubduel counts the same), without changing how
+    /// the loop waits.
+    fn note_stall(&self) {
+        if self.permits.available_permits() == 0 {
+            self.stalls.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn stall_note(&self) -> String {
+        let pct = 100.0 * self.stalls.load(Relaxed) as f64 / self.sent.load(Relaxed).max(1) as f64;
+        format!("{pct:.0}% of submits waited for a permit")
+    }
+
     fn new(max_pending: u32) -> Arc<Tally> {
         Arc::new(Tally {
             permits: Arc::new(Semaphore::new(max_pending as usize)),
+            sent: AtomicU64::new(0),
+            stalls: AtomicU64::new(0),
             acked: AtomicU64::new(0),
             errors: AtomicU64::new(0),
         })
     }
 }
 
-fn run_raw(rt: &Runtime, target: &Target, name: &str, load: Load) -> Result<f64, String> {
+fn run_raw(rt: &Runtime, target: &Target, name: &str, load: Load) -> Result<(f64, String), String> {
     let tally = Tally::new(load.max_pending);
     let payload = Bytes::from(vec![0xA5u8; load.size as usize]);
     let tasks: Vec<JoinHandle<()>> = match target {
@@ -355,7 +403,7 @@ fn run_raw(rt: &Runtime, target: &Target, name: &str, load: Load) -> Result<f64,
             tokio::time::timeout(Duration::from_secs(10), futures::future::join_all(tasks)).await;
     });
     match tally.errors.load(Relaxed) {
-        0 => Ok(rate),
+        0 => Ok((rate, tally.stall_note())),
         n => Err(format!("{n} errors")),
     }
 }
@@ -412,13 +460,20 @@ async fn kafka_raw_loop(
     n: u32,
 ) {
     let mut seq = u64::from(id);
-    while let Ok(permit) = tally.permits.acquire().await {
+    loop {
+        tally.note_stall();
+        let Ok(permit) = tally.permits.acquire().await else {
+            break;
+        };
         permit.forget();
         let key = keys[(seq % KEYS) as usize].as_str();
         loop {
             let record = BaseRecord::to(&topic).key(key).payload(payload.as_ref());
             match producer.send(record) {
-                Ok(()) => break,
+                Ok(()) => {
+                    tally.sent.fetch_add(1, Relaxed);
+                    break;
+                }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
@@ -464,6 +519,7 @@ async fn nats_raw_loop(
         Err(_) => tally.errors.fetch_add(1, Relaxed),
     };
     loop {
+        let stalled = tally.permits.available_permits() == 0;
         let permit = tokio::select! {
             biased;
             Some(r) = acks.next(), if !acks.is_empty() => {
@@ -475,12 +531,18 @@ async fn nats_raw_loop(
                 Err(_) => break,
             },
         };
+        if stalled {
+            tally.stalls.fetch_add(1, Relaxed);
+        }
         match js.publish(subject.clone(), payload.clone()).await {
-            Ok(ack) => acks.push(async move {
-                let r = ack.await;
-                drop(permit);
-                r
-            }),
+            Ok(ack) => {
+                tally.sent.fetch_add(1, Relaxed);
+                acks.push(async move {
+                    let r = ack.await;
+                    drop(permit);
+                    r
+                });
+            }
             Err(_) => {
                 tally.errors.fetch_add(1, Relaxed);
             }

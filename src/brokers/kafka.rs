@@ -1,6 +1,8 @@
 //! The Kafka lane: an rdkafka producer whose delivery callback times each ack on arrival.
 
-use super::{AckFuture, AckResult, BrokerError, ConsumerTask, Message, OnMessage, Publisher};
+use super::{
+    AckFuture, AckResult, BrokerError, ConsumerTask, Message, OnMessage, Publisher, Settle,
+};
 use futures::future::{BoxFuture, FutureExt};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -162,22 +164,33 @@ fn is_secret(key: &str) -> bool {
     .any(|s| k.contains(s))
 }
 
+/// Where a delivery report goes: to an awaited future, or settled right in the callback.
+enum Delivery {
+    Future(oneshot::Sender<AckResult>),
+    Settle(Settle),
+}
+
 /// Times each delivery report the moment librdkafka hands it over.
 struct AckContext;
 
 impl ClientContext for AckContext {}
 
 impl ProducerContext for AckContext {
-    type DeliveryOpaque = Box<oneshot::Sender<AckResult>>;
+    type DeliveryOpaque = Box<Delivery>;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, tx: Self::DeliveryOpaque) {
+    fn delivery(&self, result: &DeliveryResult<'_>, delivery: Self::DeliveryOpaque) {
         let now = Instant::now();
         let outcome = match result {
             Ok(_) => Ok(now),
             Err((e, _)) => Err(BrokerError::Ack(e.to_string())),
         };
-        // The receiver is gone for the `none` strategy: nobody waits, nothing to do.
-        let _ = tx.send(outcome);
+        match *delivery {
+            // The receiver is gone for the `none` strategy: nobody waits, nothing to do.
+            Delivery::Future(tx) => {
+                let _ = tx.send(outcome);
+            }
+            Delivery::Settle(settle) => settle(outcome),
+        }
     }
 }
 
@@ -283,6 +296,23 @@ async fn create_topic(
 }
 
 impl KafkaPublisher {
+    /// Hands a message to librdkafka; on failure the delivery comes back with the error.
+    fn send(&self, msg: &Message, delivery: Delivery) -> Result<(), (BrokerError, Delivery)> {
+        let key = &self.keys[(msg.seq % KEYS) as usize];
+        let record = BaseRecord::with_opaque_to(&self.settings.topic, Box::new(delivery))
+            .key(key.as_str())
+            .payload(msg.payload.as_ref());
+        self.producer.send(record).map_err(|(e, record)| {
+            let err = match e {
+                KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => {
+                    BrokerError::QueueFull
+                }
+                e => BrokerError::Publish(e.to_string()),
+            };
+            (err, *record.delivery_opaque)
+        })
+    }
+
     /// The partitions of the topic, as the broker reports them.
     fn partitions(&self) -> Result<Vec<i32>, BrokerError> {
         let md = self
@@ -305,25 +335,27 @@ impl Publisher for KafkaPublisher {
 
     fn submit(&self, msg: Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
         let (tx, rx) = oneshot::channel();
-        let key = &self.keys[(msg.seq % KEYS) as usize];
-        let record = BaseRecord::with_opaque_to(&self.settings.topic, Box::new(tx))
-            .key(key.as_str())
-            .payload(msg.payload.as_ref());
-        let result = match self.producer.send(record) {
-            Ok(()) => {
-                let ack: AckFuture = async move {
-                    rx.await
-                        .unwrap_or_else(|_| Err(BrokerError::Ack("delivery report lost".into())))
-                }
-                .boxed();
-                Ok(ack)
+        let result = self.send(&msg, Delivery::Future(tx)).map(|()| {
+            let ack: AckFuture = async move {
+                rx.await
+                    .unwrap_or_else(|_| Err(BrokerError::Ack("delivery report lost".into())))
             }
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                Err(BrokerError::QueueFull)
-            }
-            Err((e, _)) => Err(BrokerError::Publish(e.to_string())),
-        };
-        futures::future::ready(result).boxed()
+            .boxed();
+            ack
+        });
+        futures::future::ready(result.map_err(|(e, _)| e)).boxed()
+    }
+
+    fn settles_inline(&self) -> bool {
+        true
+    }
+
+    fn submit_settled(&self, msg: Message, settle: Settle) -> Result<(), (BrokerError, Settle)> {
+        self.send(&msg, Delivery::Settle(settle))
+            .map_err(|(e, d)| match d {
+                Delivery::Settle(s) => (e, s),
+                Delivery::Future(_) => (e, Box::new(|_| ()) as Settle),
+            })
     }
 
     fn consume(

@@ -18,6 +18,10 @@ pub type AckResult = Result<Instant, BrokerError>;
 /// Resolves when the broker acknowledges (or refuses) one submitted message.
 pub type AckFuture = BoxFuture<'static, AckResult>;
 
+/// Settles one message's ack where the client reports it: called exactly once, possibly on a
+/// client thread, so it must be quick and must not block.
+pub type Settle = Box<dyn FnOnce(AckResult) + Send + Sync>;
+
 /// Called by an end-to-end consumer for every message it receives, with the receipt time.
 pub type OnMessage = Arc<dyn Fn(&[u8], Instant) + Send + Sync>;
 
@@ -80,6 +84,22 @@ pub trait Publisher: Send + Sync + 'static {
     /// Hands one message to the client. Returns once the client has taken it (this is the
     /// `submit` stage), with a future for the broker's ack.
     fn submit(&self, msg: Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>>;
+
+    /// Whether [`Publisher::submit_settled`] is supported: the client reports acks through a
+    /// callback, so they can be settled there with no task in between.
+    fn settles_inline(&self) -> bool {
+        false
+    }
+
+    /// Hands one message to the client and has `settle` called with its ack where the ack
+    /// arrives. Only called when [`Publisher::settles_inline`] is true.
+    fn submit_settled(&self, msg: Message, settle: Settle) -> Result<(), (BrokerError, Settle)> {
+        let _ = msg;
+        Err((
+            BrokerError::Publish(format!("{} cannot settle acks inline", self.name())),
+            settle,
+        ))
+    }
 
     /// Sets up an end-to-end consumer that sees only messages published from now on, and
     /// returns the task that drives it until `cancel` fires.

@@ -3,7 +3,8 @@
 
 use super::knobs::{AckStrategy, Knobs};
 use super::lane::{LaneShared, LaneState};
-use crate::brokers::{AckFuture, BrokerError, Message};
+use crate::brokers::{AckFuture, AckResult, BrokerError, Message, Settle};
+use crate::metrics::LaneMetrics;
 use crate::metrics::{Counters, Recorder, Stage};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -16,12 +17,17 @@ const ERROR_BACKOFF: Duration = Duration::from_millis(20);
 /// Pause before retrying a submit the client's queue refused.
 const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(1);
 
-/// A submitted message whose ack is still to come.
-pub(crate) struct Pending {
+/// What settling an ack needs: when its message started, and the permit it holds.
+pub(crate) struct Ticket {
     start: Instant,
     intended: Option<Instant>,
+    permit: OwnedSemaphorePermit,
+}
+
+/// A submitted message whose ack is still to come.
+pub(crate) struct Pending {
+    ticket: Ticket,
     ack: AckFuture,
-    permit: Option<OwnedSemaphorePermit>,
 }
 
 /// Why a worker gave up on its current step.
@@ -76,7 +82,9 @@ async fn one(
     cancel: &CancellationToken,
     strategy: AckStrategy,
 ) -> Result<(), Interrupt> {
-    let Some(pending) = submit(shared, state, rec, state_rx, cancel).await? else {
+    // `async` on a client that reports acks by callback settles them there: no task hop.
+    let inline = strategy == AckStrategy::Async && shared.publisher.settles_inline();
+    let Some(pending) = submit(shared, state, rec, state_rx, cancel, inline).await? else {
         return Ok(());
     };
     match strategy {
@@ -106,7 +114,7 @@ async fn batch(
     let mut pending = Vec::with_capacity(state.knobs.batch as usize);
     let mut outcome = Ok(());
     for _ in 0..state.knobs.batch {
-        match submit(shared, state, rec, state_rx, cancel).await {
+        match submit(shared, state, rec, state_rx, cancel, false).await {
             Ok(Some(p)) => pending.push(p),
             Ok(None) => {}
             Err(e) => {
@@ -120,13 +128,15 @@ async fn batch(
 }
 
 /// Waits for the schedule slot (open loop) and a permit, then submits one message.
-/// `Ok(None)` means the submit failed and was counted as an error.
+/// `Ok(None)` means the submit failed and was counted as an error, or (with `inline`) that the
+/// client settles the ack itself.
 async fn submit(
     shared: &LaneShared,
     state: &LaneState,
     rec: &Recorder,
     state_rx: &mut watch::Receiver<Arc<LaneState>>,
     cancel: &CancellationToken,
+    inline: bool,
 ) -> Result<Option<Pending>, Interrupt> {
     let intended = match &state.schedule {
         Some(schedule) => Some(tokio::select! {
@@ -138,53 +148,102 @@ async fn submit(
     };
     let start = Instant::now();
     let permit = acquire(shared, cancel).await?;
-    let counters = &shared.metrics.counters;
     let seq = shared.seq.fetch_add(1, Relaxed);
-    let payload = shared
-        .payloads
-        .build(state.knobs.message_size as usize, seq, start, intended);
-    let result = loop {
-        match shared
-            .publisher
-            .submit(Message {
-                seq,
-                payload: payload.clone(),
-            })
+    let size = state.knobs.message_size as usize;
+    let msg = Message {
+        seq,
+        payload: shared.payloads.build(size, seq, start, intended),
+    };
+    let ticket = Ticket {
+        start,
+        intended,
+        permit,
+    };
+    if inline {
+        return submit_inline(shared, rec, msg, ticket, cancel)
             .await
-        {
-            Err(BrokerError::QueueFull) => {
-                Counters::bump(&counters.queue_full);
-                tokio::select! {
-                    _ = cancel.cancelled() => return Err(Interrupt::Cancelled),
-                    _ = tokio::time::sleep(QUEUE_FULL_BACKOFF) => {}
-                }
-            }
+            .map(|()| None);
+    }
+    let counters = &shared.metrics.counters;
+    let result = loop {
+        match shared.publisher.submit(msg.clone()).await {
+            Err(BrokerError::QueueFull) => queue_full_backoff(shared, cancel).await?,
             other => break other,
         }
     };
-    let submitted = Instant::now();
     match result {
         Ok(ack) => {
             Counters::bump(&counters.sent);
             counters.in_flight.fetch_add(1, Relaxed);
-            record_submit(rec, start, intended, submitted);
-            Ok(Some(Pending {
-                start,
-                intended,
-                ack,
-                permit: Some(permit),
-            }))
+            record_submit(rec, start, intended, Instant::now());
+            Ok(Some(Pending { ticket, ack }))
         }
         Err(e) => {
-            Counters::bump(&counters.errors);
-            shared.metrics.set_last_error(e.to_string());
-            drop(permit);
-            tokio::select! {
-                _ = cancel.cancelled() => return Err(Interrupt::Cancelled),
-                _ = tokio::time::sleep(ERROR_BACKOFF) => {}
-            }
-            Ok(None)
+            drop(ticket);
+            submit_failed(shared, e, cancel).await.map(|()| None)
         }
+    }
+}
+
+/// Submits with the ack settled where the client reports it.
+async fn submit_inline(
+    shared: &LaneShared,
+    rec: &Recorder,
+    msg: Message,
+    ticket: Ticket,
+    cancel: &CancellationToken,
+) -> Result<(), Interrupt> {
+    let (start, intended) = (ticket.start, ticket.intended);
+    let counters = &shared.metrics.counters;
+    let (metrics, r) = (Arc::clone(&shared.metrics), rec.clone());
+    let mut settle: Settle = Box::new(move |result| settle_ack(&metrics, &r, ticket, result));
+    // The ack may be settled before the submit even returns: count it in flight first.
+    counters.in_flight.fetch_add(1, Relaxed);
+    loop {
+        match shared.publisher.submit_settled(msg.clone(), settle) {
+            Ok(()) => {
+                Counters::bump(&counters.sent);
+                record_submit(rec, start, intended, Instant::now());
+                return Ok(());
+            }
+            Err((BrokerError::QueueFull, back)) => {
+                settle = back;
+                if let Err(i) = queue_full_backoff(shared, cancel).await {
+                    counters.in_flight.fetch_sub(1, Relaxed);
+                    return Err(i);
+                }
+            }
+            Err((e, back)) => {
+                drop(back);
+                counters.in_flight.fetch_sub(1, Relaxed);
+                return submit_failed(shared, e, cancel).await;
+            }
+        }
+    }
+}
+
+async fn queue_full_backoff(
+    shared: &LaneShared,
+    cancel: &CancellationToken,
+) -> Result<(), Interrupt> {
+    Counters::bump(&shared.metrics.counters.queue_full);
+    tokio::select! {
+        _ = cancel.cancelled() => Err(Interrupt::Cancelled),
+        _ = tokio::time::sleep(QUEUE_FULL_BACKOFF) => Ok(()),
+    }
+}
+
+/// Counts a failed submit and backs off before the next one.
+async fn submit_failed(
+    shared: &LaneShared,
+    e: BrokerError,
+    cancel: &CancellationToken,
+) -> Result<(), Interrupt> {
+    Counters::bump(&shared.metrics.counters.errors);
+    shared.metrics.set_last_error(e.to_string());
+    tokio::select! {
+        _ = cancel.cancelled() => Err(Interrupt::Cancelled),
+        _ = tokio::time::sleep(ERROR_BACKOFF) => Ok(()),
     }
 }
 
@@ -215,28 +274,33 @@ fn record_submit(rec: &Recorder, start: Instant, intended: Option<Instant>, subm
     }
 }
 
-/// Awaits one ack, records it and gives the permit back.
-pub(crate) async fn complete(shared: &LaneShared, rec: &Recorder, mut p: Pending) {
-    let result = (&mut p.ack).await;
-    drop(p.permit.take());
-    let counters = &shared.metrics.counters;
+/// Records one ack (or its failure) and gives the permit back.
+fn settle_ack(metrics: &LaneMetrics, rec: &Recorder, ticket: Ticket, result: AckResult) {
+    drop(ticket.permit);
+    let counters = &metrics.counters;
     counters.in_flight.fetch_sub(1, Relaxed);
     match result {
         Ok(at) => {
             Counters::bump(&counters.acked);
-            match p.intended {
-                None => rec.record(&[(Stage::Ack, at.saturating_duration_since(p.start))]),
+            match ticket.intended {
+                None => rec.record(&[(Stage::Ack, at.saturating_duration_since(ticket.start))]),
                 Some(t) => rec.record(&[
                     (Stage::Ack, at.saturating_duration_since(t)),
-                    (Stage::AckRaw, at.saturating_duration_since(p.start)),
+                    (Stage::AckRaw, at.saturating_duration_since(ticket.start)),
                 ]),
             }
         }
         Err(e) => {
             Counters::bump(&counters.errors);
-            shared.metrics.set_last_error(e.to_string());
+            metrics.set_last_error(e.to_string());
         }
     }
+}
+
+/// Awaits one ack, records it and gives the permit back.
+pub(crate) async fn complete(shared: &LaneShared, rec: &Recorder, p: Pending) {
+    let result = p.ack.await;
+    settle_ack(&shared.metrics, rec, p.ticket, result);
 }
 
 /// `none`: nobody waits for this ack; the permit goes back at once.
