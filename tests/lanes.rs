@@ -4,7 +4,7 @@
 
 use pubduel::app;
 use pubduel::cli::RunConfig;
-use pubduel::engine::{AckStrategy, Engine, EngineConfig, Knobs};
+use pubduel::engine::{AckStrategy, Knobs};
 use pubduel::metrics::{ClosedPhase, LanePhase, Stage};
 use pubduel::profile::LaneKind;
 use pubduel::testkit::LocalBrokers;
@@ -38,17 +38,9 @@ fn config(brokers: &LocalBrokers, knobs: Knobs, tag: &str) -> RunConfig {
 }
 
 async fn run(cfg: &RunConfig, for_: Duration) -> Vec<ClosedPhase> {
-    let setups = app::connect_lanes(cfg).await.expect("both lanes connect");
-    let engine = Engine::start(
-        setups,
-        EngineConfig {
-            warmup: cfg.warmup,
-            e2e: cfg.e2e,
-            ..EngineConfig::default()
-        },
-    )
-    .await
-    .expect("engine starts");
+    let (engine, _) = app::start(cfg)
+        .await
+        .expect("both lanes connect and the engine starts");
     tokio::time::sleep(for_).await;
     engine.finish().await
 }
@@ -210,16 +202,7 @@ async fn a_broker_that_goes_away_is_counted_not_fatal() {
         ..Knobs::default()
     };
     let cfg = config(&b, knobs, "fault");
-    let setups = app::connect_lanes(&cfg).await.unwrap();
-    let engine = Engine::start(
-        setups,
-        EngineConfig {
-            warmup: Duration::ZERO,
-            ..EngineConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let (engine, _) = app::start(&cfg).await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     b.nats.kill();
     tokio::time::sleep(Duration::from_secs(3)).await;

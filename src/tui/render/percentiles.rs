@@ -14,20 +14,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Row, Table, Widget};
 
-/// Stages in table order; the `_raw` rows (open loop) come last and can be left out.
-const ORDER: [Stage; 7] = [
-    Stage::Submit,
-    Stage::Ack,
-    Stage::E2e,
-    Stage::Lag,
-    Stage::SubmitRaw,
-    Stage::AckRaw,
-    Stage::E2eRaw,
-];
-
 /// The rows the table would show for `phase`, with or without the uncorrected `_raw` stages.
 pub fn rows(phase: &PhaseStats, raw: bool) -> Vec<(Stage, StageSummary)> {
-    ORDER
+    Stage::ALL
         .iter()
         .filter(|s| raw || !matches!(s, Stage::SubmitRaw | Stage::AckRaw | Stage::E2eRaw))
         .filter_map(|s| phase.stage(*s).map(|v| (*s, *v)))
