@@ -70,11 +70,12 @@ fn lanes(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
     let n = snap.lanes.len() as u32;
     let cols = Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(area);
     let mut tops = [0.0f64; 3];
-    for (lane, col) in snap.lanes.iter().zip(cols.iter()) {
-        for (top, m) in tops.iter_mut().zip(Metric::ALL) {
-            let (values, _) = timeline::columns(&lane.series, m, lane::bars_width(*col));
-            *top = values.iter().copied().fold(*top, f64::max);
+    for (top, m) in tops.iter_mut().zip(Metric::ALL) {
+        let mut all = Vec::new();
+        for (lane, col) in snap.lanes.iter().zip(cols.iter()) {
+            all.extend(timeline::columns(&lane.series, m, lane::bars_width(*col)).0);
         }
+        *top = timeline::scale_top(&all, m);
     }
     for (i, (lane, col)) in snap.lanes.iter().zip(cols.iter()).enumerate() {
         let selected = match ui.target {

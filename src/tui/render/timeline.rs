@@ -143,6 +143,7 @@ impl Widget for Timeline<'_> {
                 let glyph = match fill {
                     0 if marked => MARK,
                     0 => continue,
+                    _ if row + 1 == h && *v > self.top * 1.001 => OVER,
                     f => EIGHTHS[f - 1],
                 };
                 let y = area.bottom() - 1 - row as u16;
@@ -151,6 +152,30 @@ impl Widget for Timeline<'_> {
         }
     }
 }
+
+/// The value drawn at full height for a metric shared by all lanes. Latency timelines are not
+/// flattened by one spike: when the largest value is over three times the 95th percentile of the
+/// visible ones, the scale stops at twice that percentile and taller columns end in [`OVER`].
+pub fn scale_top(values: &[f64], metric: Metric) -> f64 {
+    let max = values.iter().copied().fold(0.0, f64::max);
+    if metric == Metric::Throughput {
+        return max;
+    }
+    let mut seen: Vec<f64> = values.iter().copied().filter(|v| *v > 0.0).collect();
+    if seen.len() < 10 {
+        return max;
+    }
+    seen.sort_by(f64::total_cmp);
+    let p95 = seen[(seen.len() * 95 / 100).min(seen.len() - 1)];
+    if max > 3.0 * p95 {
+        2.0 * p95
+    } else {
+        max
+    }
+}
+
+/// Drawn at the top of a column whose value is above the scale.
+pub const OVER: char = '▲';
 
 /// How many eighths of a cell `v` fills in a column `h` cells tall; any positive value shows.
 fn level(v: f64, top: f64, h: usize) -> usize {
@@ -187,6 +212,20 @@ mod tests {
         }
         .render(area, &mut buf);
         buf
+    }
+
+    #[test]
+    fn one_spike_does_not_flatten_a_latency_timeline() {
+        let mut values = vec![100.0; 30];
+        values[10] = 50_000.0;
+        let top = scale_top(&values, Metric::AckP99);
+        assert!((top - 200.0).abs() < 1e-9, "top {top}");
+        assert_eq!(scale_top(&values, Metric::Throughput), 50_000.0);
+        let buf = draw(&values, &[], top, 30, 2);
+        assert_eq!(buf[(10, 0)].symbol(), OVER.to_string());
+        assert_eq!(buf[(11, 1)].symbol(), "█");
+        let steady = vec![100.0; 30];
+        assert_eq!(scale_top(&steady, Metric::AckP99), 100.0);
     }
 
     #[test]
