@@ -94,6 +94,15 @@ pub fn summary(phases: &[ClosedPhase], findings: &[Vec<Vec<crate::findings::Find
                 lane.throughput,
                 if lane.warmup_only { "  (warm-up only)" } else { "" }
             );
+            if c.received > 0 || c.duplicates > 0 {
+                let _ = writeln!(
+                    out,
+                    "      end to end: received {}  missing {}  duplicates {}",
+                    c.received,
+                    c.acked.saturating_sub(c.received),
+                    c.duplicates
+                );
+            }
             let _ = writeln!(
                 out,
                 "      {:<11}{:>9}{:>10}{:>10}{:>10}{:>10}{:>10}",
@@ -136,4 +145,53 @@ pub fn summary(phases: &[ClosedPhase], findings: &[Vec<Vec<crate::findings::Find
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Knobs;
+    use crate::findings::{Durability, Finding};
+    use crate::metrics::{MetricsStore, Recorders};
+    use std::time::Instant;
+
+    #[test]
+    fn summary_has_a_row_per_stage_and_each_finding_once() {
+        let t0 = Instant::now();
+        let k = Knobs::default();
+        let store = MetricsStore::new(
+            &[("kafka".into(), k), ("nats".into(), k)],
+            vec![Durability::default(); 2],
+            Duration::ZERO,
+            t0,
+        );
+        for lane in store.lanes() {
+            let rec = Recorders::recorder(&lane.recorders, 0);
+            rec.record(&[
+                (Stage::Submit, Duration::from_micros(20)),
+                (Stage::Ack, Duration::from_millis(3)),
+            ]);
+        }
+        let phases = store.phases(t0 + Duration::from_secs(2));
+        let shared = Finding {
+            kind: "unfair-comparison".into(),
+            message: "differs".into(),
+        };
+        let own = Finding {
+            kind: "generator-lag".into(),
+            message: "late".into(),
+        };
+        let found = vec![vec![vec![shared.clone(), own], vec![shared]]];
+        let text = summary(&phases, &found);
+        assert!(text.contains("phase 0"), "{text}");
+        assert_eq!(text.matches("      submit ").count(), 2, "{text}");
+        assert_eq!(text.matches("      ack ").count(), 2, "{text}");
+        assert!(text.contains("3.00ms"), "{text}");
+        assert_eq!(text.matches("unfair-comparison").count(), 1, "{text}");
+        assert!(
+            text.contains("finding [kafka, nats] unfair-comparison"),
+            "{text}"
+        );
+        assert!(text.contains("finding [kafka] generator-lag"), "{text}");
+    }
 }
