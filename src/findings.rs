@@ -94,9 +94,10 @@ fn client_queue_full(lane: &LanePhase) -> Option<Finding> {
         Finding::new(
             "client-queue-full",
             format!(
-                "the {} client's own queue refused {n} submits and pubduel retried them: the client's \
-                 buffer, not the broker, set the pace. Raise its queue limit or lower max-pending.",
-                lane.name
+                "the {} client's own queue was full for {n} submits (refused and retried, or held \
+                 back inside the client): the client's limit, not pubduel's max-pending ({}) or the \
+                 broker, set the pace. Raise the client's limit or lower max-pending.",
+                lane.name, lane.knobs.max_pending
             ),
         )
     })

@@ -222,3 +222,31 @@ async fn a_broker_that_goes_away_is_counted_not_fatal() {
         k.counts
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_client_queue_is_named() {
+    let b = brokers();
+    let knobs = Knobs {
+        concurrency: 8,
+        max_pending: 20_000,
+        ack: AckStrategy::Async,
+        rate: 0,
+        ..Knobs::default()
+    };
+    let mut cfg = config(&b, knobs, "native");
+    cfg.nats.native_defaults = true;
+    cfg.lanes.retain(|(k, _)| *k == LaneKind::Nats);
+    let phases = run(&cfg, Duration::from_secs(3)).await;
+    let nats = lane(&phases, "nats");
+    assert!(
+        nats.counts.queue_full > 0,
+        "async-nats's cap of 5000 was never full: {:?}",
+        nats.counts
+    );
+    let found = pubduel::findings::analyse(phases.last().unwrap(), &[]);
+    assert!(
+        found[0].iter().any(|f| f.kind == "client-queue-full"),
+        "{found:?}"
+    );
+    assert_eq!(nats.counts.errors, 0);
+}

@@ -85,6 +85,13 @@ pub trait Publisher: Send + Sync + 'static {
     /// `submit` stage), with a future for the broker's ack.
     fn submit(&self, msg: Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>>;
 
+    /// The number of un-acked messages at which the client itself holds back further publishes
+    /// (async-nats's `max_ack_inflight` when its own defaults are kept), if it does so silently.
+    /// Clients that refuse instead report [`BrokerError::QueueFull`].
+    fn client_cap(&self) -> Option<u64> {
+        None
+    }
+
     /// Whether [`Publisher::submit_settled`] is supported: the client reports acks through a
     /// callback, so they can be settled there with no task in between.
     fn settles_inline(&self) -> bool {

@@ -208,6 +208,12 @@ impl Publisher for NatsPublisher {
         "nats"
     }
 
+    fn client_cap(&self) -> Option<u64> {
+        self.settings
+            .native_defaults
+            .then_some(NATIVE_INFLIGHT_CAP as u64)
+    }
+
     fn submit(&self, msg: Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
         async move {
             let ack = self

@@ -125,6 +125,8 @@ pub(crate) struct LaneShared {
     pub(crate) seq: AtomicU64,
     pub(crate) payloads: PayloadBuilder,
     pub(crate) collector: mpsc::UnboundedSender<Pending>,
+    /// In-flight count at which the client holds publishes back by itself, if it does.
+    pub(crate) client_cap: Option<u64>,
 }
 
 struct Worker {
@@ -153,6 +155,7 @@ impl Lane {
         now: Instant,
     ) -> Lane {
         let (tx, rx) = mpsc::unbounded_channel();
+        let client_cap = publisher.client_cap();
         let shared = Arc::new(LaneShared {
             publisher,
             metrics,
@@ -160,6 +163,7 @@ impl Lane {
             seq: AtomicU64::new(0),
             payloads,
             collector: tx,
+            client_cap,
         });
         let rec = shared.metrics.recorders.recorder(COLLECTOR_STRIPE);
         let collector = tokio::spawn(collect(Arc::clone(&shared), rec, rx));

@@ -159,6 +159,13 @@ async fn submit(
         intended,
         permit,
     };
+    if shared
+        .client_cap
+        .is_some_and(|cap| shared.metrics.counters.in_flight() >= cap)
+    {
+        // The client's own in-flight cap is full: this publish will wait inside the client.
+        Counters::bump(&shared.metrics.counters.queue_full);
+    }
     if inline {
         return submit_inline(shared, rec, msg, ticket, cancel)
             .await

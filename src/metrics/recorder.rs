@@ -21,7 +21,7 @@ pub struct Counters {
     pub errors: AtomicU64,
     /// Submits that had to wait for a max-pending permit.
     pub stalls: AtomicU64,
-    /// Submits the client library refused because its own queue was full.
+    /// Submits the client library refused, or held back, because its own queue was full.
     pub queue_full: AtomicU64,
     /// Messages taken by the in-process consumer (end to end).
     pub received: AtomicU64,

@@ -124,7 +124,7 @@ pub struct LaneReport {
     pub errors: u64,
     /// Submits that waited for a max-pending permit.
     pub stalls: u64,
-    /// Submits the client's own queue refused (retried).
+    /// Submits the client's own queue refused (retried) or held back.
     pub queue_full: u64,
     /// Messages still un-acked when the phase ended.
     pub in_flight_end: u64,
