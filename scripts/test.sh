@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/install-brokers.sh >/dev/null
-command -v tmux >/dev/null || echo "note: tmux is missing, so the dashboard test in tmux is skipped" >&2
+command -v tmux >/dev/null || echo "note: tmux is missing: the dashboard test in tmux will fail (apt-get install tmux)" >&2
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --no-fail-fast "$@"
 else

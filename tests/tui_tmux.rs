@@ -65,9 +65,11 @@ fn shell_quote(p: &Path) -> String {
 
 #[test]
 fn dashboard_runs_steers_snapshots_and_quits_in_tmux() {
-    if !on_path("tmux") || !on_path("tansu") || !on_path("nats-server") {
-        eprintln!("skipped: tmux, tansu and nats-server are needed (scripts/install-brokers.sh)");
-        return;
+    for program in ["tmux", "tansu", "nats-server"] {
+        assert!(
+            on_path(program),
+            "{program} is needed for this test (apt-get install tmux; scripts/install-brokers.sh)"
+        );
     }
     let brokers = LocalBrokers::start().expect("local brokers start");
     let dir = tempfile::tempdir().unwrap();
