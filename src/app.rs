@@ -10,7 +10,7 @@ use crate::report::{Report, RunInfo};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// Connects every lane of `cfg` at once and returns them ready to run.
 pub async fn connect_lanes(cfg: &RunConfig) -> Result<Vec<LaneSetup>, BrokerError> {
@@ -149,4 +149,41 @@ pub fn resolved_toml(cfg: &RunConfig) -> String {
         },
     };
     toml::to_string(&r).unwrap_or_else(|e| format!("# cannot show settings: {e}\n"))
+}
+
+/// Completes on Ctrl-C, SIGTERM or SIGHUP, or when `duration` has passed.
+pub async fn stop_signal(duration: Option<Duration>) {
+    let timer = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = timer => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate_or_hangup() => {}
+    }
+}
+
+#[cfg(unix)]
+async fn terminate_or_hangup() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(mut term), Ok(mut hup)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate_or_hangup() {
+    std::future::pending().await
 }

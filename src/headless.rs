@@ -5,21 +5,16 @@ use crate::metrics::{fmt_us, ClosedPhase, LaneSnapshot, Snapshot, Stage};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-/// Runs the engine for `duration` (or until Ctrl-C), printing progress; returns every phase.
+/// Runs the engine for `duration` (or until Ctrl-C, SIGTERM or SIGHUP), printing progress;
+/// returns every phase, so the report is written however the run ends.
 pub async fn run(engine: Engine, duration: Option<Duration>) -> Vec<ClosedPhase> {
     let handle = engine.handle();
     let mut ticks = handle.ticks();
-    let stop = async {
-        match duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
+    let stop = crate::app::stop_signal(duration);
     tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = &mut stop => break,
-            _ = tokio::signal::ctrl_c() => break,
             r = ticks.changed() => {
                 if r.is_err() { break }
                 print!("{}", progress(&handle.snapshot()));

@@ -251,3 +251,38 @@ fn a_headless_run_writes_the_documented_report() {
     r.write(&again).unwrap();
     assert_eq!(Report::load(&again).unwrap(), r);
 }
+
+#[test]
+fn sigterm_ends_a_headless_run_and_keeps_the_report() {
+    let b = LocalBrokers::start().expect("brokers start");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("term.toml");
+    let child = Command::new(env!("CARGO_BIN_EXE_pubduel"))
+        .args([
+            "--headless",
+            "--duration",
+            "10m",
+            "--rate",
+            "100",
+            "--warmup",
+            "0s",
+        ])
+        .args(["--report", report.to_str().unwrap()])
+        .env("PUBDUEL_KAFKA", b.kafka_addr())
+        .env("PUBDUEL_NATS", b.nats_url())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    // SAFETY: sends SIGTERM to the child we just started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let r = Report::load(&report).expect("the report is written on SIGTERM");
+    assert!(
+        r.phases[0].lanes.iter().all(|l| l.acked > 50),
+        "{:?}",
+        r.phases[0].lanes
+    );
+}

@@ -52,7 +52,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
         let _restore = RestoreOnDrop;
         match ratatui::try_init() {
             Ok(mut terminal) => {
-                let stop = stop_signal(cfg.duration);
+                let stop = crate::app::stop_signal(cfg.duration);
                 run_loop(&mut terminal, EventStream::new(), &mut dashboard, stop).await
             }
             Err(e) => Err(e).context("cannot open the terminal"),
@@ -76,43 +76,6 @@ impl Drop for RestoreOnDrop {
     fn drop(&mut self) {
         ratatui::restore();
     }
-}
-
-/// Completes on Ctrl-C, SIGTERM or SIGHUP, or when `duration` has passed.
-async fn stop_signal(duration: Option<Duration>) {
-    let timer = async {
-        match duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = timer => {}
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate_or_hangup() => {}
-    }
-}
-
-#[cfg(unix)]
-async fn terminate_or_hangup() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(mut term), Ok(mut hup)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = hup.recv() => {}
-            }
-        }
-        _ => std::future::pending().await,
-    }
-}
-
-#[cfg(not(unix))]
-async fn terminate_or_hangup() {
-    std::future::pending().await
 }
 
 /// The main loop, generic over the backend so tests drive it on `TestBackend`: applies key
