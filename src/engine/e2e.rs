@@ -6,9 +6,6 @@ use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Recorder stripe used by the end-to-end consumer.
-const E2E_STRIPE: usize = usize::MAX / 4;
-
 /// Sequence numbers seen so far, one bit each.
 #[derive(Default)]
 struct Seen {
@@ -45,7 +42,7 @@ impl E2eTracker {
     ) -> E2eTracker {
         E2eTracker {
             payloads,
-            rec: recorders.recorder(E2E_STRIPE),
+            rec: recorders.dedicated(crate::metrics::Dedicated::Consumer),
             counters,
             seen: Mutex::default(),
         }

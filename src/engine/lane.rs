@@ -4,7 +4,7 @@ use super::knobs::Knobs;
 use super::payload::PayloadBuilder;
 use super::worker::{self, Pending};
 use crate::brokers::Publisher;
-use crate::metrics::{LaneMetrics, Recorder};
+use crate::metrics::{Dedicated, LaneMetrics, Recorder};
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -12,9 +12,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-
-/// Recorder stripe used by the ack collector; workers use their own numbers.
-const COLLECTOR_STRIPE: usize = usize::MAX / 2;
 
 /// Open-loop schedule: slot `i` is due at `start + i / rate`.
 ///
@@ -165,7 +162,7 @@ impl Lane {
             collector: tx,
             client_cap,
         });
-        let rec = shared.metrics.recorders.recorder(COLLECTOR_STRIPE);
+        let rec = shared.metrics.recorders.dedicated(Dedicated::Collector);
         let collector = tokio::spawn(collect(Arc::clone(&shared), rec, rx));
         let (state_tx, _) = watch::channel(Arc::new(state(knobs, false, now)));
         let mut lane = Lane {

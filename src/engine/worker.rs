@@ -5,7 +5,7 @@ use super::knobs::{AckStrategy, Knobs};
 use super::lane::{LaneShared, LaneState};
 use crate::brokers::{AckFuture, AckResult, BrokerError, Message, Settle};
 use crate::metrics::LaneMetrics;
-use crate::metrics::{Counters, Recorder, Stage};
+use crate::metrics::{Counters, Dedicated, Recorder, Stage};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -202,7 +202,9 @@ async fn submit_inline(
 ) -> Result<(), Interrupt> {
     let (start, intended) = (ticket.start, ticket.intended);
     let counters = &shared.metrics.counters;
-    let (metrics, r) = (Arc::clone(&shared.metrics), rec.clone());
+    // Settled on the client's callback thread: record on a stripe no worker takes.
+    let metrics = Arc::clone(&shared.metrics);
+    let r = metrics.recorders.dedicated(Dedicated::Callback);
     let mut settle: Settle = Box::new(move |result| settle_ack(&metrics, &r, ticket, result));
     // The ack may be settled before the submit even returns: count it in flight first.
     counters.in_flight.fetch_add(1, Relaxed);

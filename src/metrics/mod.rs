@@ -9,6 +9,6 @@ mod snapshot;
 mod store;
 
 pub use histo::{fmt_us, Stage, StageSet, StageSummary, HIGHEST_US};
-pub use recorder::{CounterValues, Counters, Recorder, Recorders};
+pub use recorder::{CounterValues, Counters, Dedicated, Recorder, Recorders};
 pub use snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
 pub use store::{ClosedPhase, LaneMetrics, LanePhase, MetricsStore, PhaseMode};

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Stripes per lane. Each worker owns stripe `worker_id % STRIPES`, so two workers rarely share a
-/// lock and the stats tick is the only other party that ever takes it.
+/// Stripes per lane. Each worker owns a stripe (`worker_id % 29`), the collector, the consumer and
+/// the client callback own one each, so a stripe's lock is almost never contended: the stats tick
+/// is the only other party that takes it.
 const STRIPES: usize = 32;
 
 /// The lane's counters, updated with relaxed atomics on the hot path.
@@ -105,12 +106,34 @@ impl Default for Recorders {
     }
 }
 
+/// Recorders that are not a worker's: each gets a stripe of its own, shared with nobody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dedicated {
+    /// The lane's ack collector task (`async` strategy on clients with ack futures).
+    Collector,
+    /// The end-to-end consumer.
+    Consumer,
+    /// Acks settled in a client's own callback thread (Kafka delivery reports).
+    Callback,
+}
+
+/// Stripes kept for [`Dedicated`] recorders; workers share the rest.
+const DEDICATED: usize = 3;
+
 impl Recorders {
-    /// A recorder bound to one stripe, chosen by `id` (a worker number, a sequence, ...).
+    /// A worker's recorder: worker `id` owns stripe `id % 29` of the 29 worker stripes.
     pub fn recorder(self: &Arc<Self>, id: usize) -> Recorder {
         Recorder {
             recorders: Arc::clone(self),
-            stripe: id % STRIPES,
+            stripe: DEDICATED + id % (STRIPES - DEDICATED),
+        }
+    }
+
+    /// The recorder of a [`Dedicated`] party, on a stripe no worker uses.
+    pub fn dedicated(self: &Arc<Self>, who: Dedicated) -> Recorder {
+        Recorder {
+            recorders: Arc::clone(self),
+            stripe: who as usize,
         }
     }
 
@@ -159,6 +182,23 @@ mod tests {
         let mut again = StageSet::default();
         r.drain_into(&mut again);
         assert_eq!(again.count(Stage::Submit), 0);
+    }
+
+    #[test]
+    fn dedicated_stripes_are_nobody_elses() {
+        let r = Arc::new(Recorders::default());
+        let dedicated: Vec<usize> = [
+            Dedicated::Collector,
+            Dedicated::Consumer,
+            Dedicated::Callback,
+        ]
+        .iter()
+        .map(|d| r.dedicated(*d).stripe)
+        .collect();
+        assert_eq!(dedicated, vec![0, 1, 2]);
+        for id in 0..200 {
+            assert!(!dedicated.contains(&r.recorder(id).stripe));
+        }
     }
 
     #[test]
