@@ -16,14 +16,8 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-NATS_PORT=$(free_port); KAFKA_PORT=$(free_port)
-nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$TMP/js" -l "$TMP/nats.log" & PIDS+=($!)
-(cd "$TMP" && exec tansu broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-  --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" --storage-engine memory://tansu/ \
-  >"$TMP/tansu.log" 2>&1) & PIDS+=($!)
-wait_port "$NATS_PORT"; wait_port "$KAFKA_PORT"
+source scripts/throwaway-brokers.sh
+start_throwaway_brokers "$TMP"
 
 # shot NAME: saves the current screen.
 shot() {
