@@ -185,7 +185,7 @@ async fn bare_loop(publisher: Arc<dyn Publisher>, stop: Arc<AtomicBool>, kind: K
             _ => fixed.clone(),
         };
         let ack = publisher
-            .submit(Message { seq, payload })
+            .submit(&Message { seq, payload })
             .await
             .expect("the fake takes every message");
         if matches!(kind, Kind::Bare) {

@@ -19,18 +19,9 @@ done
 if [ ! -x "$BIN" ]; then cargo build --release --quiet; fi
 BIN=$(realpath "$BIN")
 
-TMP=$(mktemp -d)
-PIDS=()
 SESSION="pubduel-cpu-$$"
-cleanup() {
-  tmux kill-session -t "$SESSION" 2>/dev/null || true
-  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
 source scripts/throwaway-brokers.sh
-start_throwaway_brokers "$TMP" || { echo "tui_cpu: the brokers did not start" >&2; exit 1; }
+start_throwaway_brokers || { echo "tui_cpu: the brokers did not start" >&2; exit 1; }
 ARGS="--duration ${DUR}s --rate $RATE --concurrency $CONC --warmup 1s"
 
 # CPU seconds of the children of the subshell that wrote `times` output into file $1.

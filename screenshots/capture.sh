@@ -7,17 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(realpath "${1:-target/release/pubduel}")
 OUT=screenshots
-TMP=$(mktemp -d)
-PIDS=()
 SESSION="pubduel-shot-$$"
-cleanup() {
-  tmux kill-session -t "$SESSION" 2>/dev/null || true
-  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
 source scripts/throwaway-brokers.sh
-start_throwaway_brokers "$TMP"
+start_throwaway_brokers
 
 # shot NAME: saves the current screen.
 shot() {

@@ -1,8 +1,17 @@
 # Sourced by scripts that need brokers of their own for a while (benches/tui_cpu.sh,
-# screenshots/capture.sh): starts nats-server -js and tansu on free loopback ports, with their data
-# and logs in the folder given, appends their process ids to PIDS (the caller kills them) and sets
-# NATS_PORT, KAFKA_PORT, PUBDUEL_NATS and PUBDUEL_KAFKA.
-#   PIDS=(); start_throwaway_brokers "$TMP"
+# screenshots/capture.sh): makes a scratch folder TMP, starts nats-server -js and tansu on free
+# loopback ports with their data and logs there, sets NATS_PORT, KAFKA_PORT, PUBDUEL_NATS and
+# PUBDUEL_KAFKA, and on exit stops them, kills the tmux session $SESSION (if set) and removes TMP.
+#   SESSION=name; source scripts/throwaway-brokers.sh; start_throwaway_brokers
+TMP=$(mktemp -d)
+PIDS=()
+throwaway_cleanup() {
+  [ -n "${SESSION:-}" ] && tmux kill-session -t "$SESSION" 2>/dev/null
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null; done
+  rm -rf "$TMP"
+  return 0
+}
+trap throwaway_cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {
@@ -12,7 +21,7 @@ wait_port() {
 }
 
 start_throwaway_brokers() {
-  local dir=$1
+  local dir=$TMP
   NATS_PORT=$(free_port)
   nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$dir/js" -l "$dir/nats.log" &
   PIDS+=($!)

@@ -15,14 +15,14 @@ use std::time::{Duration, SystemTime};
 /// Connects every lane of `cfg` at once and returns them ready to run.
 pub async fn connect_lanes(cfg: &RunConfig) -> Result<Vec<LaneSetup>, BrokerError> {
     let connects = cfg.lanes.iter().map(|(kind, knobs)| async move {
-        let (publisher, durability): (Arc<dyn Publisher>, Durability) = match kind {
-            LaneKind::Kafka => (kafka::connect(&cfg.kafka).await?, kafka_durability(cfg)),
-            LaneKind::Nats => (nats::connect(&cfg.nats).await?, nats_durability(cfg)),
+        let publisher: Arc<dyn Publisher> = match kind {
+            LaneKind::Kafka => kafka::connect(&cfg.kafka).await?,
+            LaneKind::Nats => nats::connect(&cfg.nats).await?,
         };
         Ok::<_, BrokerError>(LaneSetup {
             publisher,
             knobs: *knobs,
-            durability,
+            durability: lane_durability(cfg, *kind),
         })
     });
     futures::future::join_all(connects)
@@ -31,24 +31,24 @@ pub async fn connect_lanes(cfg: &RunConfig) -> Result<Vec<LaneSetup>, BrokerErro
         .collect()
 }
 
-fn kafka_durability(cfg: &RunConfig) -> Durability {
-    Durability {
-        storage: "file".into(),
-        ack_scope: cfg.kafka.ack_scope().into(),
-        replicas: cfg.kafka.replication.max(1) as u32,
-    }
-}
-
-fn nats_durability(cfg: &RunConfig) -> Durability {
-    Durability {
-        storage: cfg.nats.storage.as_str().into(),
-        ack_scope: if cfg.nats.replicas > 1 {
-            "all replicas"
-        } else {
-            "leader"
-        }
-        .into(),
-        replicas: cfg.nats.replicas,
+/// What an ack of `kind`'s lane means: storage, what it waits for, copies kept.
+fn lane_durability(cfg: &RunConfig, kind: LaneKind) -> Durability {
+    match kind {
+        LaneKind::Kafka => Durability {
+            storage: "file".into(),
+            ack_scope: cfg.kafka.ack_scope().into(),
+            replicas: cfg.kafka.replication.max(1) as u32,
+        },
+        LaneKind::Nats => Durability {
+            storage: cfg.nats.storage.as_str().into(),
+            ack_scope: if cfg.nats.replicas > 1 {
+                "all replicas"
+            } else {
+                "leader"
+            }
+            .into(),
+            replicas: cfg.nats.replicas,
+        },
     }
 }
 
@@ -56,10 +56,7 @@ fn nats_durability(cfg: &RunConfig) -> Durability {
 pub fn durability(cfg: &RunConfig) -> Vec<Durability> {
     cfg.lanes
         .iter()
-        .map(|(k, _)| match k {
-            LaneKind::Kafka => kafka_durability(cfg),
-            LaneKind::Nats => nats_durability(cfg),
-        })
+        .map(|(k, _)| lane_durability(cfg, *k))
         .collect()
 }
 

@@ -34,9 +34,10 @@ impl Publisher for FakePublisher {
         "fake"
     }
 
-    fn submit(&self, msg: Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
+    fn submit(&self, msg: &Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
         self.submitted.fetch_add(1, Relaxed);
         let fail = self.fail_every > 0 && msg.seq % self.fail_every == self.fail_every - 1;
+        let seq = msg.seq;
         let delay = self.ack_delay;
         let ack: AckFuture = if delay.is_zero() && !fail {
             future::ready(Ok(Instant::now())).boxed()
@@ -46,10 +47,7 @@ impl Publisher for FakePublisher {
                     tokio::time::sleep(delay).await;
                 }
                 if fail {
-                    Err(BrokerError::Ack(format!(
-                        "fake failure of message {}",
-                        msg.seq
-                    )))
+                    Err(BrokerError::Ack(format!("fake failure of message {}", seq)))
                 } else {
                     Ok(Instant::now())
                 }

@@ -333,9 +333,9 @@ impl Publisher for KafkaPublisher {
         "kafka"
     }
 
-    fn submit(&self, msg: Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
+    fn submit(&self, msg: &Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
         let (tx, rx) = oneshot::channel();
-        let result = self.send(&msg, Delivery::Future(tx)).map(|()| {
+        let result = self.send(msg, Delivery::Future(tx)).map(|()| {
             let ack: AckFuture = async move {
                 rx.await
                     .unwrap_or_else(|_| Err(BrokerError::Ack("delivery report lost".into())))
@@ -350,8 +350,8 @@ impl Publisher for KafkaPublisher {
         true
     }
 
-    fn submit_settled(&self, msg: Message, settle: Settle) -> Result<(), (BrokerError, Settle)> {
-        self.send(&msg, Delivery::Settle(settle))
+    fn submit_settled(&self, msg: &Message, settle: Settle) -> Result<(), (BrokerError, Settle)> {
+        self.send(msg, Delivery::Settle(settle))
             .map_err(|(e, d)| match d {
                 Delivery::Settle(s) => (e, s),
                 Delivery::Future(_) => (e, Box::new(|_| ()) as Settle),

@@ -83,7 +83,7 @@ pub trait Publisher: Send + Sync + 'static {
 
     /// Hands one message to the client. Returns once the client has taken it (this is the
     /// `submit` stage), with a future for the broker's ack.
-    fn submit(&self, msg: Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>>;
+    fn submit(&self, msg: &Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>>;
 
     /// The number of un-acked messages at which the client itself holds back further publishes
     /// (async-nats's `max_ack_inflight` when its own defaults are kept), if it does so silently.
@@ -100,7 +100,7 @@ pub trait Publisher: Send + Sync + 'static {
 
     /// Hands one message to the client and has `settle` called with its ack where the ack
     /// arrives. Only called when [`Publisher::settles_inline`] is true.
-    fn submit_settled(&self, msg: Message, settle: Settle) -> Result<(), (BrokerError, Settle)> {
+    fn submit_settled(&self, msg: &Message, settle: Settle) -> Result<(), (BrokerError, Settle)> {
         let _ = msg;
         Err((
             BrokerError::Publish(format!("{} cannot settle acks inline", self.name())),

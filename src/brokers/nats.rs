@@ -214,11 +214,12 @@ impl Publisher for NatsPublisher {
             .then_some(NATIVE_INFLIGHT_CAP as u64)
     }
 
-    fn submit(&self, msg: Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
+    fn submit(&self, msg: &Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
+        let payload = msg.payload.clone();
         async move {
             let ack = self
                 .js
-                .publish(self.settings.subject.clone(), msg.payload)
+                .publish(self.settings.subject.clone(), payload)
                 .await
                 .map_err(|e| BrokerError::Publish(e.to_string()))?;
             let fut: AckFuture = async move {

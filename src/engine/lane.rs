@@ -124,6 +124,8 @@ pub(crate) struct LaneShared {
     pub(crate) collector: mpsc::UnboundedSender<Pending>,
     /// In-flight count at which the client holds publishes back by itself, if it does.
     pub(crate) client_cap: Option<u64>,
+    /// The client can settle acks in its own callback (read once, not per message).
+    pub(crate) settles_inline: bool,
 }
 
 struct Worker {
@@ -152,7 +154,7 @@ impl Lane {
         now: Instant,
     ) -> Lane {
         let (tx, rx) = mpsc::unbounded_channel();
-        let client_cap = publisher.client_cap();
+        let (client_cap, settles_inline) = (publisher.client_cap(), publisher.settles_inline());
         let shared = Arc::new(LaneShared {
             publisher,
             metrics,
@@ -161,6 +163,7 @@ impl Lane {
             payloads,
             collector: tx,
             client_cap,
+            settles_inline,
         });
         let rec = shared.metrics.recorders.dedicated(Dedicated::Collector);
         let collector = tokio::spawn(collect(Arc::clone(&shared), rec, rx));

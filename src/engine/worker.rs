@@ -83,7 +83,7 @@ async fn one(
     strategy: AckStrategy,
 ) -> Result<(), Interrupt> {
     // `async` on a client that reports acks by callback settles them there: no task hop.
-    let inline = strategy == AckStrategy::Async && shared.publisher.settles_inline();
+    let inline = strategy == AckStrategy::Async && shared.settles_inline;
     let Some(pending) = submit(shared, state, rec, state_rx, cancel, inline).await? else {
         return Ok(());
     };
@@ -173,7 +173,7 @@ async fn submit(
     }
     let counters = &shared.metrics.counters;
     let result = loop {
-        match shared.publisher.submit(msg.clone()).await {
+        match shared.publisher.submit(&msg).await {
             Err(BrokerError::QueueFull) => queue_full_backoff(shared, cancel).await?,
             other => break other,
         }
@@ -209,7 +209,7 @@ async fn submit_inline(
     // The ack may be settled before the submit even returns: count it in flight first.
     counters.in_flight.fetch_add(1, Relaxed);
     loop {
-        match shared.publisher.submit_settled(msg.clone(), settle) {
+        match shared.publisher.submit_settled(&msg, settle) {
             Ok(()) => {
                 Counters::bump(&counters.sent);
                 record_submit(rec, start, intended, Instant::now());

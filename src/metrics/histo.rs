@@ -113,6 +113,11 @@ impl StageSet {
         }
     }
 
+    /// True when no stage holds a sample.
+    pub fn is_empty(&self) -> bool {
+        self.hists.iter().flatten().all(|h| h.is_empty())
+    }
+
     /// Samples held for `stage`.
     pub fn count(&self, stage: Stage) -> u64 {
         self.hists[stage.index()].as_ref().map_or(0, |h| h.len())
@@ -173,15 +178,30 @@ impl StageSummary {
 
 /// Formats microseconds with a unit chosen for the value: `850us`, `12.3ms`, `1.50s`.
 pub fn fmt_us(v: u64) -> String {
+    scaled_us(v, false)
+}
+
+/// [`fmt_us`] with one digit less, for narrow columns: `850us`, `12ms`, `1.5s`.
+pub fn fmt_us_short(v: u64) -> String {
+    scaled_us(v, true)
+}
+
+fn scaled_us(v: u64, short: bool) -> String {
     if v < 1_000 {
-        format!("{v}us")
-    } else if v < 10_000 {
-        format!("{:.2}ms", v as f64 / 1e3)
-    } else if v < 1_000_000 {
-        format!("{:.1}ms", v as f64 / 1e3)
-    } else {
-        format!("{:.2}s", v as f64 / 1e6)
+        return format!("{v}us");
     }
+    let (x, unit) = if v < 1_000_000 {
+        (v as f64 / 1e3, "ms")
+    } else {
+        (v as f64 / 1e6, "s")
+    };
+    let decimals = match (short, unit, x < 10.0) {
+        (true, _, true) => 1,
+        (true, _, false) => 0,
+        (false, "ms", false) => 1,
+        (false, _, _) => 2,
+    };
+    format!("{x:.decimals$}{unit}")
 }
 
 #[cfg(test)]
@@ -233,5 +253,11 @@ mod tests {
         assert_eq!(fmt_us(1_234), "1.23ms");
         assert_eq!(fmt_us(12_345), "12.3ms");
         assert_eq!(fmt_us(1_500_000), "1.50s");
+        assert_eq!(fmt_us(12_000_000), "12.00s");
+        assert_eq!(fmt_us_short(850), "850us");
+        assert_eq!(fmt_us_short(1_234), "1.2ms");
+        assert_eq!(fmt_us_short(123_456), "123ms");
+        assert_eq!(fmt_us_short(1_500_000), "1.5s");
+        assert_eq!(fmt_us_short(12_000_000), "12s");
     }
 }

@@ -8,7 +8,7 @@ mod recorder;
 mod snapshot;
 mod store;
 
-pub use histo::{fmt_us, Stage, StageSet, StageSummary, HIGHEST_US};
+pub use histo::{fmt_us, fmt_us_short, Stage, StageSet, StageSummary, HIGHEST_US};
 pub use recorder::{CounterValues, Counters, Dedicated, Recorder, Recorders};
 pub use snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
 pub use store::{ClosedPhase, LaneMetrics, LanePhase, MetricsStore, PhaseMode};

@@ -77,10 +77,10 @@ pub struct LanePhase {
     pub throughput: f64,
     /// Sent msg/s over the same span.
     pub sent_rate: f64,
-    /// Samples after warm-up.
-    pub measured: StageSet,
+    /// Samples after warm-up (shared with the open phase until it records again).
+    pub measured: Arc<StageSet>,
     /// Samples during warm-up.
-    pub warm: StageSet,
+    pub warm: Arc<StageSet>,
     /// True when the phase ended inside its warm-up: percentiles then come from `warm`.
     pub warmup_only: bool,
     /// Messages in flight when the phase ended.
@@ -121,8 +121,10 @@ struct OpenLane {
     knobs: Knobs,
     base: CounterValues,
     measure_base: Option<(Instant, CounterValues)>,
-    measured: StageSet,
-    warm: StageSet,
+    /// Shared with the views handed out by `close`; copied only if one is still held when the
+    /// next tick records (a report being written), never on every snapshot.
+    measured: Arc<StageSet>,
+    warm: Arc<StageSet>,
 }
 
 struct OpenPhase {
@@ -246,10 +248,10 @@ impl MetricsStore {
             let values = lane.counters.values();
             let open = &mut inner.current.lanes[i];
             if warm_done {
-                open.measured.merge(&interval);
+                Arc::make_mut(&mut open.measured).merge(&interval);
                 open.measure_base.get_or_insert((now, values));
             } else {
-                open.warm.merge(&interval);
+                Arc::make_mut(&mut open.warm).merge(&interval);
             }
             if dt > 0.05 {
                 let d = values.since(&inner.last_values[i]);
@@ -405,8 +407,8 @@ fn open_phase(
                 knobs: *k,
                 base: *v,
                 measure_base: warmup.is_zero().then_some((start, *v)),
-                measured: StageSet::default(),
-                warm: StageSet::default(),
+                measured: Arc::default(),
+                warm: Arc::default(),
             })
             .collect(),
     }
@@ -430,7 +432,7 @@ fn close_lane(
         (now.saturating_duration_since(start).as_secs_f64(), counts)
     };
     let per_s = |n: u64| if span > 0.0 { n as f64 / span } else { 0.0 };
-    let warmup_only = open.measured.summaries().is_empty() && !open.warm.summaries().is_empty();
+    let warmup_only = open.measured.is_empty() && !open.warm.is_empty();
     LanePhase {
         name: metrics.name.clone(),
         knobs: open.knobs,
@@ -438,8 +440,8 @@ fn close_lane(
         counts,
         throughput: per_s(part.acked),
         sent_rate: per_s(part.sent),
-        measured: open.measured.clone(),
-        warm: open.warm.clone(),
+        measured: Arc::clone(&open.measured),
+        warm: Arc::clone(&open.warm),
         warmup_only,
         in_flight_end: metrics.counters.in_flight(),
         series: Vec::new(),

@@ -1,6 +1,6 @@
 //! Small text helpers shared by the panels: packing items into lines, wrapping, compact numbers.
 
-use crate::metrics::fmt_us;
+use crate::metrics::{fmt_us, fmt_us_short};
 use ratatui::text::{Line, Span};
 
 /// Packs `items` into lines of at most `width` columns, two spaces apart, never splitting an item.
@@ -95,17 +95,7 @@ pub fn latency(us: u64, width: usize) -> String {
     if full.chars().count() <= width {
         return full;
     }
-    if us < 1_000 {
-        format!("{us}us")
-    } else if us < 10_000 {
-        format!("{:.1}ms", us as f64 / 1e3)
-    } else if us < 1_000_000 {
-        format!("{:.0}ms", us as f64 / 1e3)
-    } else if us < 10_000_000 {
-        format!("{:.1}s", us as f64 / 1e6)
-    } else {
-        format!("{:.0}s", us as f64 / 1e6)
-    }
+    fmt_us_short(us)
 }
 
 #[cfg(test)]
