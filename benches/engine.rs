@@ -21,10 +21,10 @@
 
 use bytes::Bytes;
 use pubduel::brokers::fake::FakePublisher;
+use pubduel::brokers::Durability;
 use pubduel::brokers::{Message, Publisher};
 use pubduel::engine::payload::PayloadBuilder;
 use pubduel::engine::{AckStrategy, Engine, EngineConfig, Knobs, LaneSetup};
-use pubduel::findings::Durability;
 use pubduel::metrics::{Counters, Recorders, Stage};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;

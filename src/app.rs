@@ -1,9 +1,8 @@
 //! Running pubduel: connect the lanes, start the engine, hand it to a front end, write the report.
 
-use crate::brokers::{kafka, nats, BrokerError, Publisher};
+use crate::brokers::{kafka, nats, BrokerError, Durability, Publisher};
 use crate::cli::RunConfig;
 use crate::engine::{Engine, EngineConfig, LaneSetup};
-use crate::findings::Durability;
 use crate::metrics::ClosedPhase;
 use crate::profile::LaneKind;
 use crate::report::{Report, RunInfo};
@@ -25,30 +24,22 @@ pub async fn connect_lanes(cfg: &RunConfig) -> Result<Vec<LaneSetup>, BrokerErro
             durability: lane_durability(cfg, *kind),
         })
     });
-    futures::future::join_all(connects)
+    // Every lane is tried, and every failure is reported: with both brokers down, both are named.
+    let (ok, failed): (Vec<_>, Vec<_>) = futures::future::join_all(connects)
         .await
         .into_iter()
-        .collect()
+        .partition(Result::is_ok);
+    match BrokerError::combine(failed.into_iter().filter_map(Result::err).collect()) {
+        Some(e) => Err(e),
+        None => Ok(ok.into_iter().filter_map(Result::ok).collect()),
+    }
 }
 
-/// What an ack of `kind`'s lane means: storage, what it waits for, copies kept.
+/// What an ack of `kind`'s lane means: storage, copies, linger.
 fn lane_durability(cfg: &RunConfig, kind: LaneKind) -> Durability {
     match kind {
-        LaneKind::Kafka => Durability {
-            storage: "file".into(),
-            ack_scope: cfg.kafka.ack_scope().into(),
-            replicas: cfg.kafka.replication.max(1) as u32,
-        },
-        LaneKind::Nats => Durability {
-            storage: cfg.nats.storage.as_str().into(),
-            ack_scope: if cfg.nats.replicas > 1 {
-                "all replicas"
-            } else {
-                "leader"
-            }
-            .into(),
-            replicas: cfg.nats.replicas,
-        },
+        LaneKind::Kafka => cfg.kafka.durability(),
+        LaneKind::Nats => cfg.nats.durability(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The headless front end: a progress line per lane each second, then a final table.
 
 use crate::engine::Engine;
-use crate::metrics::{fmt_us, ClosedPhase, LaneSnapshot, Snapshot, Stage};
+use crate::metrics::{fmt_us, outages_of, ClosedPhase, LaneSnapshot, Snapshot, Stage};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -54,6 +54,9 @@ fn progress_line(s: &Snapshot, lane: &LaneSnapshot) -> String {
         p99(Stage::Ack),
         lane.total.errors,
     );
+    if let Some((since, why)) = &lane.unavailable {
+        let _ = write!(line, "  BROKER UNAVAILABLE since {since:.1}s ({why})");
+    }
     if lane.total.errors > 0 {
         if let Some(e) = &lane.last_error {
             let _ = write!(line, " (last: {})", e.lines().next().unwrap_or(""));
@@ -63,8 +66,28 @@ fn progress_line(s: &Snapshot, lane: &LaneSnapshot) -> String {
 }
 
 /// The final table: per phase and lane, counts and p50/p90/p99/p99.9/max of every stage, then findings.
-pub fn summary(phases: &[ClosedPhase], findings: &[Vec<Vec<crate::findings::Finding>>]) -> String {
+pub fn summary(phases: &[ClosedPhase], findings: &[Vec<Vec<crate::analysis::Finding>>]) -> String {
     let mut out = String::new();
+    let names: Vec<&str> = phases
+        .first()
+        .map(|p| p.lanes.iter().map(|l| l.name.as_str()).collect())
+        .unwrap_or_default();
+    for o in outages_of(phases) {
+        let _ = writeln!(
+            out,
+            "\noutage: {} broker unavailable {:.1}s-{:.1}s ({:.1}s{}): {}",
+            names.get(o.lane).unwrap_or(&"?"),
+            o.start_s,
+            o.start_s + o.duration_s,
+            o.duration_s,
+            if o.ongoing {
+                ", still away at the end"
+            } else {
+                ""
+            },
+            o.reason
+        );
+    }
     for (i, p) in phases.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -119,7 +142,7 @@ pub fn summary(phases: &[ClosedPhase], findings: &[Vec<Vec<crate::findings::Find
         }
         if let Some(phase_findings) = findings.get(i) {
             // A finding about both lanes (unfair-comparison) is printed once, naming both.
-            let mut merged: Vec<(Vec<&str>, &crate::findings::Finding)> = Vec::new();
+            let mut merged: Vec<(Vec<&str>, &crate::analysis::Finding)> = Vec::new();
             for (lane, fs) in p.lanes.iter().zip(phase_findings) {
                 for f in fs {
                     match merged.iter_mut().find(|(_, g)| *g == f) {
@@ -145,8 +168,9 @@ pub fn summary(phases: &[ClosedPhase], findings: &[Vec<Vec<crate::findings::Find
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::{Finding, FindingKind};
+    use crate::brokers::Durability;
     use crate::engine::Knobs;
-    use crate::findings::{Durability, Finding};
     use crate::metrics::{MetricsStore, Recorders};
     use std::time::Instant;
 
@@ -169,11 +193,11 @@ mod tests {
         }
         let phases = store.phases(t0 + Duration::from_secs(2));
         let shared = Finding {
-            kind: "unfair-comparison".into(),
+            kind: FindingKind::UnfairComparison,
             message: "differs".into(),
         };
         let own = Finding {
-            kind: "generator-lag".into(),
+            kind: FindingKind::GeneratorLag,
             message: "late".into(),
         };
         let found = vec![vec![vec![shared.clone(), own], vec![shared]]];

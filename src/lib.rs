@@ -1,11 +1,11 @@
 //! pubduel: publish to Apache Kafka and NATS JetStream side by side and see what each publish
 //! really costs. The binary is a thin front end over this library.
 
+pub mod analysis;
 pub mod app;
 pub mod brokers;
 pub mod cli;
 pub mod engine;
-pub mod findings;
 pub mod headless;
 pub mod metrics;
 pub mod profile;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use pubduel::cli::{Cli, RunConfig};
-use pubduel::{app, findings, headless, tui};
+use pubduel::{analysis, app, headless, tui};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -70,7 +70,7 @@ async fn run(cfg: RunConfig, headless: bool) -> anyhow::Result<()> {
     let phases = headless::run(engine, cfg.duration).await;
     let found: Vec<_> = phases
         .iter()
-        .map(|p| findings::analyse(p, &info.durability))
+        .map(|p| analysis::analyse(p, &info.durability))
         .collect();
     print!("{}", headless::summary(&phases, &found));
     if let Some(path) = &cfg.report {

@@ -1,7 +1,8 @@
 //! The Kafka lane: an rdkafka producer whose delivery callback times each ack on arrival.
 
 use super::{
-    AckFuture, AckResult, BrokerError, ConsumerTask, Message, OnMessage, Publisher, Settle,
+    AckFuture, AckResult, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage,
+    Publisher, Settle,
 };
 use futures::future::{BoxFuture, FutureExt};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -11,6 +12,7 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message as _;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -36,6 +38,9 @@ pub struct KafkaSettings {
     pub partitions: i32,
     /// Replication factor of a newly created topic.
     pub replication: i32,
+    /// `min.insync.replicas` of a newly created topic: copies that must have a message before
+    /// `acks = all` is acknowledged (the broker's default, 1, when absent).
+    pub min_insync_replicas: Option<i32>,
     /// Producer `acks`: `all`, `1` or `0`.
     pub acks: String,
     /// Producer `linger.ms`.
@@ -59,6 +64,7 @@ impl Default for KafkaSettings {
             topic: "pubduel".into(),
             partitions: 3,
             replication: 1,
+            min_insync_replicas: None,
             acks: "all".into(),
             linger_ms: 5,
             batch_size: None,
@@ -97,6 +103,17 @@ impl KafkaSettings {
                 format!("must be at least 1, got {}", self.replication),
             ));
         }
+        if let Some(m) = self.min_insync_replicas {
+            if !(1..=self.replication).contains(&m) {
+                return Err((
+                    "min_insync_replicas",
+                    format!(
+                        "must be between 1 and replication ({}), got {m}",
+                        self.replication
+                    ),
+                ));
+            }
+        }
         if self.topic.is_empty() {
             return Err(("topic", "must not be empty".into()));
         }
@@ -110,13 +127,24 @@ impl KafkaSettings {
         s
     }
 
-    /// What an ack waits for, in words (acks=all on a single replica is the leader alone).
-    pub fn ack_scope(&self) -> &'static str {
+    /// Copies a message is sure to have when its ack arrives: none for `acks = 0`, the leader's
+    /// for `acks = 1`, and for `acks = all` at least `min.insync.replicas` (all in-sync replicas
+    /// are waited for, and the broker refuses the write when fewer than that are in sync).
+    pub fn acked_copies(&self) -> u32 {
         match self.acks.as_str() {
-            "0" => "none",
-            "1" => "leader",
-            _ if self.replication <= 1 => "leader",
-            _ => "all replicas",
+            "0" => 0,
+            "1" => 1,
+            _ => self.min_insync_replicas.unwrap_or(1).max(1) as u32,
+        }
+    }
+
+    /// What an ack means with these settings (Kafka keeps every partition on disk).
+    pub fn durability(&self) -> Durability {
+        Durability {
+            storage: "file".into(),
+            replicas: self.replication.max(1) as u32,
+            acked_copies: self.acked_copies(),
+            linger_ms: self.linger_ms,
         }
     }
 
@@ -135,7 +163,11 @@ impl KafkaSettings {
         c.set("acks", &self.acks)
             .set("linger.ms", self.linger_ms.to_string())
             .set("compression.type", &self.compression)
-            .set("message.timeout.ms", self.message_timeout_ms.to_string());
+            .set("message.timeout.ms", self.message_timeout_ms.to_string())
+            // Broker states once a second (seen in `AckContext::stats`), and reconnects at most a
+            // second apart, so an outage's end is seen within a second or two.
+            .set("statistics.interval.ms", "1000")
+            .set("reconnect.backoff.max.ms", "1000");
         if let Some(b) = self.batch_size {
             c.set("batch.size", b.to_string());
         }
@@ -170,10 +202,32 @@ enum Delivery {
     Settle(Settle),
 }
 
-/// Times each delivery report the moment librdkafka hands it over.
-struct AckContext;
+/// Times each delivery report the moment librdkafka hands it over, and follows whether the
+/// brokers can be reached.
+struct AckContext {
+    status: Arc<BrokerStatus>,
+}
 
-impl ClientContext for AckContext {}
+impl ClientContext for AckContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+            self.status.set_down(Instant::now(), reason);
+        } else {
+            tracing::debug!("librdkafka: {error}: {reason}");
+        }
+    }
+
+    fn stats(&self, statistics: Statistics) {
+        // Learned brokers (node id >= 0) that are up mean the cluster answers again.
+        if statistics
+            .brokers
+            .values()
+            .any(|b| b.nodeid >= 0 && b.state == "UP")
+        {
+            self.status.set_up(Instant::now());
+        }
+    }
+}
 
 impl ProducerContext for AckContext {
     type DeliveryOpaque = Box<Delivery>;
@@ -181,7 +235,10 @@ impl ProducerContext for AckContext {
     fn delivery(&self, result: &DeliveryResult<'_>, delivery: Self::DeliveryOpaque) {
         let now = Instant::now();
         let outcome = match result {
-            Ok(_) => Ok(now),
+            Ok(_) => {
+                self.status.set_up(now);
+                Ok(now)
+            }
             Err((e, _)) => Err(BrokerError::Ack(e.to_string())),
         };
         match *delivery {
@@ -197,6 +254,7 @@ impl ProducerContext for AckContext {
 /// The Kafka lane's publisher.
 pub struct KafkaPublisher {
     producer: ThreadedProducer<AckContext>,
+    status: Arc<BrokerStatus>,
     settings: KafkaSettings,
     keys: Vec<String>,
 }
@@ -231,13 +289,17 @@ pub async fn connect(settings: &KafkaSettings) -> Result<Arc<KafkaPublisher>, Br
         .map_err(|e| setup_error(e.to_string()))?
         .map_err(|e| unreachable(settings, e.to_string()))?;
     create_topic(&admin, settings).await?;
+    let status = BrokerStatus::new();
     let producer: ThreadedProducer<AckContext> = settings
         .producer_config()
-        .create_with_context(AckContext)
+        .create_with_context(AckContext {
+            status: Arc::clone(&status),
+        })
         .map_err(|e| setup_error(e.to_string()))?;
     let keys = (0..KEYS).map(|i| format!("key-{i}")).collect();
     Ok(Arc::new(KafkaPublisher {
         producer,
+        status,
         settings: settings.clone(),
         keys,
     }))
@@ -247,11 +309,15 @@ async fn create_topic(
     admin: &Arc<AdminClient<DefaultClientContext>>,
     s: &KafkaSettings,
 ) -> Result<(), BrokerError> {
-    let topic = NewTopic::new(
+    let min_insync = s.min_insync_replicas.map(|m| m.to_string());
+    let mut topic = NewTopic::new(
         &s.topic,
         s.partitions,
         TopicReplication::Fixed(s.replication),
     );
+    if let Some(m) = &min_insync {
+        topic = topic.set("min.insync.replicas", m);
+    }
     let opts = AdminOptions::new()
         .operation_timeout(Some(SETUP_TIMEOUT))
         .request_timeout(Some(SETUP_TIMEOUT));
@@ -348,6 +414,10 @@ impl Publisher for KafkaPublisher {
 
     fn settles_inline(&self) -> bool {
         true
+    }
+
+    fn status(&self) -> Arc<BrokerStatus> {
+        Arc::clone(&self.status)
     }
 
     fn submit_settled(&self, msg: &Message, settle: Settle) -> Result<(), (BrokerError, Settle)> {

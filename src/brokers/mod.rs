@@ -7,6 +7,8 @@ pub mod nats;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use thiserror::Error;
@@ -27,6 +29,72 @@ pub type OnMessage = Arc<dyn Fn(&[u8], Instant) + Send + Sync>;
 
 /// A consumer that has been set up and is ready to be driven until its token is cancelled.
 pub type ConsumerTask = BoxFuture<'static, ()>;
+
+/// What an ack of a lane means and costs, for comparing lanes fairly: each broker's settings
+/// report their own.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Durability {
+    /// Where the broker keeps messages: `file` or `memory`.
+    pub storage: String,
+    /// Copies kept of each message (replication factor, stream replicas).
+    pub replicas: u32,
+    /// Copies a message is sure to have when its ack arrives (0 when acks are not waited for).
+    pub acked_copies: u32,
+    /// How long the client holds a message back to batch it (Kafka `linger.ms`; NATS has none).
+    pub linger_ms: u32,
+}
+
+/// One change of a lane's broker availability, as its client saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Availability {
+    /// The client is connected again (or a message was acknowledged).
+    Up(Instant),
+    /// The client lost every connection to the broker; the reason in its words.
+    Down(Instant, String),
+}
+
+/// Whether a lane's broker can be reached, as its client sees it: set from the client's own
+/// callbacks (connection events, delivery reports), read by the metrics store on its tick.
+/// Cheap to call on every ack: only a change takes the lock.
+#[derive(Debug, Default)]
+pub struct BrokerStatus {
+    down: AtomicBool,
+    changes: Mutex<Vec<Availability>>,
+}
+
+impl BrokerStatus {
+    /// A status that starts connected.
+    pub fn new() -> Arc<BrokerStatus> {
+        Arc::default()
+    }
+
+    /// The client lost every connection to the broker at `at`.
+    pub fn set_down(&self, at: Instant, reason: &str) {
+        if !self.down.swap(true, Ordering::AcqRel) {
+            self.changes
+                .lock()
+                .push(Availability::Down(at, reason.to_string()));
+        }
+    }
+
+    /// The broker answers again (a connection or an ack) at `at`.
+    pub fn set_up(&self, at: Instant) {
+        if self.down.load(Ordering::Acquire) && self.down.swap(false, Ordering::AcqRel) {
+            self.changes.lock().push(Availability::Up(at));
+        }
+    }
+
+    /// Whether the broker is away now.
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    /// The changes since the last call, oldest first (so a short blip between two reads is
+    /// still seen).
+    pub fn take_changes(&self) -> Vec<Availability> {
+        std::mem::take(&mut *self.changes.lock())
+    }
+}
 
 /// Errors from a broker or its client; during a run they are counted as data, not crashes.
 #[derive(Debug, Clone, Error)]
@@ -59,12 +127,34 @@ pub enum BrokerError {
     /// The client's own queue is full; the submit may be retried.
     #[error("client queue full")]
     QueueFull,
+    /// Several lanes failed to start; each error is kept.
+    #[error("{}", join_errors(.0))]
+    Several(Vec<BrokerError>),
     /// The client refused the message.
     #[error("publish failed: {0}")]
     Publish(String),
     /// The broker refused or never acknowledged the message.
     #[error("ack failed: {0}")]
     Ack(String),
+}
+
+fn join_errors(errors: &[BrokerError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl BrokerError {
+    /// One error from several: the only one, or all of them together.
+    pub fn combine(mut errors: Vec<BrokerError>) -> Option<BrokerError> {
+        match errors.len() {
+            0 => None,
+            1 => errors.pop(),
+            _ => Some(BrokerError::Several(errors)),
+        }
+    }
 }
 
 /// One message to publish.
@@ -90,6 +180,12 @@ pub trait Publisher: Send + Sync + 'static {
     /// Clients that refuse instead report [`BrokerError::QueueFull`].
     fn client_cap(&self) -> Option<u64> {
         None
+    }
+
+    /// The broker's availability as the client sees it; the lane shows it and the report lists
+    /// outages. Clients without connection events report a broker that is always up.
+    fn status(&self) -> Arc<BrokerStatus> {
+        BrokerStatus::new()
     }
 
     /// Whether [`Publisher::submit_settled`] is supported: the client reports acks through a

@@ -1,6 +1,8 @@
 //! The NATS lane: async-nats JetStream publishes with their acks awaited as futures.
 
-use super::{AckFuture, BrokerError, ConsumerTask, Message, OnMessage, Publisher};
+use super::{
+    AckFuture, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage, Publisher,
+};
 use async_nats::jetstream::{self, consumer, stream};
 use futures::future::{BoxFuture, FutureExt};
 use futures::StreamExt;
@@ -13,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// async-nats's own in-flight ack cap when pubduel's max-pending is the limit instead.
 const CLIENT_INFLIGHT_CAP: usize = 8_000_000;
+/// Longest wait between two reconnect attempts (async-nats's own default grows to 4 s), so the
+/// end of an outage is seen within about a second.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// async-nats's default in-flight ack cap, kept when `native_defaults` is set.
 pub const NATIVE_INFLIGHT_CAP: usize = 5_000;
 
@@ -102,6 +107,17 @@ impl NatsSettings {
         Ok(())
     }
 
+    /// What an ack means with these settings: JetStream acks once a majority of the stream's
+    /// replicas has the message.
+    pub fn durability(&self) -> Durability {
+        Durability {
+            storage: self.storage.as_str().into(),
+            replicas: self.replicas,
+            acked_copies: self.replicas / 2 + 1,
+            linger_ms: 0,
+        }
+    }
+
     /// The settings as a report may show them: any user or password in the URL is left out.
     pub fn redacted(&self) -> NatsSettings {
         let mut s = self.clone();
@@ -117,6 +133,7 @@ impl NatsSettings {
 /// The NATS lane's publisher.
 pub struct NatsPublisher {
     js: jetstream::Context,
+    status: Arc<BrokerStatus>,
     settings: NatsSettings,
 }
 
@@ -136,9 +153,24 @@ pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, Brok
         flag: "--nats",
         env: "PUBDUEL_NATS",
     };
+    let status = BrokerStatus::new();
+    let events = Arc::clone(&status);
     let opts = async_nats::ConnectOptions::new()
         .name("pubduel")
-        .connection_timeout(SETUP_TIMEOUT);
+        .connection_timeout(SETUP_TIMEOUT)
+        .reconnect_delay_callback(reconnect_delay)
+        .event_callback(move |event| {
+            let status = Arc::clone(&events);
+            async move {
+                match event {
+                    async_nats::Event::Disconnected => {
+                        status.set_down(Instant::now(), "disconnected from the server")
+                    }
+                    async_nats::Event::Connected => status.set_up(Instant::now()),
+                    other => tracing::debug!("nats: {other}"),
+                }
+            }
+        });
     let client = tokio::time::timeout(
         SETUP_TIMEOUT + Duration::from_secs(1),
         opts.connect(settings.url.as_str()),
@@ -184,8 +216,19 @@ pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, Brok
     }
     Ok(Arc::new(NatsPublisher {
         js,
+        status,
         settings: settings.clone(),
     }))
+}
+
+/// async-nats's exponential backoff (0, 2, 4, 8 ... ms), capped at [`MAX_RECONNECT_DELAY`].
+fn reconnect_delay(attempts: usize) -> Duration {
+    let exp = attempts.saturating_sub(1).min(20) as u32;
+    if attempts <= 1 {
+        Duration::ZERO
+    } else {
+        Duration::from_millis(1u64 << exp).min(MAX_RECONNECT_DELAY)
+    }
 }
 
 /// Whether a stream subject (possibly with wildcards) covers `subject`.
@@ -206,6 +249,10 @@ fn subject_matches(pattern: &str, subject: &str) -> bool {
 impl Publisher for NatsPublisher {
     fn name(&self) -> &'static str {
         "nats"
+    }
+
+    fn status(&self) -> Arc<BrokerStatus> {
+        Arc::clone(&self.status)
     }
 
     fn client_cap(&self) -> Option<u64> {

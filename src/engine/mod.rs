@@ -9,8 +9,8 @@ mod worker;
 
 pub use knobs::{AckStrategy, KnobChange, Knobs};
 
+use crate::brokers::Durability;
 use crate::brokers::{BrokerError, OnMessage, Publisher};
-use crate::findings::Durability;
 use crate::metrics::{ClosedPhase, MetricsStore, Snapshot};
 use e2e::E2eTracker;
 use lane::Lane;
@@ -140,6 +140,9 @@ impl Engine {
             .collect();
         let durability = setups.iter().map(|s| s.durability.clone()).collect();
         let store = Arc::new(MetricsStore::new(&names, durability, config.warmup, epoch));
+        for (i, setup) in setups.iter().enumerate() {
+            store.watch_status(i, setup.publisher.status());
+        }
         let cancel = CancellationToken::new();
         let payloads: Vec<PayloadBuilder> = (0..setups.len())
             .map(|_| PayloadBuilder::new(knobs::limits::MAX_MESSAGE_SIZE as usize, epoch, nonce))

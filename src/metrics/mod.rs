@@ -11,4 +11,4 @@ mod store;
 pub use histo::{fmt_us, fmt_us_short, Stage, StageSet, StageSummary, HIGHEST_US};
 pub use recorder::{CounterValues, Counters, Dedicated, Recorder, Recorders};
 pub use snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
-pub use store::{ClosedPhase, LaneMetrics, LanePhase, MetricsStore, PhaseMode};
+pub use store::{outages_of, ClosedPhase, LaneMetrics, LanePhase, MetricsStore, Outage, PhaseMode};

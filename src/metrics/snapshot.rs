@@ -3,8 +3,8 @@
 use super::histo::{Stage, StageSummary};
 use super::recorder::CounterValues;
 use super::store::PhaseMode;
+use crate::analysis::Finding;
 use crate::engine::Knobs;
-use crate::findings::Finding;
 use std::time::Duration;
 
 /// Everything a front end needs for one frame; built on the stats tick, shared as an `Arc`.
@@ -43,6 +43,8 @@ pub struct LaneSnapshot {
     pub series: Vec<SeriesPoint>,
     /// The latest broker error, if any.
     pub last_error: Option<String>,
+    /// While the lane's broker cannot be reached: since when (run seconds) and why.
+    pub unavailable: Option<(f64, String)>,
     /// What the numbers of the current phase mean.
     pub findings: Vec<Finding>,
 }

@@ -3,8 +3,9 @@
 use super::histo::{Stage, StageSet};
 use super::recorder::{CounterValues, Counters, Recorders};
 use super::snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
+use crate::analysis;
+use crate::brokers::{Availability, BrokerStatus, Durability};
 use crate::engine::Knobs;
-use crate::findings::{self, Durability};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -42,6 +43,30 @@ impl PhaseMode {
             PhaseMode::Closed => "closed",
         }
     }
+}
+
+/// A stretch of time in which a lane's broker could not be reached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outage {
+    /// Lane position.
+    pub lane: usize,
+    /// Start, seconds since the run started.
+    pub start_s: f64,
+    /// Length in seconds (up to now while it lasts).
+    pub duration_s: f64,
+    /// Whether the broker was still away when this was read.
+    pub ongoing: bool,
+    /// What the client said when it lost the broker.
+    pub reason: String,
+}
+
+/// An outage as the store follows it, on the monotonic clock.
+#[derive(Debug, Clone)]
+struct OutageSpan {
+    lane: usize,
+    start: Instant,
+    end: Option<Instant>,
+    reason: String,
 }
 
 /// A lane's recording handles, shared with its workers.
@@ -87,6 +112,8 @@ pub struct LanePhase {
     pub in_flight_end: u64,
     /// The per-tick series points that fall in this phase.
     pub series: Vec<SeriesPoint>,
+    /// Times the lane's broker was away during this phase.
+    pub outages: Vec<Outage>,
 }
 
 impl LanePhase {
@@ -143,6 +170,8 @@ struct Inner {
     last_values: Vec<CounterValues>,
     interval: Vec<StageSet>,
     series: Vec<VecDeque<SeriesPoint>>,
+    statuses: Vec<Arc<BrokerStatus>>,
+    outages: Vec<OutageSpan>,
 }
 
 /// The one shared metrics store of a run.
@@ -187,6 +216,8 @@ impl MetricsStore {
                 last_values: zero,
                 interval: vec![StageSet::default(); lanes.len()],
                 series: vec![VecDeque::new(); lanes.len()],
+                statuses: (0..lanes.len()).map(|_| BrokerStatus::new()).collect(),
+                outages: Vec::new(),
             }),
             lanes: metrics,
             snapshot: Mutex::new(Arc::new(Snapshot::default())),
@@ -198,6 +229,24 @@ impl MetricsStore {
     /// The recording handles of every lane, in lane order.
     pub fn lanes(&self) -> &[Arc<LaneMetrics>] {
         &self.lanes
+    }
+
+    /// Follows the broker availability of lane `lane` as its client reports it.
+    pub fn watch_status(&self, lane: usize, status: Arc<BrokerStatus>) {
+        if let Some(s) = self.inner.lock().statuses.get_mut(lane) {
+            *s = status;
+        }
+    }
+
+    /// Every outage so far, as of `now`.
+    pub fn outages(&self, now: Instant) -> Vec<Outage> {
+        let mut inner = self.inner.lock();
+        track_outages(&mut inner);
+        inner
+            .outages
+            .iter()
+            .map(|o| outage_view(o, inner.start, now))
+            .collect()
     }
 
     /// When the run started.
@@ -238,6 +287,7 @@ impl MetricsStore {
     }
 
     fn drain(&self, inner: &mut Inner, now: Instant) {
+        track_outages(inner);
         let dt = now.saturating_duration_since(inner.last_tick).as_secs_f64();
         let t_s = now.saturating_duration_since(inner.start).as_secs_f64();
         let warm_done = now >= inner.current.measure_from;
@@ -329,6 +379,16 @@ impl MetricsStore {
                     .collect();
                 lane
             })
+            .enumerate()
+            .map(|(i, mut lane)| {
+                lane.outages = inner
+                    .outages
+                    .iter()
+                    .filter(|o| o.lane == i && o.end.is_none_or(|e| e >= phase.start))
+                    .map(|o| outage_view(o, inner.start, now))
+                    .collect();
+                lane
+            })
             .collect();
         ClosedPhase {
             index: phase.index,
@@ -348,7 +408,7 @@ impl MetricsStore {
 
     fn publish(&self, inner: &Inner, now: Instant) {
         let current = self.close(inner, now);
-        let all_findings = findings::analyse(&current, &self.durability);
+        let all_findings = analysis::analyse(&current, &self.durability);
         let lanes = self
             .lanes
             .iter()
@@ -370,6 +430,11 @@ impl MetricsStore {
                 interval: inner.interval[i].summaries(),
                 series: inner.series[i].iter().copied().collect(),
                 last_error: metrics.last_error.lock().clone(),
+                unavailable: lp
+                    .outages
+                    .iter()
+                    .find(|o| o.ongoing)
+                    .map(|o| (o.start_s, o.reason.clone())),
                 findings: all_findings.get(i).cloned().unwrap_or_default(),
             })
             .collect();
@@ -445,6 +510,62 @@ fn close_lane(
         warmup_only,
         in_flight_end: metrics.counters.in_flight(),
         series: Vec::new(),
+        outages: Vec::new(),
+    }
+}
+
+/// Every outage seen in `phases`, once each, as last seen (a later phase sees it longer),
+/// ordered by start.
+pub fn outages_of(phases: &[ClosedPhase]) -> Vec<Outage> {
+    let mut all: Vec<Outage> = Vec::new();
+    for o in phases
+        .iter()
+        .flat_map(|p| p.lanes.iter().flat_map(|l| &l.outages))
+    {
+        match all
+            .iter_mut()
+            .find(|x| x.lane == o.lane && x.start_s == o.start_s)
+        {
+            Some(x) if o.duration_s > x.duration_s || !o.ongoing => *x = o.clone(),
+            Some(_) => {}
+            None => all.push(o.clone()),
+        }
+    }
+    all.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    all
+}
+
+/// Turns each lane's availability changes into outages (a short blip between two ticks included).
+fn track_outages(inner: &mut Inner) {
+    for (lane, status) in inner.statuses.iter().enumerate() {
+        for change in status.take_changes() {
+            let open = inner
+                .outages
+                .iter_mut()
+                .rev()
+                .find(|o| o.lane == lane && o.end.is_none());
+            match (change, open) {
+                (Availability::Down(at, reason), None) => inner.outages.push(OutageSpan {
+                    lane,
+                    start: at,
+                    end: None,
+                    reason,
+                }),
+                (Availability::Up(at), Some(o)) => o.end = Some(at.max(o.start)),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn outage_view(o: &OutageSpan, run_start: Instant, now: Instant) -> Outage {
+    let end = o.end.unwrap_or(now).max(o.start);
+    Outage {
+        lane: o.lane,
+        start_s: o.start.saturating_duration_since(run_start).as_secs_f64(),
+        duration_s: end.saturating_duration_since(o.start).as_secs_f64(),
+        ongoing: o.end.is_none(),
+        reason: o.reason.clone(),
     }
 }
 

@@ -1,11 +1,12 @@
 //! TOML reports: data transfer objects apart from live state, built from closed phases, written
 //! atomically, read back for comparison.
 
+use crate::analysis::{self, Finding};
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
+use crate::brokers::Durability;
 use crate::engine::{AckStrategy, Knobs};
-use crate::findings::{self, Durability, Finding};
-use crate::metrics::{ClosedPhase, LanePhase, PhaseMode, StageSummary};
+use crate::metrics::{outages_of, ClosedPhase, LanePhase, PhaseMode, StageSummary};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -26,6 +27,25 @@ pub struct Report {
     pub brokers: Brokers,
     /// One entry per phase, in order.
     pub phases: Vec<PhaseReport>,
+    /// Stretches of time a lane's broker could not be reached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outages: Vec<OutageReport>,
+}
+
+/// One outage of one lane's broker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutageReport {
+    /// Lane name.
+    pub lane: String,
+    /// Start, seconds since the run started.
+    pub start_s: f64,
+    /// Length, seconds (until the end of the run when it was still going on).
+    pub duration_s: f64,
+    /// The broker was still away when the run ended.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ongoing: bool,
+    /// What the client said when it lost the broker.
+    pub reason: String,
 }
 
 /// Run metadata.
@@ -208,6 +228,16 @@ impl Report {
                 nats: run.nats.as_ref().map(NatsSettings::redacted),
             },
             phases: phases.iter().map(|p| phase_report(run, p)).collect(),
+            outages: outages_of(phases)
+                .into_iter()
+                .map(|o| OutageReport {
+                    lane: lanes_named(phases, o.lane),
+                    start_s: round3(o.start_s),
+                    duration_s: round3(o.duration_s),
+                    ongoing: o.ongoing,
+                    reason: o.reason,
+                })
+                .collect(),
         }
     }
 
@@ -238,8 +268,15 @@ impl Report {
     }
 }
 
+fn lanes_named(phases: &[ClosedPhase], lane: usize) -> String {
+    phases
+        .first()
+        .and_then(|p| p.lanes.get(lane))
+        .map_or_else(|| format!("lane {lane}"), |l| l.name.clone())
+}
+
 fn phase_report(run: &RunInfo, p: &ClosedPhase) -> PhaseReport {
-    let found = findings::analyse(p, &run.durability);
+    let found = analysis::analyse(p, &run.durability);
     let modes: Vec<PhaseMode> = p.lanes.iter().map(|l| l.mode).collect();
     let mode = match modes.first() {
         Some(m) if modes.iter().all(|x| x == m) => m.as_str().to_string(),

@@ -2,8 +2,9 @@
 
 use super::render::{self, buffer_lines};
 use super::state::{App, UiState};
+use crate::analysis::Finding;
+use crate::brokers::Durability;
 use crate::engine::{AckStrategy, Engine, EngineConfig, Knobs, LaneSetup, LaneTarget};
-use crate::findings::{Durability, Finding};
 use crate::metrics::{
     CounterValues, LaneSnapshot, PhaseMode, PhaseStats, SeriesPoint, Snapshot, Stage, StageSummary,
 };
@@ -81,6 +82,7 @@ fn fixture() -> Snapshot {
             interval: Vec::new(),
             series,
             last_error: None,
+            unavailable: None,
             findings: Vec::new(),
         }
     };
@@ -90,7 +92,7 @@ fn fixture() -> Snapshot {
     nats.phase.warming = true;
     nats.total.stalls = 17;
     nats.findings = vec![Finding {
-        kind: "max-pending-stall".into(),
+        kind: crate::analysis::FindingKind::MaxPendingStall,
         message: "17 submits waited for a max-pending permit; submit includes that wait. \
                   Raise max-pending (M) to see the publish call alone."
             .into(),

@@ -17,6 +17,10 @@ use ratatui::widgets::{Paragraph, Widget};
 /// The finding and error lines of `lane` at `width`, findings first.
 pub fn lines(lane: &LaneSnapshot, width: u16) -> Vec<Line<'static>> {
     let mut out = Vec::new();
+    if let Some((since, why)) = &lane.unavailable {
+        let msg = format!("broker unavailable since {since:.1}s: {why}");
+        block(&mut out, "✖ ", &msg, Style::new().fg(Color::Red), width);
+    }
     let finding = Style::new().fg(Color::Yellow);
     for f in &lane.findings {
         block(
@@ -69,13 +73,13 @@ pub fn render(area: Rect, buf: &mut Buffer, lines: Vec<Line<'static>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::Finding;
+    use crate::analysis::Finding;
 
     #[test]
     fn findings_wrap_under_their_mark_and_overflow_is_counted() {
         let lane = LaneSnapshot {
             findings: vec![Finding {
-                kind: "max-pending-stall".into(),
+                kind: crate::analysis::FindingKind::MaxPendingStall,
                 message: "submits waited for a permit".into(),
             }],
             last_error: Some("broker down\nmore".into()),

@@ -60,6 +60,15 @@ pub fn render(area: Rect, buf: &mut Buffer, v: &LaneView) {
     if v.selected {
         title.push(Span::styled("◀ keys ", border));
     }
+    if let Some((since, _)) = &lane.unavailable {
+        title.push(Span::styled(
+            format!(" ✖ broker unavailable since {since:.1}s "),
+            Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(border)

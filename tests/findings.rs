@@ -1,0 +1,134 @@
+//! Findings checked against real Apache Kafka and nats-server (the shared pair of
+//! `pubduel::testkit`): the linger that `sync` waits out on Kafka, and `unfair-comparison`,
+//! silent when the lanes are alike and naming what differs when they are not.
+
+use pubduel::analysis::{Finding, FindingKind};
+use pubduel::app;
+use pubduel::brokers::nats::Storage;
+use pubduel::cli::RunConfig;
+use pubduel::engine::{AckStrategy, Knobs};
+use pubduel::metrics::{ClosedPhase, Stage};
+use pubduel::profile::LaneKind;
+use pubduel::testkit::{self, TestNames};
+use std::time::{Duration, Instant};
+
+fn config(lanes: &[LaneKind], knobs: Knobs, tag: &str) -> RunConfig {
+    let b = testkit::shared();
+    let names = TestNames::new(tag);
+    RunConfig {
+        profile_name: tag.into(),
+        profile_path: None,
+        duration: None,
+        warmup: Duration::from_millis(300),
+        e2e: false,
+        lanes: lanes.iter().map(|k| (*k, knobs)).collect(),
+        kafka: pubduel::brokers::kafka::KafkaSettings {
+            bootstrap: b.kafka_addr(),
+            topic: names.topic,
+            partitions: 1,
+            linger_ms: 0,
+            ..Default::default()
+        },
+        nats: pubduel::brokers::nats::NatsSettings {
+            url: b.nats_url(),
+            stream: names.stream,
+            subject: names.subject,
+            ..Default::default()
+        },
+        report: None,
+    }
+}
+
+/// Runs `cfg` until every lane has `acked` measured acks (at most 30 s); returns the findings
+/// of the last phase and the phases.
+async fn run(cfg: &RunConfig, acked: u64) -> (Vec<Vec<Finding>>, Vec<ClosedPhase>) {
+    let (engine, info) = app::start(cfg).await.expect("lanes start");
+    let handle = engine.handle();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let phases = handle.phases();
+        let done = phases.last().is_some_and(|p| {
+            p.lanes
+                .iter()
+                .all(|l| l.measured.count(Stage::Ack) >= acked)
+        });
+        if done {
+            break;
+        }
+    }
+    let phases = engine.finish().await;
+    let found = pubduel::analysis::analyse(phases.last().unwrap(), &info.durability);
+    (found, phases)
+}
+
+fn kinds(found: &[Finding]) -> Vec<FindingKind> {
+    found.iter().map(|f| f.kind).collect()
+}
+
+fn sync_one_at_a_time() -> Knobs {
+    Knobs {
+        concurrency: 1,
+        max_pending: 1,
+        ack: AckStrategy::Sync,
+        rate: 0,
+        ..Knobs::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_on_a_lingering_kafka_producer_is_named() {
+    let mut cfg = config(&[LaneKind::Kafka], sync_one_at_a_time(), "linger-5");
+    cfg.kafka.linger_ms = 5;
+    let (lingering, slow) = run(&cfg, 200).await;
+    assert!(
+        kinds(&lingering[0]).contains(&FindingKind::LingerWait),
+        "{lingering:?}"
+    );
+    let cfg = config(&[LaneKind::Kafka], sync_one_at_a_time(), "linger-0");
+    let (prompt, fast) = run(&cfg, 200).await;
+    assert!(
+        !kinds(&prompt[0]).contains(&FindingKind::LingerWait),
+        "{prompt:?}"
+    );
+    let p50 = |phases: &[ClosedPhase]| {
+        let lane = &phases.last().unwrap().lanes[0];
+        lane.reported().summary(Stage::Ack).unwrap().p50_us as f64
+    };
+    let ratio = p50(&slow) / p50(&fast);
+    assert!(ratio > 2.0, "linger 5 ms vs 0: ack p50 only {ratio:.1}x");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alike_lanes_are_not_called_unfair_and_unalike_ones_are() {
+    let knobs = Knobs {
+        concurrency: 2,
+        max_pending: 64,
+        ack: AckStrategy::Async,
+        rate: 300,
+        ..Knobs::default()
+    };
+    let both = [LaneKind::Kafka, LaneKind::Nats];
+    let (alike, _) = run(&config(&both, knobs, "alike"), 100).await;
+    for lane in &alike {
+        assert!(
+            !kinds(lane).contains(&FindingKind::UnfairComparison),
+            "{alike:?}"
+        );
+    }
+    let mut cfg = config(&both, knobs, "memory");
+    cfg.nats.storage = Storage::Memory;
+    cfg.kafka.linger_ms = 5;
+    let (unalike, _) = run(&cfg, 100).await;
+    let unfair = unalike[0]
+        .iter()
+        .find(|f| f.kind == FindingKind::UnfairComparison)
+        .unwrap_or_else(|| panic!("no unfair-comparison: {unalike:?}"));
+    for words in ["storage differs (kafka file vs nats memory)", "lingers"] {
+        assert!(
+            unfair.message.contains(words),
+            "{words}: {}",
+            unfair.message
+        );
+    }
+}
