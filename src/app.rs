@@ -1,12 +1,15 @@
-//! Running pubduel: connect the lanes, start the engine, hand it to a front end, write the report.
+//! The one run lifecycle: connect the lanes, start the engine, hand it to a front end until the
+//! stop signal, finish, write the report. The dashboard and the headless front end differ only in
+//! how they implement [`FrontEnd`].
 
 use crate::brokers::{kafka, nats, BrokerError, Durability, Publisher};
 use crate::cli::RunConfig;
-use crate::engine::{Engine, EngineConfig, LaneSetup};
+use crate::engine::{Engine, EngineConfig, EngineHandle, LaneSetup};
 use crate::metrics::ClosedPhase;
 use crate::profile::LaneKind;
 use crate::report::{Report, RunInfo};
 use serde::Serialize;
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -78,19 +81,65 @@ pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
         e2e: cfg.e2e,
         kafka: has(LaneKind::Kafka).then(|| cfg.kafka.clone()),
         nats: has(LaneKind::Nats).then(|| cfg.nats.clone()),
-        durability: durability(cfg),
     }
 }
 
-/// Builds and writes a report; returns it.
-pub fn write_report(
+/// Builds a report and writes it (with an fsync) on a blocking thread, never on the caller's task.
+pub async fn write_report(
     info: &RunInfo,
-    phases: &[ClosedPhase],
+    phases: Vec<ClosedPhase>,
     path: &Path,
-) -> std::io::Result<Report> {
-    let report = Report::build(info, phases);
-    report.write(path)?;
-    Ok(report)
+) -> Result<Report, String> {
+    let (info, path) = (info.clone(), path.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        let report = Report::build(&info, &phases);
+        report
+            .write(&path)
+            .map(|()| report)
+            .map_err(|e| format!("cannot write the report to {}: {e}", path.display()))
+    })
+    .await
+    .map_err(|e| format!("the report writer stopped: {e}"))?
+}
+
+/// What shows a run and lets the user steer it: the dashboard, or headless progress lines.
+/// [`run`] does everything else, the same way for both.
+pub trait FrontEnd {
+    /// Says what is about to start, before the lanes connect.
+    fn starting(&mut self, cfg: &RunConfig);
+
+    /// Shows the running engine and lets the user steer it, until `stop` completes (the run's
+    /// duration, Ctrl-C, SIGTERM or SIGHUP) or the user quits.
+    fn drive(
+        &mut self,
+        handle: EngineHandle,
+        info: &RunInfo,
+        stop: impl Future<Output = ()> + Send,
+    ) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// Shows the final results of every phase.
+    fn finished(&mut self, phases: &[ClosedPhase]);
+}
+
+/// Runs `cfg` with `front`: connect, start, drive until the stop signal or quit, finish (waiting
+/// for outstanding acks), show the results and write `--report`. The report is written however
+/// the front end ended, an error included.
+pub async fn run<F: FrontEnd>(cfg: RunConfig, mut front: F) -> anyhow::Result<()> {
+    front.starting(&cfg);
+    let (engine, info) = start(&cfg).await?;
+    let outcome = front
+        .drive(engine.handle(), &info, stop_signal(cfg.duration))
+        .await;
+    println!("stopping: waiting for outstanding acks...");
+    let phases = engine.finish().await;
+    front.finished(&phases);
+    if let Some(path) = &cfg.report {
+        write_report(&info, phases, path)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        println!("\nreport written to {}", path.display());
+    }
+    outcome
 }
 
 #[derive(Serialize)]

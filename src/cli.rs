@@ -2,8 +2,8 @@
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
-use crate::engine::{AckStrategy, Knobs};
 use crate::profile::{parse_duration, KnobLayer, LaneKind, Profile, ProfileError};
+use crate::vocab::{AckStrategy, Knobs};
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -74,7 +74,7 @@ pub struct Cli {
 const AFTER_HELP: &str = "\
 Precedence: flags (and PUBDUEL_KAFKA / PUBDUEL_NATS) over the profile over built-in defaults.
 Exit codes: 0 done, 1 runtime failure (e.g. a broker unreachable at start), 2 invalid input.
-Local brokers: scripts/brokers.sh start (nats-server + tansu), or docker compose up -d.";
+Local brokers: scripts/brokers.sh start (Apache Kafka + nats-server), or docker compose up -d.";
 
 /// Headless runs without --duration stop after this long.
 pub const HEADLESS_DEFAULT_DURATION: Duration = Duration::from_secs(10);

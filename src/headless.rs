@@ -1,28 +1,54 @@
 //! The headless front end: a progress line per lane each second, then a final table.
+//! Chosen with `--headless` or when stdout is not a terminal; it logs to stderr.
 
-use crate::engine::Engine;
-use crate::metrics::{fmt_us, outages_of, ClosedPhase, LaneSnapshot, Snapshot, Stage};
+use crate::app::FrontEnd;
+use crate::cli::RunConfig;
+use crate::engine::EngineHandle;
+use crate::metrics::{fmt_us, outages_of, ClosedPhase, LanePhase, LaneSnapshot, Snapshot, Stage};
+use crate::report::RunInfo;
+use crate::vocab::Finding;
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::future::Future;
 
-/// Runs the engine for `duration` (or until Ctrl-C, SIGTERM or SIGHUP), printing progress;
-/// returns every phase, so the report is written however the run ends.
-pub async fn run(engine: Engine, duration: Option<Duration>) -> Vec<ClosedPhase> {
-    let handle = engine.handle();
-    let mut ticks = handle.ticks();
-    let stop = crate::app::stop_signal(duration);
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            r = ticks.changed() => {
-                if r.is_err() { break }
-                print!("{}", progress(&handle.snapshot()));
+/// The headless front end: a banner, a progress line per lane each second, the final table.
+pub struct Headless;
+
+impl FrontEnd for Headless {
+    fn starting(&mut self, cfg: &RunConfig) {
+        let lanes: Vec<&str> = cfg.lanes.iter().map(|(k, _)| k.as_str()).collect();
+        let until = cfg.duration.map_or("until Ctrl-C".to_string(), |d| {
+            format!("for {}", humantime::format_duration(d))
+        });
+        println!(
+            "pubduel {}: profile {}, lanes {}, {until}",
+            env!("CARGO_PKG_VERSION"),
+            cfg.profile_name,
+            lanes.join(", "),
+        );
+    }
+
+    async fn drive(
+        &mut self,
+        handle: EngineHandle,
+        _info: &RunInfo,
+        stop: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        let mut ticks = handle.ticks();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => return Ok(()),
+                r = ticks.changed() => {
+                    if r.is_err() { return Ok(()) }
+                    print!("{}", progress(&handle.snapshot()));
+                }
             }
         }
     }
-    println!("stopping: waiting for outstanding acks...");
-    engine.finish().await
+
+    fn finished(&mut self, phases: &[ClosedPhase]) {
+        print!("{}", summary(phases));
+    }
 }
 
 /// One line per lane: rates, in-flight, submit and ack p99 of the last second, errors.
@@ -65,30 +91,31 @@ fn progress_line(s: &Snapshot, lane: &LaneSnapshot) -> String {
     line
 }
 
-/// The final table: per phase and lane, counts and p50/p90/p99/p99.9/max of every stage, then findings.
-pub fn summary(phases: &[ClosedPhase], findings: &[Vec<Vec<crate::analysis::Finding>>]) -> String {
+/// The final table: the outages, then per phase and lane the counts and p50/p90/p99/p99.9/max
+/// of every stage, then the phase's findings.
+pub fn summary(phases: &[ClosedPhase]) -> String {
     let mut out = String::new();
     let names: Vec<&str> = phases
         .first()
         .map(|p| p.lanes.iter().map(|l| l.name.as_str()).collect())
         .unwrap_or_default();
     for o in outages_of(phases) {
+        let still = if o.ongoing {
+            ", still away at the end"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "\noutage: {} broker unavailable {:.1}s-{:.1}s ({:.1}s{}): {}",
+            "\noutage: {} broker unavailable {:.1}s-{:.1}s ({:.1}s{still}): {}",
             names.get(o.lane).unwrap_or(&"?"),
             o.start_s,
             o.start_s + o.duration_s,
             o.duration_s,
-            if o.ongoing {
-                ", still away at the end"
-            } else {
-                ""
-            },
             o.reason
         );
     }
-    for (i, p) in phases.iter().enumerate() {
+    for p in phases {
         let _ = writeln!(
             out,
             "\nphase {}  {:.1}s-{:.1}s  (first {:.1}s left out as warm-up)",
@@ -98,81 +125,90 @@ pub fn summary(phases: &[ClosedPhase], findings: &[Vec<Vec<crate::analysis::Find
             p.warmup_s.min(p.duration_s)
         );
         for lane in &p.lanes {
-            let c = &lane.counts;
-            let _ = writeln!(
-                out,
-                "{:<5} {}  mode {}  sent {}  acked {}  errors {}  stalls {}  throughput {:.0} msg/s{}",
-                lane.name,
-                lane.knobs.summary(),
-                lane.mode.as_str(),
-                c.sent,
-                c.acked,
-                c.errors,
-                c.stalls,
-                lane.throughput,
-                if lane.warmup_only { "  (warm-up only)" } else { "" }
-            );
-            if c.received > 0 || c.duplicates > 0 {
-                let _ = writeln!(
-                    out,
-                    "      end to end: received {}  missing {}  duplicates {}",
-                    c.received,
-                    c.acked.saturating_sub(c.received),
-                    c.duplicates
-                );
-            }
-            let _ = writeln!(
-                out,
-                "      {:<11}{:>9}{:>10}{:>10}{:>10}{:>10}{:>10}",
-                "stage", "count", "p50", "p90", "p99", "p99.9", "max"
-            );
-            for (stage, v) in lane.reported().summaries() {
-                let _ = writeln!(
-                    out,
-                    "      {:<11}{:>9}{:>10}{:>10}{:>10}{:>10}{:>10}",
-                    stage.as_str(),
-                    v.count,
-                    fmt_us(v.p50_us),
-                    fmt_us(v.p90_us),
-                    fmt_us(v.p99_us),
-                    fmt_us(v.p999_us),
-                    fmt_us(v.max_us)
-                );
-            }
+            lane_table(&mut out, lane);
         }
-        if let Some(phase_findings) = findings.get(i) {
-            // A finding about both lanes (unfair-comparison) is printed once, naming both.
-            let mut merged: Vec<(Vec<&str>, &crate::analysis::Finding)> = Vec::new();
-            for (lane, fs) in p.lanes.iter().zip(phase_findings) {
-                for f in fs {
-                    match merged.iter_mut().find(|(_, g)| *g == f) {
-                        Some((lanes, _)) => lanes.push(&lane.name),
-                        None => merged.push((vec![&lane.name], f)),
-                    }
-                }
-            }
-            for (lanes, f) in merged {
-                let _ = writeln!(
-                    out,
-                    "  finding [{}] {}: {}",
-                    lanes.join(", "),
-                    f.kind,
-                    f.message
-                );
+        phase_findings(&mut out, p);
+    }
+    out
+}
+
+/// One lane of one phase: its counts, then a row per stage.
+fn lane_table(out: &mut String, lane: &LanePhase) {
+    let c = &lane.counts;
+    let _ = writeln!(
+        out,
+        "{:<5} {}  mode {}  sent {}  acked {}  errors {}  stalls {}  throughput {:.0} msg/s{}",
+        lane.name,
+        lane.knobs.summary(),
+        lane.mode.as_str(),
+        c.sent,
+        c.acked,
+        c.errors,
+        c.stalls,
+        lane.throughput,
+        if lane.warmup_only {
+            "  (warm-up only)"
+        } else {
+            ""
+        }
+    );
+    if c.received > 0 || c.duplicates > 0 {
+        let _ = writeln!(
+            out,
+            "      end to end: received {}  missing {}  duplicates {}",
+            c.received,
+            c.acked.saturating_sub(c.received),
+            c.duplicates
+        );
+    }
+    let _ = writeln!(
+        out,
+        "      {:<11}{:>9}{:>10}{:>10}{:>10}{:>10}{:>10}",
+        "stage", "count", "p50", "p90", "p99", "p99.9", "max"
+    );
+    for (stage, v) in lane.reported().summaries() {
+        let _ = writeln!(
+            out,
+            "      {:<11}{:>9}{:>10}{:>10}{:>10}{:>10}{:>10}",
+            stage.as_str(),
+            v.count,
+            fmt_us(v.p50_us),
+            fmt_us(v.p90_us),
+            fmt_us(v.p99_us),
+            fmt_us(v.p999_us),
+            fmt_us(v.max_us)
+        );
+    }
+}
+
+/// The phase's findings; one about several lanes (unfair-comparison) is printed once, naming them.
+fn phase_findings(out: &mut String, p: &ClosedPhase) {
+    let mut merged: Vec<(Vec<&str>, &Finding)> = Vec::new();
+    for lane in &p.lanes {
+        for f in &lane.findings {
+            match merged.iter_mut().find(|(_, g)| *g == f) {
+                Some((lanes, _)) => lanes.push(&lane.name),
+                None => merged.push((vec![&lane.name], f)),
             }
         }
     }
-    out
+    for (lanes, f) in merged {
+        let _ = writeln!(
+            out,
+            "  finding [{}] {}: {}",
+            lanes.join(", "),
+            f.kind,
+            f.message
+        );
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{Finding, FindingKind};
-    use crate::brokers::Durability;
-    use crate::engine::Knobs;
-    use crate::metrics::{MetricsStore, Recorders};
-    use std::time::Instant;
+    use crate::metrics::{no_analysis, MetricsStore, Recorders};
+    use crate::vocab::{FindingKind, Knobs};
+    use std::time::{Duration, Instant};
 
     #[test]
     fn summary_has_a_row_per_stage_and_each_finding_once() {
@@ -180,7 +216,7 @@ mod tests {
         let k = Knobs::default();
         let store = MetricsStore::new(
             &[("kafka".into(), k), ("nats".into(), k)],
-            vec![Durability::default(); 2],
+            no_analysis(),
             Duration::ZERO,
             t0,
         );
@@ -191,17 +227,12 @@ mod tests {
                 (Stage::Ack, Duration::from_millis(3)),
             ]);
         }
-        let phases = store.phases(t0 + Duration::from_secs(2));
-        let shared = Finding {
-            kind: FindingKind::UnfairComparison,
-            message: "differs".into(),
-        };
-        let own = Finding {
-            kind: FindingKind::GeneratorLag,
-            message: "late".into(),
-        };
-        let found = vec![vec![vec![shared.clone(), own], vec![shared]]];
-        let text = summary(&phases, &found);
+        let mut phases = store.phases(t0 + Duration::from_secs(2));
+        let shared = Finding::new(FindingKind::UnfairComparison, "differs".into());
+        let own = Finding::new(FindingKind::GeneratorLag, "late".into());
+        phases[0].lanes[0].findings = vec![shared.clone(), own];
+        phases[0].lanes[1].findings = vec![shared];
+        let text = summary(&phases);
         assert!(text.contains("phase 0"), "{text}");
         assert_eq!(text.matches("      submit ").count(), 2, "{text}");
         assert_eq!(text.matches("      ack ").count(), 2, "{text}");

@@ -1,14 +1,18 @@
 //! pubduel: publish to Apache Kafka and NATS JetStream side by side and see what each publish
 //! really costs. The binary is a thin front end over this library.
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod app;
 pub mod brokers;
 pub mod cli;
 pub mod engine;
 pub mod headless;
+pub mod logging;
 pub mod metrics;
 pub mod profile;
 pub mod report;
 pub mod testkit;
 pub mod tui;
+pub mod vocab;

@@ -1,8 +1,8 @@
-//! pubduel's command-line entry: parse, pick the dashboard or headless, run.
+//! pubduel's command-line entry: parse, pick the dashboard or headless, run the one lifecycle.
 
 use clap::Parser;
-use pubduel::cli::{Cli, RunConfig};
-use pubduel::{analysis, app, headless, tui};
+use pubduel::cli::Cli;
+use pubduel::{app, headless::Headless, logging, tui::Tui};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -11,23 +11,19 @@ fn main() -> ExitCode {
     let headless = cli.headless || !std::io::stdout().is_terminal();
     let cfg = match cli.resolve(headless) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(2, format!("{e}")),
     };
     if cli.dry_run {
         print!("{}", app::resolved_toml(&cfg));
         return ExitCode::SUCCESS;
     }
-    let _log_guard = match init_logging(headless, &cli.log_file) {
-        Ok(g) => g,
+    let _log = match logging::init(headless, &cli.log_file) {
+        Ok(guard) => guard,
         Err(e) => {
-            eprintln!(
-                "error: cannot open log file {}: {e}",
-                cli.log_file.display()
-            );
-            return ExitCode::from(2);
+            return fail(
+                2,
+                format!("cannot open log file {}: {e}", cli.log_file.display()),
+            )
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -35,77 +31,22 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail(1, format!("cannot start the runtime: {e}")),
     };
-    let result = runtime.block_on(run(cfg, headless));
+    let result = if headless {
+        runtime.block_on(app::run(cfg, Headless))
+    } else {
+        runtime.block_on(app::run(cfg, Tui::default()))
+    };
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
-        }
+        Err(e) => fail(1, format!("{e:#}")),
     }
 }
 
-async fn run(cfg: RunConfig, headless: bool) -> anyhow::Result<()> {
-    if !headless {
-        return tui::run(cfg).await;
-    }
-    let lanes: Vec<&str> = cfg.lanes.iter().map(|(k, _)| k.as_str()).collect();
-    println!(
-        "pubduel {}: profile {}, lanes {}, {}",
-        env!("CARGO_PKG_VERSION"),
-        cfg.profile_name,
-        lanes.join(", "),
-        cfg.duration.map_or("until Ctrl-C".to_string(), |d| format!(
-            "for {}",
-            humantime::format_duration(d)
-        ))
-    );
-    let (engine, info) = app::start(&cfg).await?;
-    let phases = headless::run(engine, cfg.duration).await;
-    let found: Vec<_> = phases
-        .iter()
-        .map(|p| analysis::analyse(p, &info.durability))
-        .collect();
-    print!("{}", headless::summary(&phases, &found));
-    if let Some(path) = &cfg.report {
-        app::write_report(&info, &phases, path)
-            .map_err(|e| anyhow::anyhow!("cannot write the report to {}: {e}", path.display()))?;
-        println!("\nreport written to {}", path.display());
-    }
-    Ok(())
-}
-
-/// Headless runs log to stderr; the dashboard logs to a file so nothing lands on the screen.
-fn init_logging(
-    headless: bool,
-    file: &std::path::Path,
-) -> std::io::Result<Option<tracing_appender::non_blocking::WorkerGuard>> {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,librdkafka=off,rdkafka=off"));
-    if headless {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init();
-        return Ok(None);
-    }
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)?;
-    let (writer, guard) = tracing_appender::non_blocking(f);
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(writer)
-        .init();
-    Ok(Some(guard))
+/// Prints `message` as an error and returns exit code `code`.
+fn fail(code: u8, message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(code)
 }

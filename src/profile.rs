@@ -3,43 +3,12 @@
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
-use crate::engine::{AckStrategy, Knobs};
-use serde::{Deserialize, Deserializer, Serialize};
+pub use crate::vocab::LaneKind;
+use crate::vocab::{AckStrategy, Knobs};
+use serde::{Deserialize, Deserializer};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// A lane pubduel knows how to run.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum LaneKind {
-    /// Apache Kafka (or any Kafka-protocol broker), through rdkafka.
-    Kafka,
-    /// NATS JetStream, through async-nats.
-    Nats,
-}
-
-impl LaneKind {
-    /// `kafka` or `nats`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LaneKind::Kafka => "kafka",
-            LaneKind::Nats => "nats",
-        }
-    }
-}
 
 /// Knob values a profile or a flag may set; unset ones fall through to the next layer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -123,8 +123,7 @@ async fn outage(lane: usize) {
         "the other lane had errors"
     );
     assert!(last.lanes[lane].in_flight_end <= 10, "left in flight");
-    let found = pubduel::analysis::analyse(last, &info.durability);
-    let kinds: Vec<FindingKind> = found[lane].iter().map(|f| f.kind).collect();
+    let kinds: Vec<FindingKind> = last.lanes[lane].findings.iter().map(|f| f.kind).collect();
     assert!(kinds.contains(&FindingKind::BrokerUnavailable), "{kinds:?}");
     assert!(
         !kinds.contains(&FindingKind::GeneratorLag)

@@ -2,8 +2,8 @@
 
 use super::{Finding, FindingKind};
 use crate::brokers::Durability;
-use crate::engine::AckStrategy;
 use crate::metrics::{fmt_us, ClosedPhase, LanePhase, PhaseMode, SeriesPoint, Stage, StageSummary};
+use crate::vocab::AckStrategy;
 
 /// Smallest sample of submits worth judging.
 pub(super) const MIN_SENT: u64 = 20;

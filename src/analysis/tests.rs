@@ -2,10 +2,10 @@
 
 use super::rules::{ACKED_SHARE, BACKLOG, LAG_P99_US, LINGER_SHARE, MIN_SENT};
 use super::*;
-use crate::engine::{AckStrategy, Knobs};
 use crate::metrics::{
     ClosedPhase, CounterValues, LanePhase, Outage, PhaseMode, SeriesPoint, Stage, StageSet,
 };
+use crate::vocab::{AckStrategy, Knobs};
 use std::sync::Arc;
 
 fn lane(name: &str, knobs: Knobs, counts: CounterValues, stages: &[(Stage, u64)]) -> LanePhase {
@@ -28,6 +28,7 @@ fn lane(name: &str, knobs: Knobs, counts: CounterValues, stages: &[(Stage, u64)]
         in_flight_end: 0,
         series: Vec::new(),
         outages: Vec::new(),
+        findings: Vec::new(),
     }
 }
 

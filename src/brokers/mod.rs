@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use thiserror::Error;
+
+pub use crate::vocab::Durability;
 use tokio_util::sync::CancellationToken;
 
 /// What a lane's broker reported for one message: the moment the ack arrived, or an error.
@@ -29,20 +31,6 @@ pub type OnMessage = Arc<dyn Fn(&[u8], Instant) + Send + Sync>;
 
 /// A consumer that has been set up and is ready to be driven until its token is cancelled.
 pub type ConsumerTask = BoxFuture<'static, ()>;
-
-/// What an ack of a lane means and costs, for comparing lanes fairly: each broker's settings
-/// report their own.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Durability {
-    /// Where the broker keeps messages: `file` or `memory`.
-    pub storage: String,
-    /// Copies kept of each message (replication factor, stream replicas).
-    pub replicas: u32,
-    /// Copies a message is sure to have when its ack arrives (0 when acks are not waited for).
-    pub acked_copies: u32,
-    /// How long the client holds a message back to batch it (Kafka `linger.ms`; NATS has none).
-    pub linger_ms: u32,
-}
 
 /// One change of a lane's broker availability, as its client saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]

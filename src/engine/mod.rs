@@ -2,16 +2,20 @@
 //! It knows nothing of terminals; front ends drive it through [`EngineHandle`].
 
 mod e2e;
-pub mod knobs;
 mod lane;
 pub mod payload;
+mod schedule;
+mod shared;
+mod ticket;
 mod worker;
 
-pub use knobs::{AckStrategy, KnobChange, Knobs};
+pub use crate::vocab::knobs;
+pub use crate::vocab::{AckStrategy, KnobChange, Knobs};
 
+use crate::analysis;
 use crate::brokers::Durability;
 use crate::brokers::{BrokerError, OnMessage, Publisher};
-use crate::metrics::{ClosedPhase, MetricsStore, Snapshot};
+use crate::metrics::{Analyser, ClosedPhase, MetricsStore, Snapshot};
 use e2e::E2eTracker;
 use lane::Lane;
 use payload::PayloadBuilder;
@@ -138,8 +142,9 @@ impl Engine {
             .iter()
             .map(|s| (s.publisher.name().to_string(), s.knobs))
             .collect();
-        let durability = setups.iter().map(|s| s.durability.clone()).collect();
-        let store = Arc::new(MetricsStore::new(&names, durability, config.warmup, epoch));
+        let durability: Vec<Durability> = setups.iter().map(|s| s.durability.clone()).collect();
+        let analyse: Analyser = Box::new(move |p| analysis::analyse(p, &durability));
+        let store = Arc::new(MetricsStore::new(&names, analyse, config.warmup, epoch));
         for (i, setup) in setups.iter().enumerate() {
             store.watch_status(i, setup.publisher.status());
         }

@@ -1,11 +1,11 @@
 //! Publisher tasks: take a schedule slot, a max-pending permit, submit, and handle the ack the way
 //! the lane's strategy says.
 
-use super::knobs::{AckStrategy, Knobs};
-use super::lane::{LaneShared, LaneState};
-use crate::brokers::{AckFuture, AckResult, BrokerError, Message, Settle};
-use crate::metrics::LaneMetrics;
+use super::shared::{LaneShared, LaneState};
+use super::ticket::{self, complete, sleep_or_cancel, Pending, Ticket};
+use crate::brokers::{BrokerError, Message, Settle};
 use crate::metrics::{Counters, Dedicated, Recorder, Stage};
+use crate::vocab::AckStrategy;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,19 +16,6 @@ use tokio_util::sync::CancellationToken;
 const ERROR_BACKOFF: Duration = Duration::from_millis(20);
 /// Pause before retrying a submit the client's queue refused.
 const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(1);
-
-/// What settling an ack needs: when its message started, and the permit it holds.
-pub(crate) struct Ticket {
-    start: Instant,
-    intended: Option<Instant>,
-    permit: OwnedSemaphorePermit,
-}
-
-/// A submitted message whose ack is still to come.
-pub(crate) struct Pending {
-    ticket: Ticket,
-    ack: AckFuture,
-}
 
 /// Why a worker gave up on its current step.
 enum Interrupt {
@@ -87,19 +74,24 @@ async fn one(
     let Some(pending) = submit(shared, state, rec, state_rx, cancel, inline).await? else {
         return Ok(());
     };
+    let metrics = &shared.metrics;
     match strategy {
-        AckStrategy::Sync => complete(shared, rec, pending).await,
+        AckStrategy::Sync => complete(metrics, rec, pending).await,
         AckStrategy::Async => {
             if let Err(e) = shared.collector.send(pending) {
                 // The collector is gone only at shutdown: settle the ack here instead.
-                complete(shared, rec, e.0).await;
+                complete(metrics, rec, e.0).await;
             }
         }
         AckStrategy::TaskPerMessage => {
-            let (shared, rec) = (Arc::clone(shared), rec.clone());
-            tokio::spawn(async move { complete(&shared, &rec, pending).await });
+            tokio::spawn(ticket::complete_owned(
+                Arc::clone(metrics),
+                rec.clone(),
+                pending,
+            ));
         }
-        AckStrategy::None | AckStrategy::Batch => forget(shared, pending),
+        // Nobody waits for this ack: dropping it gives the permit back at once.
+        AckStrategy::None | AckStrategy::Batch => drop(pending),
     }
     Ok(())
 }
@@ -123,7 +115,12 @@ async fn batch(
             }
         }
     }
-    futures::future::join_all(pending.into_iter().map(|p| complete(shared, rec, p))).await;
+    futures::future::join_all(
+        pending
+            .into_iter()
+            .map(|p| complete(&shared.metrics, rec, p)),
+    )
+    .await;
     outcome
 }
 
@@ -154,11 +151,7 @@ async fn submit(
         seq,
         payload: shared.payloads.build(size, seq, start, intended),
     };
-    let ticket = Ticket {
-        start,
-        intended,
-        permit,
-    };
+    let mut ticket = Ticket::new(permit, start, intended);
     if shared
         .client_cap
         .is_some_and(|cap| shared.metrics.counters.in_flight() >= cap)
@@ -181,8 +174,8 @@ async fn submit(
     match result {
         Ok(ack) => {
             Counters::bump(&counters.sent);
-            counters.in_flight.fetch_add(1, Relaxed);
-            record_submit(rec, start, intended, Instant::now());
+            ticket.fly(counters);
+            ticket.record(rec, Instant::now(), Stage::Submit, Stage::SubmitRaw);
             Ok(Some(Pending { ticket, ack }))
         }
         Err(e) => {
@@ -197,34 +190,38 @@ async fn submit_inline(
     shared: &LaneShared,
     rec: &Recorder,
     msg: Message,
-    ticket: Ticket,
+    mut ticket: Ticket,
     cancel: &CancellationToken,
 ) -> Result<(), Interrupt> {
-    let (start, intended) = (ticket.start, ticket.intended);
     let counters = &shared.metrics.counters;
+    // The ack may be settled before the submit even returns: count it in flight first. A
+    // refused submit drops the settle closure, and the ticket in it gives everything back.
+    ticket.fly(counters);
+    let (start, intended) = ticket.times();
     // Settled on the client's callback thread: record on a stripe no worker takes.
     let metrics = Arc::clone(&shared.metrics);
     let r = metrics.recorders.dedicated(Dedicated::Callback);
-    let mut settle: Settle = Box::new(move |result| settle_ack(&metrics, &r, ticket, result));
-    // The ack may be settled before the submit even returns: count it in flight first.
-    counters.in_flight.fetch_add(1, Relaxed);
+    let mut settle: Settle = Box::new(move |result| ticket::settle(&metrics, &r, ticket, result));
     loop {
         match shared.publisher.submit_settled(&msg, settle) {
             Ok(()) => {
                 Counters::bump(&counters.sent);
-                record_submit(rec, start, intended, Instant::now());
+                ticket::record_at(
+                    rec,
+                    start,
+                    intended,
+                    Instant::now(),
+                    Stage::Submit,
+                    Stage::SubmitRaw,
+                );
                 return Ok(());
             }
             Err((BrokerError::QueueFull, back)) => {
                 settle = back;
-                if let Err(i) = queue_full_backoff(shared, cancel).await {
-                    counters.in_flight.fetch_sub(1, Relaxed);
-                    return Err(i);
-                }
+                queue_full_backoff(shared, cancel).await?;
             }
             Err((e, back)) => {
                 drop(back);
-                counters.in_flight.fetch_sub(1, Relaxed);
                 return submit_failed(shared, e, cancel).await;
             }
         }
@@ -236,9 +233,15 @@ async fn queue_full_backoff(
     cancel: &CancellationToken,
 ) -> Result<(), Interrupt> {
     Counters::bump(&shared.metrics.counters.queue_full);
-    tokio::select! {
-        _ = cancel.cancelled() => Err(Interrupt::Cancelled),
-        _ = tokio::time::sleep(QUEUE_FULL_BACKOFF) => Ok(()),
+    backoff(QUEUE_FULL_BACKOFF, cancel).await
+}
+
+/// Waits `d` before the next try, unless the worker is cancelled meanwhile.
+async fn backoff(d: Duration, cancel: &CancellationToken) -> Result<(), Interrupt> {
+    if sleep_or_cancel(d, cancel).await {
+        Ok(())
+    } else {
+        Err(Interrupt::Cancelled)
     }
 }
 
@@ -250,10 +253,7 @@ async fn submit_failed(
 ) -> Result<(), Interrupt> {
     Counters::bump(&shared.metrics.counters.errors);
     shared.metrics.set_last_error(e.to_string());
-    tokio::select! {
-        _ = cancel.cancelled() => Err(Interrupt::Cancelled),
-        _ = tokio::time::sleep(ERROR_BACKOFF) => Ok(()),
-    }
+    backoff(ERROR_BACKOFF, cancel).await
 }
 
 /// Takes a max-pending permit, counting a stall when none was free at once and one then came.
@@ -270,60 +270,4 @@ async fn acquire(
     };
     Counters::bump(&shared.metrics.counters.stalls);
     Ok(permit)
-}
-
-fn record_submit(rec: &Recorder, start: Instant, intended: Option<Instant>, submitted: Instant) {
-    match intended {
-        None => rec.record(&[(Stage::Submit, submitted - start)]),
-        Some(t) => rec.record(&[
-            (Stage::Submit, submitted.saturating_duration_since(t)),
-            (Stage::SubmitRaw, submitted - start),
-            (Stage::Lag, start.saturating_duration_since(t)),
-        ]),
-    }
-}
-
-/// Records one ack (or its failure) and gives the permit back.
-fn settle_ack(metrics: &LaneMetrics, rec: &Recorder, ticket: Ticket, result: AckResult) {
-    drop(ticket.permit);
-    let counters = &metrics.counters;
-    counters.in_flight.fetch_sub(1, Relaxed);
-    match result {
-        Ok(at) => {
-            Counters::bump(&counters.acked);
-            match ticket.intended {
-                None => rec.record(&[(Stage::Ack, at.saturating_duration_since(ticket.start))]),
-                Some(t) => rec.record(&[
-                    (Stage::Ack, at.saturating_duration_since(t)),
-                    (Stage::AckRaw, at.saturating_duration_since(ticket.start)),
-                ]),
-            }
-        }
-        Err(e) => {
-            Counters::bump(&counters.errors);
-            metrics.set_last_error(e.to_string());
-        }
-    }
-}
-
-/// Awaits one ack, records it and gives the permit back.
-pub(crate) async fn complete(shared: &LaneShared, rec: &Recorder, p: Pending) {
-    let result = p.ack.await;
-    settle_ack(&shared.metrics, rec, p.ticket, result);
-}
-
-/// `none`: nobody waits for this ack; the permit goes back at once.
-fn forget(shared: &LaneShared, p: Pending) {
-    shared.metrics.counters.in_flight.fetch_sub(1, Relaxed);
-    drop(p);
-}
-
-/// Whether `knobs` make workers take slots from a schedule.
-pub(crate) fn is_open_loop(knobs: &Knobs) -> bool {
-    knobs.rate > 0
-}
-
-/// [`complete`] for futures that must own their inputs (the collector's set).
-pub(crate) async fn complete_owned(shared: Arc<LaneShared>, rec: Recorder, p: Pending) {
-    complete(&shared, &rec, p).await
 }

@@ -4,11 +4,14 @@
 //! drains them into interval and phase histograms and publishes a cheap, cloned [`Snapshot`].
 
 mod histo;
+mod phase;
 mod recorder;
 mod snapshot;
 mod store;
 
+pub use crate::vocab::PhaseMode;
 pub use histo::{fmt_us, fmt_us_short, Stage, StageSet, StageSummary, HIGHEST_US};
+pub use phase::{outages_of, ClosedPhase, LanePhase, Outage};
 pub use recorder::{CounterValues, Counters, Dedicated, Recorder, Recorders};
 pub use snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
-pub use store::{outages_of, ClosedPhase, LaneMetrics, LanePhase, MetricsStore, Outage, PhaseMode};
+pub use store::{no_analysis, Analyser, LaneMetrics, MetricsStore};

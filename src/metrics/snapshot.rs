@@ -2,9 +2,9 @@
 
 use super::histo::{Stage, StageSummary};
 use super::recorder::CounterValues;
-use super::store::PhaseMode;
-use crate::analysis::Finding;
-use crate::engine::Knobs;
+use crate::vocab::Finding;
+use crate::vocab::Knobs;
+use crate::vocab::PhaseMode;
 use std::time::Duration;
 
 /// Everything a front end needs for one frame; built on the stats tick, shared as an `Arc`.
@@ -63,7 +63,7 @@ pub struct PhaseStats {
     /// Percentiles per stage: after warm-up, or of the warm-up when nothing else is there yet.
     pub stages: Vec<(Stage, StageSummary)>,
     /// True while the percentiles come from the warm-up only.
-    pub warming: bool,
+    pub warmup_only: bool,
 }
 
 impl PhaseStats {

@@ -1,12 +1,11 @@
 //! TOML reports: data transfer objects apart from live state, built from closed phases, written
 //! atomically, read back for comparison.
 
-use crate::analysis::{self, Finding};
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
-use crate::brokers::Durability;
-use crate::engine::{AckStrategy, Knobs};
 use crate::metrics::{outages_of, ClosedPhase, LanePhase, PhaseMode, StageSummary};
+use crate::vocab::Finding;
+use crate::vocab::{AckStrategy, Knobs};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -189,8 +188,6 @@ pub struct RunInfo {
     pub kafka: Option<KafkaSettings>,
     /// NATS settings, if the lane ran.
     pub nats: Option<NatsSettings>,
-    /// Durability per lane, in lane order.
-    pub durability: Vec<Durability>,
 }
 
 fn round1(x: f64) -> f64 {
@@ -276,7 +273,6 @@ fn lanes_named(phases: &[ClosedPhase], lane: usize) -> String {
 }
 
 fn phase_report(run: &RunInfo, p: &ClosedPhase) -> PhaseReport {
-    let found = analysis::analyse(p, &run.durability);
     let modes: Vec<PhaseMode> = p.lanes.iter().map(|l| l.mode).collect();
     let mode = match modes.first() {
         Some(m) if modes.iter().all(|x| x == m) => m.as_str().to_string(),
@@ -291,12 +287,7 @@ fn phase_report(run: &RunInfo, p: &ClosedPhase) -> PhaseReport {
         mode,
         paused: p.paused,
         knobs: common_knobs(&p.lanes),
-        lanes: p
-            .lanes
-            .iter()
-            .zip(found)
-            .map(|(l, f)| lane_report(l, f, run.e2e))
-            .collect(),
+        lanes: p.lanes.iter().map(|l| lane_report(l, run.e2e)).collect(),
     }
 }
 
@@ -315,7 +306,7 @@ fn common_knobs(lanes: &[LanePhase]) -> CommonKnobs {
     }
 }
 
-fn lane_report(l: &LanePhase, findings: Vec<Finding>, e2e: bool) -> LaneReport {
+fn lane_report(l: &LanePhase, e2e: bool) -> LaneReport {
     let c = &l.counts;
     LaneReport {
         name: l.name.clone(),
@@ -339,12 +330,12 @@ fn lane_report(l: &LanePhase, findings: Vec<Finding>, e2e: bool) -> LaneReport {
             .into_iter()
             .map(|(s, v)| (s.as_str().to_string(), v))
             .collect(),
-        findings,
+        findings: l.findings.clone(),
     }
 }
 
-/// The path of a snapshot taken now: `reports/pubduel-<UTC timestamp>.toml`.
-pub fn snapshot_path(dir: &Path, at: SystemTime) -> PathBuf {
+/// The path of a report of the run so far, taken at `at`: `<dir>/pubduel-<UTC timestamp>.toml`.
+pub fn report_path_now(dir: &Path, at: SystemTime) -> PathBuf {
     let stamp = humantime::format_rfc3339_seconds(at)
         .to_string()
         .replace([':', '-'], "");

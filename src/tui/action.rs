@@ -1,10 +1,11 @@
 //! Keys become actions: the dashboard's whole key map, in one place.
 
-use crate::engine::KnobChange;
+use crate::vocab::KnobChange;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-/// Something the user asked for; the dashboard state changes only by [`super::state::App::update`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Something the user asked for (or the answer to it); the dashboard state changes only by
+/// [`super::state::Dashboard::update`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Leave the dashboard (`q`, Ctrl-C).
     Quit,
@@ -18,8 +19,10 @@ pub enum Action {
     TogglePause,
     /// Reset the histograms: start a new phase with the same knobs (`x`).
     NewPhase,
-    /// Write a TOML snapshot of the run so far (`s`).
-    Snapshot,
+    /// Write a report (TOML) of the run so far (`s`).
+    SaveReport,
+    /// A report asked for with `s` was written, or could not be.
+    Saved(super::state::Saved),
     /// Show or hide the help overlay (`?`).
     ToggleHelp,
     /// Close the help overlay (Esc).
@@ -125,7 +128,7 @@ pub fn from_key(key: KeyEvent, help_open: bool) -> Option<Action> {
         KeyCode::Char(d @ '1'..='9') => Action::SelectTarget(Some(d as usize - '1' as usize)),
         KeyCode::Char(' ') => Action::TogglePause,
         KeyCode::Char('x') => Action::NewPhase,
-        KeyCode::Char('s') => Action::Snapshot,
+        KeyCode::Char('s') => Action::SaveReport,
         KeyCode::Char(c) => Action::Knob(knob_key(c)?),
         _ => return None,
     };
@@ -170,7 +173,7 @@ mod tests {
         assert_eq!(k('b'), Some(Action::Knob(KnobChange::Batch(false))));
         assert_eq!(k(' '), Some(Action::TogglePause));
         assert_eq!(k('x'), Some(Action::NewPhase));
-        assert_eq!(k('s'), Some(Action::Snapshot));
+        assert_eq!(k('s'), Some(Action::SaveReport));
         assert_eq!(k('?'), Some(Action::ToggleHelp));
         assert_eq!(k('2'), Some(Action::SelectTarget(Some(1))));
         assert_eq!(k('w'), None);

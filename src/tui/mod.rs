@@ -2,7 +2,7 @@
 //!
 //! One tokio loop selects over terminal events, a stop signal (Ctrl-C, SIGTERM, SIGHUP or the
 //! run's `--duration`) and a frame tick of [`FRAME`]. Keys become [`action::Action`]s applied by
-//! [`state::App::update`]; each frame is drawn by [`render::draw`] from the engine's latest
+//! [`state::Dashboard::update`]; each frame is drawn by [`render::draw`] from the engine's latest
 //! snapshot, and only when that snapshot or the UI state changed.
 
 pub mod action;
@@ -11,15 +11,18 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
-use crate::app;
+use crate::app::FrontEnd;
 use crate::cli::RunConfig;
-use crate::metrics::Snapshot;
+use crate::engine::EngineHandle;
+use crate::metrics::{ClosedPhase, Snapshot};
+use crate::report::RunInfo;
+use action::Action;
 use anyhow::Context as _;
 use crossterm::event::{Event, EventStream};
 use futures::{Stream, StreamExt};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
-use state::{App, UiState};
+use state::{Dashboard, UiState};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,43 +32,40 @@ use tokio::time::MissedTickBehavior;
 /// Time between frames: at most ten frames a second.
 pub const FRAME: Duration = Duration::from_millis(100);
 
-/// Folder that `s` writes snapshots into.
-pub const SNAPSHOT_DIR: &str = "reports";
+/// Folder that `s` writes reports of the run so far into.
+pub const REPORT_DIR: &str = "reports";
 
-/// Runs the dashboard until quit or the configured duration, then writes `--report` if given.
-pub async fn run(cfg: RunConfig) -> anyhow::Result<()> {
-    let names: Vec<String> = cfg
-        .lanes
-        .iter()
-        .map(|(k, _)| k.as_str().to_string())
-        .collect();
-    eprintln!("pubduel: connecting to {}...", names.join(", "));
-    let (engine, info) = app::start(&cfg).await.context("cannot start the lanes")?;
-    let ui = UiState::new(&cfg.profile_name, names, cfg.duration);
-    let mut dashboard = App::new(
-        engine.handle(),
-        info.clone(),
-        ui,
-        PathBuf::from(SNAPSHOT_DIR),
-    );
-    let outcome = {
-        let _restore = RestoreOnDrop;
-        match ratatui::try_init() {
-            Ok(mut terminal) => {
-                let stop = crate::app::stop_signal(cfg.duration);
-                run_loop(&mut terminal, EventStream::new(), &mut dashboard, stop).await
-            }
-            Err(e) => Err(e).context("cannot open the terminal"),
-        }
-    };
-    println!("pubduel: stopping, waiting for outstanding acks...");
-    let phases = engine.finish().await;
-    if let Some(path) = &cfg.report {
-        app::write_report(&info, &phases, path)
-            .with_context(|| format!("cannot write the report to {}", path.display()))?;
-        println!("report written to {}", path.display());
+/// The dashboard front end: the terminal is taken for the run and given back (restored) when it
+/// ends, whichever way.
+#[derive(Debug, Default)]
+pub struct Tui {
+    ui: Option<UiState>,
+}
+
+impl FrontEnd for Tui {
+    fn starting(&mut self, cfg: &RunConfig) {
+        let names: Vec<String> = cfg.lanes.iter().map(|(k, _)| k.as_str().into()).collect();
+        eprintln!("pubduel: connecting to {}...", names.join(", "));
+        self.ui = Some(UiState::new(&cfg.profile_name, names, cfg.duration));
     }
-    outcome
+
+    async fn drive(
+        &mut self,
+        handle: EngineHandle,
+        info: &RunInfo,
+        stop: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        let ui = self
+            .ui
+            .take()
+            .unwrap_or_else(|| UiState::new(&info.profile, Vec::new(), None));
+        let mut dashboard = Dashboard::new(handle, info.clone(), ui, PathBuf::from(REPORT_DIR));
+        let _restore = RestoreOnDrop;
+        let mut terminal = ratatui::try_init().context("cannot open the terminal")?;
+        run_loop(&mut terminal, EventStream::new(), &mut dashboard, stop).await
+    }
+
+    fn finished(&mut self, _phases: &[ClosedPhase]) {}
 }
 
 /// Puts the terminal back (raw mode off, main screen) when dropped: on quit, error and unwind.
@@ -84,7 +84,7 @@ impl Drop for RestoreOnDrop {
 pub async fn run_loop<B, E>(
     terminal: &mut Terminal<B>,
     mut events: E,
-    app: &mut App,
+    app: &mut Dashboard,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()>
 where
@@ -98,6 +98,7 @@ where
     while !app.quit {
         tokio::select! {
             _ = &mut stop => break,
+            Some(saved) = app.saved() => app.update(Action::Saved(saved)),
             event = events.next() => match event {
                 Some(Ok(e)) => on_event(app, e),
                 Some(Err(e)) => return Err(e).context("cannot read terminal events"),
@@ -119,7 +120,7 @@ where
     Ok(())
 }
 
-fn on_event(app: &mut App, event: Event) {
+fn on_event(app: &mut Dashboard, event: Event) {
     match event {
         Event::Key(key) => {
             if let Some(a) = action::from_key(key, app.ui.help) {

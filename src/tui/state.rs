@@ -1,11 +1,11 @@
-//! The dashboard's own state and the one place it changes: [`App::update`].
+//! The dashboard's own state and the one place it changes: [`Dashboard::update`].
 
 use super::action::Action;
-use crate::app;
 use crate::engine::{EngineHandle, KnobChange, LaneTarget};
-use crate::report::{self, RunInfo};
+use crate::report::{self, Report, RunInfo};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
+use tokio::sync::mpsc;
 
 /// A line of feedback in the footer: what the last key did, or where a snapshot went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,11 +81,16 @@ impl UiState {
     }
 }
 
+/// Where a report asked for with `s` went, or why it could not be written.
+pub type Saved = Result<PathBuf, String>;
+
 /// The running dashboard: its UI state and the engine it steers.
-pub struct App {
+pub struct Dashboard {
     handle: EngineHandle,
     info: RunInfo,
-    snapshot_dir: PathBuf,
+    report_dir: PathBuf,
+    saves: mpsc::UnboundedSender<Saved>,
+    saved: mpsc::UnboundedReceiver<Saved>,
     /// What the panels draw besides the metrics.
     pub ui: UiState,
     /// Set once the user asked to quit.
@@ -94,13 +99,16 @@ pub struct App {
     pub dirty: bool,
 }
 
-impl App {
-    /// A dashboard over `handle`; snapshots (`s`) go to `snapshot_dir`.
-    pub fn new(handle: EngineHandle, info: RunInfo, ui: UiState, snapshot_dir: PathBuf) -> App {
-        App {
+impl Dashboard {
+    /// A dashboard over `handle`; reports asked for with `s` go to `report_dir`.
+    pub fn new(handle: EngineHandle, info: RunInfo, ui: UiState, report_dir: PathBuf) -> Dashboard {
+        let (saves, saved) = mpsc::unbounded_channel();
+        Dashboard {
             handle,
             info,
-            snapshot_dir,
+            report_dir,
+            saves,
+            saved,
             ui,
             quit: false,
             dirty: true,
@@ -110,6 +118,11 @@ impl App {
     /// The engine this dashboard steers.
     pub fn handle(&self) -> &EngineHandle {
         &self.handle
+    }
+
+    /// Completes when a report asked for with `s` has been written (or has failed).
+    pub async fn saved(&mut self) -> Option<Saved> {
+        self.saved.recv().await
     }
 
     /// Applies one action: the only place the dashboard's state changes.
@@ -143,21 +156,28 @@ impl App {
                 self.ui
                     .say("histograms reset: new phase".to_string(), false);
             }
-            Action::Snapshot => self.write_snapshot(),
+            Action::SaveReport => self.save_report(),
+            Action::Saved(Ok(path)) => self
+                .ui
+                .say(format!("report written to {}", path.display()), false),
+            Action::Saved(Err(e)) => self.ui.say(e, true),
         }
     }
 
-    fn write_snapshot(&mut self) {
-        let path = report::snapshot_path(&self.snapshot_dir, SystemTime::now());
-        match app::write_report(&self.info, &self.handle.phases(), &path) {
-            Ok(_) => self
-                .ui
-                .say(format!("snapshot written to {}", path.display()), false),
-            Err(e) => self.ui.say(
-                format!("cannot write the snapshot {}: {e}", path.display()),
-                true,
-            ),
-        }
+    /// Writes a report of the run so far on a blocking thread (it ends with an fsync), never on
+    /// the UI task; [`Action::Saved`] says how it went.
+    fn save_report(&mut self) {
+        let path = report::report_path_now(&self.report_dir, SystemTime::now());
+        self.ui
+            .say(format!("writing a report to {}...", path.display()), false);
+        let (info, phases, tx) = (self.info.clone(), self.handle.phases(), self.saves.clone());
+        tokio::task::spawn_blocking(move || {
+            let written = Report::build(&info, &phases)
+                .write(&path)
+                .map(|()| path.clone())
+                .map_err(|e| format!("cannot write the report {}: {e}", path.display()));
+            let _ = tx.send(written);
+        });
     }
 }
 

@@ -1,7 +1,7 @@
 //! Screens on `TestBackend` (insta snapshots) and the real main loop driven by keys.
 
 use super::render::{self, buffer_lines};
-use super::state::{App, UiState};
+use super::state::{Dashboard, UiState};
 use crate::analysis::Finding;
 use crate::brokers::Durability;
 use crate::engine::{AckStrategy, Engine, EngineConfig, Knobs, LaneSetup, LaneTarget};
@@ -77,7 +77,7 @@ fn fixture() -> Snapshot {
                     (Stage::SubmitRaw, summary(submit_us / 2)),
                     (Stage::AckRaw, summary(ack_us / 2)),
                 ],
-                warming: false,
+                warmup_only: false,
             },
             interval: Vec::new(),
             series,
@@ -89,7 +89,7 @@ fn fixture() -> Snapshot {
     let kafka = lane("kafka", 2_400, 35);
     let mut nats = lane("nats", 900, 420);
     nats.knobs.ack = AckStrategy::Batch;
-    nats.phase.warming = true;
+    nats.phase.warmup_only = true;
     nats.total.stalls = 17;
     nats.findings = vec![Finding {
         kind: crate::analysis::FindingKind::MaxPendingStall,
@@ -292,10 +292,9 @@ async fn the_main_loop_steers_the_engine_by_keys() {
         e2e: false,
         kafka: None,
         nats: None,
-        durability: vec![Durability::default(); 2],
     };
     let ui = UiState::new("test", vec!["kafka".into(), "nats".into()], None);
-    let mut app = App::new(handle.clone(), info, ui, dir.path().to_path_buf());
+    let mut app = Dashboard::new(handle.clone(), info, ui, dir.path().to_path_buf());
     let shown = Arc::new(Mutex::new(String::new()));
     let size = Arc::new(Mutex::new(Size::new(160, 48)));
     let backend = Recording {
@@ -337,7 +336,11 @@ async fn the_main_loop_steers_the_engine_by_keys() {
         })
         .await;
         keys.unbounded_send(key(KeyCode::Char('s'))).unwrap();
-        until("the snapshot path on screen", || screen().contains(".toml")).await;
+        until("the report path on screen", || {
+            let s = screen();
+            s.contains("written to") && s.contains(".toml")
+        })
+        .await;
         keys.unbounded_send(key(KeyCode::Char('?'))).unwrap();
         until("the help overlay", || screen().contains("help: keys")).await;
         keys.unbounded_send(key(KeyCode::Esc)).unwrap();
@@ -367,7 +370,7 @@ async fn the_main_loop_steers_the_engine_by_keys() {
     assert!(app.quit);
 
     let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
-    assert_eq!(written.len(), 1, "one snapshot file");
+    assert_eq!(written.len(), 1, "one report file");
     let report = Report::load(&written[0].path()).unwrap();
     assert!(report.phases.len() >= 3, "C and M each opened a phase");
     let phases = engine.finish().await;

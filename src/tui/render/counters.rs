@@ -75,7 +75,7 @@ mod tests {
     fn gauge_shows_in_flight_against_max_pending() {
         let lane = LaneSnapshot {
             in_flight: 512,
-            knobs: crate::engine::Knobs {
+            knobs: crate::vocab::Knobs {
                 max_pending: 1024,
                 ..Default::default()
             },

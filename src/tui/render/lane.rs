@@ -154,7 +154,7 @@ fn mode_lines(v: &LaneView, w: u16) -> Vec<Line<'static>> {
         )),
         Span::raw(format!("{} sent", text::rate(p.sent_rate))),
     ];
-    if p.warming {
+    if p.warmup_only {
         items.push(Span::styled("warming up", mark));
     }
     if v.snap.paused {

@@ -1,0 +1,131 @@
+//! A message in flight: its ticket (start times, max-pending permit, in-flight count) and how its
+//! ack is settled. Dropping a ticket gives the permit back and takes the message out of the
+//! in-flight count, whichever way the message ends.
+
+use crate::brokers::{AckFuture, AckResult};
+use crate::metrics::{Counters, LaneMetrics, Recorder, Stage};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::OwnedSemaphorePermit;
+
+/// One message's claim on the lane: when it started (and, in open loop, when it should have),
+/// its max-pending permit, and, once handed to the client, its place in the in-flight count.
+pub(crate) struct Ticket {
+    start: Instant,
+    intended: Option<Instant>,
+    _permit: OwnedSemaphorePermit,
+    in_flight: Option<Arc<Counters>>,
+}
+
+impl Ticket {
+    /// A ticket for a message starting at `start` (due at `intended` in open loop).
+    pub(crate) fn new(
+        permit: OwnedSemaphorePermit,
+        start: Instant,
+        intended: Option<Instant>,
+    ) -> Ticket {
+        Ticket {
+            start,
+            intended,
+            _permit: permit,
+            in_flight: None,
+        }
+    }
+
+    /// Counts the message in flight until the ticket is dropped.
+    pub(crate) fn fly(&mut self, counters: &Arc<Counters>) {
+        if self.in_flight.is_none() {
+            counters.in_flight.fetch_add(1, Relaxed);
+            self.in_flight = Some(Arc::clone(counters));
+        }
+    }
+
+    /// When the message started, and when it was due (open loop).
+    pub(crate) fn times(&self) -> (Instant, Option<Instant>) {
+        (self.start, self.intended)
+    }
+
+    /// Records `stages` measured at `at`: from the intended start (corrected) and from the actual
+    /// start (`raw`) in open loop, from the actual start alone in closed loop.
+    pub(crate) fn record(&self, rec: &Recorder, at: Instant, corrected: Stage, raw: Stage) {
+        record_at(rec, self.start, self.intended, at, corrected, raw);
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if let Some(c) = self.in_flight.take() {
+            c.in_flight.fetch_sub(1, Relaxed);
+        }
+    }
+}
+
+/// The one place a latency is recorded twice in open loop (corrected and raw) and once in closed
+/// loop; the submit stage also records the generator's lag.
+pub(crate) fn record_at(
+    rec: &Recorder,
+    start: Instant,
+    intended: Option<Instant>,
+    at: Instant,
+    corrected: Stage,
+    raw: Stage,
+) {
+    let from_start = at.saturating_duration_since(start);
+    match intended {
+        None => rec.record(&[(corrected, from_start)]),
+        Some(t) if corrected == Stage::Submit => rec.record(&[
+            (corrected, at.saturating_duration_since(t)),
+            (raw, from_start),
+            (Stage::Lag, start.saturating_duration_since(t)),
+        ]),
+        Some(t) => rec.record(&[
+            (corrected, at.saturating_duration_since(t)),
+            (raw, from_start),
+        ]),
+    }
+}
+
+/// A submitted message whose ack is still to come.
+pub(crate) struct Pending {
+    pub(crate) ticket: Ticket,
+    pub(crate) ack: AckFuture,
+}
+
+/// Records one ack (or its failure); the ticket goes first, so the permit is free at once.
+pub(crate) fn settle(metrics: &LaneMetrics, rec: &Recorder, ticket: Ticket, result: AckResult) {
+    let (start, intended) = (ticket.start, ticket.intended);
+    drop(ticket);
+    match result {
+        Ok(at) => {
+            Counters::bump(&metrics.counters.acked);
+            record_at(rec, start, intended, at, Stage::Ack, Stage::AckRaw);
+        }
+        Err(e) => {
+            Counters::bump(&metrics.counters.errors);
+            metrics.set_last_error(e.to_string());
+        }
+    }
+}
+
+/// Awaits one ack and settles it.
+pub(crate) async fn complete(metrics: &LaneMetrics, rec: &Recorder, p: Pending) {
+    let result = p.ack.await;
+    settle(metrics, rec, p.ticket, result);
+}
+
+/// [`complete`] for futures that must own their inputs (the collector's set, spawned tasks).
+pub(crate) async fn complete_owned(metrics: Arc<LaneMetrics>, rec: Recorder, p: Pending) {
+    complete(&metrics, &rec, p).await
+}
+
+/// Sleeps for `d` unless `cancel` fires first; false when cancelled.
+pub(crate) async fn sleep_or_cancel(
+    d: Duration,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> bool {
+    tokio::select! {
+        _ = cancel.cancelled() => false,
+        _ = tokio::time::sleep(d) => true,
+    }
+}
