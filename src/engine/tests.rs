@@ -3,6 +3,7 @@
 use super::*;
 use crate::brokers::fake::FakePublisher;
 use crate::metrics::Stage;
+use crate::vocab::Dir;
 use std::sync::atomic::Ordering::Relaxed;
 
 fn setup(publisher: Arc<FakePublisher>, knobs: Knobs) -> Vec<LaneSetup> {
@@ -46,12 +47,12 @@ async fn knob_changes_open_phases_and_take_effect() {
     wait_for(|| h.snapshot().phase == 1).await;
     assert_eq!(h.snapshot().lanes[0].knobs.concurrency, 4);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    h.apply(LaneTarget::One(0), KnobChange::MaxPending(true));
+    h.apply(LaneTarget::One(0), KnobChange::MaxPending(Dir::Up));
     wait_for(|| h.snapshot().phase == 2).await;
     assert_eq!(h.snapshot().lanes[0].knobs.max_pending, 8);
     tokio::time::sleep(Duration::from_millis(200)).await;
     // A change that changes nothing opens no phase.
-    h.apply(LaneTarget::All, KnobChange::Rate(true));
+    h.apply(LaneTarget::All, KnobChange::Rate(Dir::Up));
     h.apply(LaneTarget::All, KnobChange::NextAck);
     wait_for(|| h.snapshot().phase == 3).await;
     assert_eq!(h.snapshot().lanes[0].knobs.ack, AckStrategy::TaskPerMessage);
@@ -91,7 +92,7 @@ async fn max_pending_caps_in_flight_and_counts_stalls() {
     }
     assert!(most <= 3, "in flight {most} above max-pending 3");
     // Shrinking below what is in flight takes effect as acks come back.
-    h.apply(LaneTarget::All, KnobChange::MaxPending(false));
+    h.apply(LaneTarget::All, KnobChange::MaxPending(Dir::Down));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let phases = engine.finish().await;
     let first = &phases[0].lanes[0];

@@ -94,14 +94,17 @@ impl CounterValues {
 /// The striped histogram sets of one lane.
 pub struct Recorders {
     stripes: Box<[Mutex<StageSet>]>,
+    /// One emptied set per stripe, swapped in by the stats tick so that merging happens outside
+    /// the stripe's lock; only the tick takes this lock.
+    spares: Mutex<Box<[StageSet]>>,
 }
 
 impl Default for Recorders {
     fn default() -> Self {
+        let sets = || (0..STRIPES).map(|_| StageSet::default());
         Recorders {
-            stripes: (0..STRIPES)
-                .map(|_| Mutex::new(StageSet::default()))
-                .collect(),
+            stripes: sets().map(Mutex::new).collect(),
+            spares: Mutex::new(sets().collect()),
         }
     }
 }
@@ -137,10 +140,13 @@ impl Recorders {
         }
     }
 
-    /// Moves every recorded sample into `into`; called by the stats tick.
+    /// Moves every recorded sample into `into`; called by the stats tick. Each stripe's lock is
+    /// held only to swap its set with an empty spare; the merge runs outside it.
     pub fn drain_into(&self, into: &mut StageSet) {
-        for stripe in self.stripes.iter() {
-            stripe.lock().drain_into(into);
+        let mut spares = self.spares.lock();
+        for (stripe, spare) in self.stripes.iter().zip(spares.iter_mut()) {
+            std::mem::swap(&mut *stripe.lock(), spare);
+            spare.drain_into(into);
         }
     }
 }

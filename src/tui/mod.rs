@@ -6,6 +6,7 @@
 //! snapshot, and only when that snapshot or the UI state changed.
 
 pub mod action;
+pub mod keys;
 pub mod render;
 pub mod state;
 #[cfg(test)]
@@ -123,7 +124,7 @@ where
 fn on_event(app: &mut Dashboard, event: Event) {
     match event {
         Event::Key(key) => {
-            if let Some(a) = action::from_key(key, app.ui.help) {
+            if let Some(a) = keys::action_for(key, app.ui.help) {
                 app.update(a);
             }
         }

@@ -1,8 +1,9 @@
 //! The dashboard's own state and the one place it changes: [`Dashboard::update`].
 
 use super::action::Action;
-use crate::engine::{EngineHandle, KnobChange, LaneTarget};
+use crate::engine::{EngineHandle, LaneTarget};
 use crate::report::{self, Report, RunInfo};
+use crate::vocab::{Dir, KnobChange};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
@@ -132,8 +133,8 @@ impl Dashboard {
             Action::Quit => self.quit = true,
             Action::ToggleHelp => self.ui.help = !self.ui.help,
             Action::CloseHelp => self.ui.help = false,
-            Action::CycleTarget(forward) => {
-                self.ui.cycle(forward);
+            Action::CycleTarget(dir) => {
+                self.ui.cycle(dir == Dir::Up);
                 let t = self.ui.target_name();
                 self.ui.say(format!("knob keys now act on {t}"), false);
             }
@@ -182,7 +183,10 @@ impl Dashboard {
 }
 
 fn describe(change: KnobChange) -> String {
-    let dir = |up: bool, what: &str| format!("{what} {}", if up { "doubled" } else { "halved" });
+    let dir = |d: Dir, what: &str| match d {
+        Dir::Up => format!("{what} doubled"),
+        Dir::Down => format!("{what} halved"),
+    };
     match change {
         KnobChange::Concurrency(d) if d >= 0 => format!("concurrency raised by {d}"),
         KnobChange::Concurrency(d) => format!("concurrency lowered by {}", d.unsigned_abs()),
@@ -220,6 +224,6 @@ mod tests {
             describe(KnobChange::Concurrency(1)),
             "concurrency raised by 1"
         );
-        assert_eq!(describe(KnobChange::Rate(false)), "rate halved");
+        assert_eq!(describe(KnobChange::Rate(Dir::Down)), "rate halved");
     }
 }

@@ -161,29 +161,41 @@ impl Knobs {
     }
 }
 
+/// Which way a knob moves: doubled (up) or halved (down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Doubled (or, for a cycle, forward).
+    Up,
+    /// Halved (or, for a cycle, backward).
+    Down,
+}
+
 /// One change to the knobs, as the TUI keys and the engine API express it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KnobChange {
     /// Add (or remove, when negative) publisher tasks.
     Concurrency(i32),
-    /// Multiply max-pending by 2 (`true`) or divide it by 2.
-    MaxPending(bool),
+    /// Double or halve max-pending.
+    MaxPending(Dir),
     /// Switch to the next ack strategy.
     NextAck,
     /// Set a given ack strategy.
     Ack(AckStrategy),
-    /// Multiply the rate by 2 (`true`) or divide it by 2; 0 (max) stays put on x2.
-    Rate(bool),
-    /// Multiply message size by 2 or divide it by 2.
-    MessageSize(bool),
-    /// Multiply batch by 2 or divide it by 2.
-    Batch(bool),
+    /// Double or halve the rate; 0 (max) stays put.
+    Rate(Dir),
+    /// Double or halve the message size.
+    MessageSize(Dir),
+    /// Double or halve the batch.
+    Batch(Dir),
     /// Replace all knobs.
     Set(Knobs),
 }
 
-fn scale_u32(v: u32, up: bool, lo: u32, hi: u32) -> u32 {
-    let next = if up { v.saturating_mul(2) } else { v / 2 };
+fn scale_u32(v: u32, dir: Dir, lo: u32, hi: u32) -> u32 {
+    let next = match dir {
+        Dir::Up => v.saturating_mul(2),
+        Dir::Down => v / 2,
+    };
     next.clamp(lo, hi)
 }
 
@@ -205,8 +217,8 @@ impl Knobs {
             KnobChange::Rate(up) => {
                 k.rate = match (k.rate, up) {
                     (0, _) => 0,
-                    (r, true) => r.saturating_mul(2).min(MAX_RATE),
-                    (r, false) => (r / 2).max(1),
+                    (r, Dir::Up) => r.saturating_mul(2).min(MAX_RATE),
+                    (r, Dir::Down) => (r / 2).max(1),
                 }
             }
             KnobChange::MessageSize(up) => {
@@ -241,11 +253,11 @@ mod tests {
             ..Knobs::default()
         };
         assert_eq!(k.apply(KnobChange::Concurrency(-1)).concurrency, 1);
-        assert_eq!(k.apply(KnobChange::MaxPending(false)).max_pending, 1);
-        assert_eq!(k.apply(KnobChange::MaxPending(true)).max_pending, 2);
-        assert_eq!(k.apply(KnobChange::Rate(false)).rate, 1);
+        assert_eq!(k.apply(KnobChange::MaxPending(Dir::Down)).max_pending, 1);
+        assert_eq!(k.apply(KnobChange::MaxPending(Dir::Up)).max_pending, 2);
+        assert_eq!(k.apply(KnobChange::Rate(Dir::Down)).rate, 1);
         let max = Knobs { rate: 0, ..k };
-        assert_eq!(max.apply(KnobChange::Rate(true)).rate, 0);
+        assert_eq!(max.apply(KnobChange::Rate(Dir::Up)).rate, 0);
         assert_eq!(
             k.apply(KnobChange::NextAck).ack,
             AckStrategy::TaskPerMessage

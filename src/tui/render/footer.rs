@@ -1,12 +1,12 @@
-//! The footer: feedback of the last action (such as where a snapshot went) and the main keys.
+//! The footer: feedback of the last action (such as where a report went) and the main keys.
 //!
 //! ```text
-//! snapshot written to reports/pubduel-20250101T120000.toml
+//! report written to reports/pubduel-20250101T120000.toml
 //! q quit  Tab lanes  c/C concurrency  m/M max-pending  a ack  ...  ? help
 //! ```
 
 use super::text;
-use crate::tui::action::FOOTER_KEYS;
+use crate::tui::keys::KEYS;
 use crate::tui::state::UiState;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -23,14 +23,15 @@ pub fn render(area: Rect, buf: &mut Buffer, ui: &UiState) {
         Some(s) if s.error => Line::styled(s.text.clone(), Style::new().fg(Color::Red)),
         Some(s) => Line::styled(s.text.clone(), Style::new().fg(Color::Cyan)),
         None => Line::styled(
-            "each knob change starts a new phase; s saves a snapshot of the run so far",
+            "each knob change starts a new phase; s saves a report of the run so far",
             Style::new().fg(Color::DarkGray),
         ),
     };
     let key = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
-    let items: Vec<Vec<Span>> = FOOTER_KEYS
+    let items: Vec<Vec<Span>> = KEYS
         .iter()
-        .map(|(k, what)| vec![Span::styled(*k, key), Span::raw(format!(" {what}"))])
+        .filter_map(|g| g.footer)
+        .map(|(k, what)| vec![Span::styled(k, key), Span::raw(format!(" {what}"))])
         .collect();
     let mut lines = vec![status];
     // One line of keys; the help overlay lists them all.

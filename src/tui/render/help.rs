@@ -1,6 +1,6 @@
 //! The help overlay: every key and what it does, over the dashboard. Esc or `?` closes it.
 
-use crate::tui::action::KEYS;
+use crate::tui::keys::KEYS;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
 /// Draws the overlay centred in `area`.
 pub fn render(area: Rect, buf: &mut Buffer) {
-    let key_w = KEYS.iter().map(|k| k.keys.len()).max().unwrap_or(0) + 2;
+    let key_w = KEYS.iter().map(|k| k.label.len()).max().unwrap_or(0) + 2;
     let text_w = KEYS.iter().map(|k| k.what.len()).max().unwrap_or(0);
     let w = (key_w + text_w + 4).min(usize::from(area.width)) as u16;
     let h = (KEYS.len() + 6).min(usize::from(area.height)) as u16;
@@ -24,7 +24,7 @@ pub fn render(area: Rect, buf: &mut Buffer) {
         .iter()
         .map(|k| {
             Line::from(vec![
-                Span::styled(format!("{:<key_w$}", k.keys), key),
+                Span::styled(format!("{:<key_w$}", k.label), key),
                 Span::raw(k.what),
             ])
         })

@@ -1,0 +1,261 @@
+//! The key table: every key the dashboard knows, written once. Matching a key press to an
+//! action, the help overlay and the footer all read [`KEYS`].
+
+use super::action::Action;
+use crate::vocab::{Dir, KnobChange};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// A key press, as the table names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A printable key (case matters: `c` and `C` differ).
+    Char(char),
+    /// Ctrl and a letter.
+    Ctrl(char),
+    /// Tab.
+    Tab,
+    /// Shift-Tab.
+    BackTab,
+    /// Escape.
+    Esc,
+}
+
+impl Key {
+    /// The table's name for a key event, if it has one.
+    fn of(event: &KeyEvent) -> Option<Key> {
+        if event.modifiers.contains(KeyModifiers::CONTROL) {
+            return match event.code {
+                KeyCode::Char(c) => Some(Key::Ctrl(c.to_ascii_lowercase())),
+                _ => None,
+            };
+        }
+        match event.code {
+            KeyCode::Char(c) => Some(Key::Char(c)),
+            KeyCode::Tab => Some(Key::Tab),
+            KeyCode::BackTab => Some(Key::BackTab),
+            KeyCode::Esc => Some(Key::Esc),
+            _ => None,
+        }
+    }
+}
+
+/// One line of the key table: its keys with their actions, and how help and the footer show it.
+pub struct KeyGroup {
+    /// The keys as the help overlay prints them.
+    pub label: &'static str,
+    /// What they do.
+    pub what: &'static str,
+    /// The footer's short form (keys, word) for the main keys.
+    pub footer: Option<(&'static str, &'static str)>,
+    /// Whether the keys act while the help overlay is open.
+    pub in_help: bool,
+    /// Each key and the action it asks for.
+    pub bindings: &'static [(Key, Action)],
+}
+
+const fn knob(change: KnobChange) -> Action {
+    Action::Knob(change)
+}
+
+/// Every key the dashboard knows, in the order the help overlay lists them.
+pub const KEYS: &[KeyGroup] = &[
+    KeyGroup {
+        label: "q  Ctrl-C",
+        what: "quit (writes --report if given)",
+        footer: Some(("q", "quit")),
+        in_help: true,
+        bindings: &[
+            (Key::Char('q'), Action::Quit),
+            (Key::Ctrl('c'), Action::Quit),
+        ],
+    },
+    KeyGroup {
+        label: "?  Esc",
+        what: "show / close this help",
+        footer: Some(("?", "help")),
+        in_help: true,
+        bindings: &[
+            (Key::Char('?'), Action::ToggleHelp),
+            (Key::Esc, Action::CloseHelp),
+        ],
+    },
+    KeyGroup {
+        label: "Tab  Shift-Tab",
+        what: "cycle the lanes the knob keys act on: all, kafka, nats",
+        footer: Some(("Tab", "lanes")),
+        in_help: false,
+        bindings: &[
+            (Key::Tab, Action::CycleTarget(Dir::Up)),
+            (Key::BackTab, Action::CycleTarget(Dir::Down)),
+        ],
+    },
+    KeyGroup {
+        label: "0  1  2",
+        what: "knob keys act on all lanes / on lane 1 / on lane 2",
+        footer: None,
+        in_help: false,
+        bindings: &[
+            (Key::Char('0'), Action::SelectTarget(None)),
+            (Key::Char('1'), Action::SelectTarget(Some(0))),
+            (Key::Char('2'), Action::SelectTarget(Some(1))),
+            (Key::Char('3'), Action::SelectTarget(Some(2))),
+        ],
+    },
+    KeyGroup {
+        label: "c  C",
+        what: "concurrency -1 / +1 (publisher tasks)",
+        footer: Some(("c/C", "concurrency")),
+        in_help: false,
+        bindings: &[
+            (Key::Char('c'), knob(KnobChange::Concurrency(-1))),
+            (Key::Char('C'), knob(KnobChange::Concurrency(1))),
+        ],
+    },
+    KeyGroup {
+        label: "m  M",
+        what: "max-pending /2 / x2 (un-acked messages in flight)",
+        footer: Some(("m/M", "max-pending")),
+        in_help: false,
+        bindings: &[
+            (Key::Char('m'), knob(KnobChange::MaxPending(Dir::Down))),
+            (Key::Char('M'), knob(KnobChange::MaxPending(Dir::Up))),
+        ],
+    },
+    KeyGroup {
+        label: "a",
+        what: "next ack strategy: sync, async, task-per-message, batch, none",
+        footer: Some(("a", "ack")),
+        in_help: false,
+        bindings: &[(Key::Char('a'), knob(KnobChange::NextAck))],
+    },
+    KeyGroup {
+        label: "r  R",
+        what: "rate /2 / x2 (msg/s per lane; max = as fast as possible)",
+        footer: Some(("r/R", "rate")),
+        in_help: false,
+        bindings: &[
+            (Key::Char('r'), knob(KnobChange::Rate(Dir::Down))),
+            (Key::Char('R'), knob(KnobChange::Rate(Dir::Up))),
+        ],
+    },
+    KeyGroup {
+        label: "z  Z",
+        what: "message size /2 / x2",
+        footer: Some(("z/Z", "size")),
+        in_help: false,
+        bindings: &[
+            (Key::Char('z'), knob(KnobChange::MessageSize(Dir::Down))),
+            (Key::Char('Z'), knob(KnobChange::MessageSize(Dir::Up))),
+        ],
+    },
+    KeyGroup {
+        label: "b  B",
+        what: "batch /2 / x2 (for the batch strategy)",
+        footer: Some(("b/B", "batch")),
+        in_help: false,
+        bindings: &[
+            (Key::Char('b'), knob(KnobChange::Batch(Dir::Down))),
+            (Key::Char('B'), knob(KnobChange::Batch(Dir::Up))),
+        ],
+    },
+    KeyGroup {
+        label: "space",
+        what: "pause / resume publishing",
+        footer: Some(("space", "pause")),
+        in_help: false,
+        bindings: &[(Key::Char(' '), Action::TogglePause)],
+    },
+    KeyGroup {
+        label: "x",
+        what: "reset the histograms (starts a new phase)",
+        footer: Some(("x", "reset")),
+        in_help: false,
+        bindings: &[(Key::Char('x'), Action::NewPhase)],
+    },
+    KeyGroup {
+        label: "s",
+        what: "write a report of the run so far to reports/pubduel-<time>.toml",
+        footer: Some(("s", "save report")),
+        in_help: false,
+        bindings: &[(Key::Char('s'), Action::SaveReport)],
+    },
+];
+
+/// The action for a key press, if any. With the help overlay open only help and quit keys act.
+pub fn action_for(event: KeyEvent, help_open: bool) -> Option<Action> {
+    if event.kind != KeyEventKind::Press {
+        return None;
+    }
+    let key = Key::of(&event)?;
+    KEYS.iter()
+        .filter(|g| g.in_help || !help_open)
+        .flat_map(|g| g.bindings)
+        .find(|(k, _)| *k == key)
+        .map(|(_, a)| a.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn contract_keys_map_to_actions() {
+        let k = |c| action_for(press(KeyCode::Char(c)), false);
+        assert_eq!(k('q'), Some(Action::Quit));
+        assert_eq!(k('C'), Some(Action::Knob(KnobChange::Concurrency(1))));
+        assert_eq!(k('c'), Some(Action::Knob(KnobChange::Concurrency(-1))));
+        assert_eq!(k('M'), Some(Action::Knob(KnobChange::MaxPending(Dir::Up))));
+        assert_eq!(k('a'), Some(Action::Knob(KnobChange::NextAck)));
+        assert_eq!(k('r'), Some(Action::Knob(KnobChange::Rate(Dir::Down))));
+        assert_eq!(k('Z'), Some(Action::Knob(KnobChange::MessageSize(Dir::Up))));
+        assert_eq!(k('b'), Some(Action::Knob(KnobChange::Batch(Dir::Down))));
+        assert_eq!(k(' '), Some(Action::TogglePause));
+        assert_eq!(k('x'), Some(Action::NewPhase));
+        assert_eq!(k('s'), Some(Action::SaveReport));
+        assert_eq!(k('?'), Some(Action::ToggleHelp));
+        assert_eq!(k('2'), Some(Action::SelectTarget(Some(1))));
+        assert_eq!(k('w'), None);
+        assert_eq!(
+            action_for(press(KeyCode::Tab), false),
+            Some(Action::CycleTarget(Dir::Up))
+        );
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(ctrl_c, false), Some(Action::Quit));
+    }
+
+    #[test]
+    fn help_overlay_swallows_knob_keys() {
+        assert_eq!(action_for(press(KeyCode::Char('C')), true), None);
+        assert_eq!(
+            action_for(press(KeyCode::Esc), true),
+            Some(Action::CloseHelp)
+        );
+        assert_eq!(
+            action_for(press(KeyCode::Char('q')), true),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn releases_are_ignored() {
+        let mut k = press(KeyCode::Char('q'));
+        k.kind = KeyEventKind::Release;
+        assert_eq!(action_for(k, false), None);
+    }
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        let all: Vec<Key> = KEYS
+            .iter()
+            .flat_map(|g| g.bindings)
+            .map(|(k, _)| *k)
+            .collect();
+        for (i, k) in all.iter().enumerate() {
+            assert!(!all[i + 1..].contains(k), "{k:?} is bound twice");
+        }
+    }
+}
