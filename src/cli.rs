@@ -3,7 +3,7 @@
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
 use crate::profile::{parse_duration, KnobLayer, LaneKind, Profile, ProfileError};
-use crate::vocab::{AckStrategy, Knobs};
+use crate::vocab::Knobs;
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,24 +36,9 @@ pub struct Cli {
     /// Lanes to run.
     #[arg(long, value_delimiter = ',', value_name = "LANES")]
     pub lanes: Option<Vec<LaneKind>>,
-    /// Publisher tasks per lane.
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<u32>,
-    /// Un-acked messages allowed in flight per lane (pubduel's own limit, same for both lanes).
-    #[arg(long, value_name = "N")]
-    pub max_pending: Option<u32>,
-    /// Ack handling: sync, async, task-per-message, batch or none.
-    #[arg(long, value_name = "STRATEGY")]
-    pub ack: Option<AckStrategy>,
-    /// Target msg/s per lane; 0 = as fast as possible (closed loop).
-    #[arg(long, value_name = "N")]
-    pub rate: Option<u64>,
-    /// Payload size in bytes.
-    #[arg(long, value_name = "BYTES")]
-    pub message_size: Option<u32>,
-    /// Messages per batch for the batch strategy.
-    #[arg(long, value_name = "N")]
-    pub batch: Option<u32>,
+    /// The knobs, for every lane (over the profile's).
+    #[command(flatten)]
+    pub knobs: KnobLayer,
     /// Warm-up left out of each phase's percentiles, e.g. 2s, 0s.
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub warmup: Option<Duration>,
@@ -119,25 +104,14 @@ pub enum ConfigError {
 }
 
 impl Cli {
-    fn knob_layer(&self) -> KnobLayer {
-        KnobLayer {
-            concurrency: self.concurrency,
-            max_pending: self.max_pending,
-            ack: self.ack,
-            rate: self.rate,
-            message_size: self.message_size,
-            batch: self.batch,
-        }
-    }
-
     /// Resolves flags over the profile over defaults, in one place.
     pub fn resolve(&self, headless: bool) -> Result<RunConfig, ConfigError> {
         let profile = match &self.profile {
             Some(p) => Profile::load(p)?,
             None => Profile::default(),
         };
-        let base = profile.knobs().over(Knobs::default());
-        let flags = self.knob_layer();
+        let base = profile.knobs.over(Knobs::default());
+        let flags = self.knobs;
         let flag_err = |knob: &str, message: String| ConfigError::Flag {
             flag: knob.replace('_', "-"),
             message,
@@ -207,6 +181,7 @@ impl Cli {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::AckStrategy;
 
     fn cli(args: &[&str]) -> Cli {
         let mut all = vec!["pubduel"];

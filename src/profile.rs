@@ -3,44 +3,12 @@
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
-pub use crate::vocab::LaneKind;
-use crate::vocab::{AckStrategy, Knobs};
+use crate::vocab::Knobs;
+pub use crate::vocab::{KnobLayer, LaneKind};
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Knob values a profile or a flag may set; unset ones fall through to the next layer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KnobLayer {
-    /// See [`Knobs::concurrency`].
-    pub concurrency: Option<u32>,
-    /// See [`Knobs::max_pending`].
-    pub max_pending: Option<u32>,
-    /// See [`Knobs::ack`].
-    pub ack: Option<AckStrategy>,
-    /// See [`Knobs::rate`].
-    pub rate: Option<u64>,
-    /// See [`Knobs::message_size`].
-    pub message_size: Option<u32>,
-    /// See [`Knobs::batch`].
-    pub batch: Option<u32>,
-}
-
-impl KnobLayer {
-    /// `base` with this layer's values on top.
-    pub fn over(&self, base: Knobs) -> Knobs {
-        Knobs {
-            concurrency: self.concurrency.unwrap_or(base.concurrency),
-            max_pending: self.max_pending.unwrap_or(base.max_pending),
-            ack: self.ack.unwrap_or(base.ack),
-            rate: self.rate.unwrap_or(base.rate),
-            message_size: self.message_size.unwrap_or(base.message_size),
-            batch: self.batch.unwrap_or(base.batch),
-        }
-    }
-}
 
 /// Per-lane knob overrides: `[lane.kafka]` and `[lane.nats]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -63,9 +31,9 @@ impl LaneOverrides {
     }
 }
 
-/// A workload profile as written in a TOML file.
+/// A workload profile as written in a TOML file. Unknown keys are refused by [`Profile::parse`]
+/// (which names the line and the key that was probably meant), not by serde.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Profile {
     /// Short name (the file stem when absent).
     pub name: Option<String>,
@@ -81,18 +49,9 @@ pub struct Profile {
     pub e2e: Option<bool>,
     /// Lanes to run (both when absent).
     pub lanes: Option<Vec<LaneKind>>,
-    /// Publisher tasks per lane.
-    pub concurrency: Option<u32>,
-    /// Un-acked messages in flight per lane.
-    pub max_pending: Option<u32>,
-    /// Ack handling strategy.
-    pub ack: Option<AckStrategy>,
-    /// Target msg/s per lane (0 = as fast as possible).
-    pub rate: Option<u64>,
-    /// Payload bytes.
-    pub message_size: Option<u32>,
-    /// Messages per batch for the `batch` strategy.
-    pub batch: Option<u32>,
+    /// The knobs for every lane, at the top level of the file.
+    #[serde(flatten)]
+    pub knobs: KnobLayer,
     /// Per-lane knob overrides.
     #[serde(default)]
     pub lane: LaneOverrides,
@@ -100,20 +59,6 @@ pub struct Profile {
     pub kafka: Option<KafkaSettings>,
     /// NATS lane settings.
     pub nats: Option<NatsSettings>,
-}
-
-impl Profile {
-    /// The profile's top-level knobs as a layer.
-    pub fn knobs(&self) -> KnobLayer {
-        KnobLayer {
-            concurrency: self.concurrency,
-            max_pending: self.max_pending,
-            ack: self.ack,
-            rate: self.rate,
-            message_size: self.message_size,
-            batch: self.batch,
-        }
-    }
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -167,23 +112,23 @@ impl fmt::Display for ProfileError {
 
 impl std::error::Error for ProfileError {}
 
-const TOP_KEYS: [&str; 15] = [
+/// Top-level keys besides the knobs (which come from [`KnobLayer::KEYS`]).
+const OTHER_KEYS: [&str; 9] = [
     "name",
     "description",
     "duration",
     "warmup",
     "e2e",
     "lanes",
-    "concurrency",
-    "max_pending",
-    "ack",
-    "rate",
-    "message_size",
-    "batch",
     "lane",
     "kafka",
     "nats",
 ];
+
+/// Every key a profile may set at its top level.
+fn top_keys() -> Vec<&'static str> {
+    OTHER_KEYS.iter().chain(KnobLayer::KEYS).copied().collect()
+}
 
 impl Profile {
     /// Reads, parses and validates a profile file.
@@ -212,21 +157,29 @@ impl Profile {
         };
         // Unknown top-level keys first, to suggest the key that was meant.
         let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
-        if let Some(k) = table.keys().find(|k| !TOP_KEYS.contains(&k.as_str())) {
-            let hint = closest(k, &TOP_KEYS)
+        let known = top_keys();
+        if let Some(k) = table.keys().find(|k| !known.contains(&k.as_str())) {
+            let hint = closest(k, &known)
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
             return Err(err(
                 Some(k),
                 None,
-                format!(
-                    "unknown key `{k}`{hint} (known keys: {})",
-                    TOP_KEYS.join(", ")
-                ),
+                format!("unknown key `{k}`{hint} (known keys: {})", known.join(", ")),
             ));
         }
+        // Knobs are flattened into the top level, where serde's errors lose their place: read
+        // each knob alone first, so a bad value names its own key and line.
+        for key in KnobLayer::KEYS {
+            if let Some(value) = table.get(*key) {
+                let one = toml::Table::from_iter([(key.to_string(), value.clone())]);
+                if let Err(e) = one.try_into::<KnobLayer>() {
+                    return Err(err(Some(key), None, e.message().trim().to_string()));
+                }
+            }
+        }
         let profile: Profile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
-        let knobs = profile.knobs().over(Knobs::default());
+        let knobs = profile.knobs.over(Knobs::default());
         if let Err((key, msg)) = knobs.validate() {
             return Err(err(Some(key), None, msg));
         }
@@ -343,6 +296,7 @@ fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::AckStrategy;
 
     fn parse(text: &str) -> Result<Profile, ProfileError> {
         Profile::parse(Path::new("p.toml"), text)
@@ -410,7 +364,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.duration, Some(Duration::from_secs(120)));
-        assert_eq!(p.knobs().concurrency, Some(8));
+        assert_eq!(p.knobs.concurrency, Some(8));
         assert_eq!(p.lane.get(LaneKind::Kafka).ack, Some(AckStrategy::Async));
         assert_eq!(p.lanes, Some(vec![LaneKind::Nats]));
     }

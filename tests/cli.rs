@@ -1,10 +1,15 @@
 //! The binary as a user runs it: profiles, bad input and exit codes, unreachable brokers, and a
 //! headless run whose report is checked against the documented schema.
+//!
+//! Runs that need brokers use the test binary's shared Apache Kafka and nats-server
+//! (`pubduel::testkit::shared`), each with its own topic and stream from a small profile.
 
 use pubduel::report::Report;
-use pubduel::testkit::{free_port, LocalBrokers};
-use std::path::Path;
-use std::process::{Command, Output};
+use pubduel::testkit::{self, free_port, TestNames};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 fn pubduel(args: &[&str]) -> Output {
@@ -14,6 +19,19 @@ fn pubduel(args: &[&str]) -> Output {
         .env_remove("PUBDUEL_NATS")
         .output()
         .expect("the binary runs")
+}
+
+/// The binary on the shared brokers, with a profile in `dir` naming its own topic and stream.
+fn pubduel_on_brokers(dir: &Path, tag: &str) -> Command {
+    let b = testkit::shared();
+    let profile: PathBuf = dir.join(format!("{tag}.toml"));
+    std::fs::write(&profile, TestNames::new(tag).profile()).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pubduel"));
+    cmd.arg("--profile")
+        .arg(&profile)
+        .env("PUBDUEL_KAFKA", b.kafka_addr())
+        .env("PUBDUEL_NATS", b.nats_url());
+    cmd
 }
 
 fn text(o: &Output) -> String {
@@ -70,7 +88,7 @@ fn seed_profiles_are_set_up_like_the_go_event_bus() {
     ] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("profiles/{name}.toml"));
         let p = pubduel::profile::Profile::load(&path).unwrap();
-        assert_eq!(p.rate, Some(rate), "{name}");
+        assert_eq!(p.knobs.rate, Some(rate), "{name}");
         let nats = p.lane.nats.unwrap();
         assert_eq!(
             nats.ack,
@@ -185,10 +203,9 @@ fn help_explains_flags_and_exit_codes() {
 
 #[test]
 fn a_headless_run_writes_the_documented_report() {
-    let b = LocalBrokers::start().expect("brokers start");
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("sub/run.toml");
-    let o = Command::new(env!("CARGO_BIN_EXE_pubduel"))
+    let o = pubduel_on_brokers(dir.path(), "report")
         .args([
             "--headless",
             "--duration",
@@ -201,8 +218,6 @@ fn a_headless_run_writes_the_documented_report() {
             "1s",
         ])
         .args(["--report", report.to_str().unwrap()])
-        .env("PUBDUEL_KAFKA", b.kafka_addr())
-        .env("PUBDUEL_NATS", b.nats_url())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
@@ -252,12 +267,25 @@ fn a_headless_run_writes_the_documented_report() {
     assert_eq!(Report::load(&again).unwrap(), r);
 }
 
+/// Reads the child's stdout on a thread: each line goes to the channel as it comes.
+fn lines_of(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 #[test]
 fn sigterm_ends_a_headless_run_and_keeps_the_report() {
-    let b = LocalBrokers::start().expect("brokers start");
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("term.toml");
-    let child = Command::new(env!("CARGO_BIN_EXE_pubduel"))
+    let mut child = pubduel_on_brokers(dir.path(), "term")
         .args([
             "--headless",
             "--duration",
@@ -268,17 +296,37 @@ fn sigterm_ends_a_headless_run_and_keeps_the_report() {
             "0s",
         ])
         .args(["--report", report.to_str().unwrap()])
-        .env("PUBDUEL_KAFKA", b.kafka_addr())
-        .env("PUBDUEL_NATS", b.nats_url())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
-    // SAFETY: sends SIGTERM to the child we just started.
+    let lines = lines_of(child.stdout.take().unwrap());
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    // Three progress lines of the Kafka lane: three stats ticks (about 3 s) into the run, however
+    // long the start took.
+    let (mut out, mut ticks) = (Vec::new(), 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ticks < 3 && Instant::now() < deadline {
+        match lines.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                ticks += usize::from(line.contains("kafka"));
+                out.push(line);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    // SAFETY: sends SIGTERM to the child we just started (it has not been waited for).
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    let status = child.wait().unwrap();
+    out.extend(lines.iter());
+    let all = format!("{}\n{}", out.join("\n"), errors.join().unwrap());
+    assert!(status.success(), "{all}");
     let r = Report::load(&report).expect("the report is written on SIGTERM");
     assert!(
         r.phases[0].lanes.iter().all(|l| l.acked > 50),

@@ -1,175 +1,20 @@
 //! TOML reports: data transfer objects apart from live state, built from closed phases, written
 //! atomically, read back for comparison.
 
+mod types;
+
+pub use types::*;
+
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
 use crate::metrics::{outages_of, ClosedPhase, LanePhase, PhaseMode, StageSummary};
-use crate::vocab::Finding;
-use crate::vocab::{AckStrategy, Knobs};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::vocab::{Finding, Knobs};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// The report format version; bumped on incompatible changes.
 pub const SCHEMA: u32 = 1;
-
-/// A whole report: a run so far.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    /// Format version ([`SCHEMA`]).
-    pub schema: u32,
-    /// Who, when, where.
-    pub meta: Meta,
-    /// Broker settings of the lanes that ran (credentials left out).
-    pub brokers: Brokers,
-    /// One entry per phase, in order.
-    pub phases: Vec<PhaseReport>,
-    /// Stretches of time a lane's broker could not be reached.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub outages: Vec<OutageReport>,
-}
-
-/// One outage of one lane's broker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutageReport {
-    /// Lane name.
-    pub lane: String,
-    /// Start, seconds since the run started.
-    pub start_s: f64,
-    /// Length, seconds (until the end of the run when it was still going on).
-    pub duration_s: f64,
-    /// The broker was still away when the run ended.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub ongoing: bool,
-    /// What the client said when it lost the broker.
-    pub reason: String,
-}
-
-/// Run metadata.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Meta {
-    /// Always `pubduel`.
-    pub tool: String,
-    /// pubduel version.
-    pub version: String,
-    /// Run start, RFC 3339 (UTC).
-    pub started_at: String,
-    /// Profile name.
-    pub profile: String,
-    /// Profile file, when one was used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile_path: Option<String>,
-    /// Host name of the machine that ran pubduel.
-    pub host: String,
-    /// Length of the run so far, seconds.
-    pub duration_s: f64,
-    /// Warm-up left out of each phase's percentiles, seconds.
-    pub warmup_s: f64,
-    /// Whether end-to-end consumers ran.
-    pub e2e: bool,
-    /// Lanes, in order.
-    pub lanes: Vec<String>,
-}
-
-/// Broker settings as used.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Brokers {
-    /// Kafka lane settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kafka: Option<KafkaSettings>,
-    /// NATS lane settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nats: Option<NatsSettings>,
-}
-
-/// One phase: a stretch of time with constant knobs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PhaseReport {
-    /// 0-based phase number.
-    pub index: u32,
-    /// Start, seconds since the run started.
-    pub start_s: f64,
-    /// Length, seconds.
-    pub duration_s: f64,
-    /// Warm-up at the start of the phase left out of its percentiles, seconds.
-    pub warmup_s: f64,
-    /// `open` (paced from a schedule), `closed` (as fast as possible) or `mixed`.
-    pub mode: String,
-    /// Whether publishing was paused.
-    pub paused: bool,
-    /// Knobs every lane shared in this phase (a knob is absent when lanes differ).
-    pub knobs: CommonKnobs,
-    /// One entry per lane.
-    pub lanes: Vec<LaneReport>,
-}
-
-/// Knobs shared by every lane of a phase.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct CommonKnobs {
-    /// Publisher tasks per lane.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<u32>,
-    /// Un-acked messages allowed per lane.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_pending: Option<u32>,
-    /// Ack handling strategy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ack: Option<AckStrategy>,
-    /// Target msg/s per lane (0 = as fast as possible).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate: Option<u64>,
-    /// Payload bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_size: Option<u32>,
-    /// Batch size for the batch strategy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub batch: Option<u32>,
-}
-
-/// One lane within one phase.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LaneReport {
-    /// Lane name.
-    pub name: String,
-    /// `open` or `closed`.
-    pub mode: String,
-    /// Messages handed to the client.
-    pub sent: u64,
-    /// Messages the broker acknowledged.
-    pub acked: u64,
-    /// Failed submits and acks.
-    pub errors: u64,
-    /// Submits that waited for a max-pending permit.
-    pub stalls: u64,
-    /// Submits the client's own queue refused (retried) or held back.
-    pub queue_full: u64,
-    /// Messages still un-acked when the phase ended.
-    pub in_flight_end: u64,
-    /// Acked msg/s over the measured part of the phase.
-    pub throughput: f64,
-    /// Sent msg/s over the same span.
-    pub sent_rate: f64,
-    /// True when the phase ended within its warm-up: percentiles then include the warm-up.
-    pub warmup_only: bool,
-    /// End to end: messages the consumer received.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub received: Option<u64>,
-    /// End to end: acked messages the consumer did not see.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub missing: Option<u64>,
-    /// End to end: messages the consumer saw more than once.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duplicates: Option<u64>,
-    /// The lane's knobs in this phase.
-    pub knobs: Knobs,
-    /// Latency per stage (`submit`, `ack`, `e2e`, `lag`, `*_raw`), microseconds.
-    pub stages: BTreeMap<String, StageSummary>,
-    /// What the numbers mean.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub findings: Vec<Finding>,
-}
 
 /// What a report needs to know about the run besides its phases.
 #[derive(Debug, Clone)]
@@ -286,23 +131,67 @@ fn phase_report(run: &RunInfo, p: &ClosedPhase) -> PhaseReport {
         warmup_s: round3(p.warmup_s),
         mode,
         paused: p.paused,
-        knobs: common_knobs(&p.lanes),
+        knobs: ReportKnobs::common(&p.lanes),
         lanes: p.lanes.iter().map(|l| lane_report(l, run.e2e)).collect(),
     }
 }
 
-fn common_knobs(lanes: &[LanePhase]) -> CommonKnobs {
-    fn same<T: PartialEq + Copy>(lanes: &[LanePhase], f: impl Fn(&Knobs) -> T) -> Option<T> {
-        let first = f(&lanes.first()?.knobs);
-        lanes.iter().all(|l| f(&l.knobs) == first).then_some(first)
+impl ReportKnobs {
+    /// Every knob of `k`.
+    pub fn of(k: &Knobs) -> ReportKnobs {
+        ReportKnobs {
+            concurrency: Some(k.concurrency),
+            max_pending: Some(k.max_pending),
+            ack: Some(k.ack.to_string()),
+            rate: Some(k.rate),
+            message_size: Some(k.message_size),
+            batch: Some(k.batch),
+        }
     }
-    CommonKnobs {
-        concurrency: same(lanes, |k| k.concurrency),
-        max_pending: same(lanes, |k| k.max_pending),
-        ack: same(lanes, |k| k.ack),
-        rate: same(lanes, |k| k.rate),
-        message_size: same(lanes, |k| k.message_size),
-        batch: same(lanes, |k| k.batch),
+
+    /// The knobs every lane shares; a knob the lanes differ in is left out.
+    fn common(lanes: &[LanePhase]) -> ReportKnobs {
+        let mut all = lanes.iter().map(|l| ReportKnobs::of(&l.knobs));
+        let Some(mut common) = all.next() else {
+            return ReportKnobs::default();
+        };
+        fn keep<T: PartialEq>(mine: &mut Option<T>, theirs: Option<T>) {
+            if *mine != theirs {
+                *mine = None;
+            }
+        }
+        for k in all {
+            keep(&mut common.concurrency, k.concurrency);
+            keep(&mut common.max_pending, k.max_pending);
+            keep(&mut common.ack, k.ack);
+            keep(&mut common.rate, k.rate);
+            keep(&mut common.message_size, k.message_size);
+            keep(&mut common.batch, k.batch);
+        }
+        common
+    }
+}
+
+impl From<&StageSummary> for StageReport {
+    fn from(s: &StageSummary) -> StageReport {
+        StageReport {
+            count: s.count,
+            mean_us: s.mean_us,
+            p50_us: s.p50_us,
+            p90_us: s.p90_us,
+            p99_us: s.p99_us,
+            p999_us: s.p999_us,
+            max_us: s.max_us,
+        }
+    }
+}
+
+impl From<&Finding> for FindingReport {
+    fn from(f: &Finding) -> FindingReport {
+        FindingReport {
+            kind: f.kind.to_string(),
+            message: f.message.clone(),
+        }
     }
 }
 
@@ -323,14 +212,14 @@ fn lane_report(l: &LanePhase, e2e: bool) -> LaneReport {
         received: e2e.then_some(c.received),
         missing: e2e.then_some(c.acked.saturating_sub(c.received)),
         duplicates: e2e.then_some(c.duplicates),
-        knobs: l.knobs,
+        knobs: ReportKnobs::of(&l.knobs),
         stages: l
             .reported()
             .summaries()
             .into_iter()
-            .map(|(s, v)| (s.as_str().to_string(), v))
+            .map(|(s, v)| (s.as_str().to_string(), StageReport::from(&v)))
             .collect(),
-        findings: l.findings.clone(),
+        findings: l.findings.iter().map(FindingReport::from).collect(),
     }
 }
 
@@ -341,3 +230,6 @@ pub fn report_path_now(dir: &Path, at: SystemTime) -> PathBuf {
         .replace([':', '-'], "");
     dir.join(format!("pubduel-{}.toml", stamp.trim_end_matches('Z')))
 }
+
+#[cfg(test)]
+mod tests;

@@ -95,6 +95,69 @@ impl Default for Knobs {
     }
 }
 
+/// Knob values a flag, a profile or a per-lane override may set; unset ones fall through to the
+/// next layer. This is the one list of knobs: the CLI flattens it into its flags, profiles
+/// flatten it into their top level and `[lane.*]` tables, and the profile's known keys are
+/// [`KnobLayer::KEYS`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct KnobLayer {
+    /// Publisher tasks per lane.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// Un-acked messages allowed in flight per lane (pubduel's own limit, same for both lanes).
+    #[arg(long, value_name = "N")]
+    pub max_pending: Option<u32>,
+    /// Ack handling: sync, async, task-per-message, batch or none.
+    #[arg(long, value_name = "STRATEGY")]
+    pub ack: Option<AckStrategy>,
+    /// Target msg/s per lane; 0 = as fast as possible (closed loop).
+    #[arg(long, value_name = "N")]
+    pub rate: Option<u64>,
+    /// Payload size in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub message_size: Option<u32>,
+    /// Messages per batch for the batch strategy.
+    #[arg(long, value_name = "N")]
+    pub batch: Option<u32>,
+}
+
+impl KnobLayer {
+    /// The knobs' names, as profile keys (`max_pending`); flags spell them with dashes.
+    pub const KEYS: &'static [&'static str] = &[
+        "concurrency",
+        "max_pending",
+        "ack",
+        "rate",
+        "message_size",
+        "batch",
+    ];
+
+    /// `base` with this layer's values on top.
+    pub fn over(&self, base: Knobs) -> Knobs {
+        Knobs {
+            concurrency: self.concurrency.unwrap_or(base.concurrency),
+            max_pending: self.max_pending.unwrap_or(base.max_pending),
+            ack: self.ack.unwrap_or(base.ack),
+            rate: self.rate.unwrap_or(base.rate),
+            message_size: self.message_size.unwrap_or(base.message_size),
+            batch: self.batch.unwrap_or(base.batch),
+        }
+    }
+
+    /// Every knob of `k`, set.
+    pub fn of(k: &Knobs) -> KnobLayer {
+        KnobLayer {
+            concurrency: Some(k.concurrency),
+            max_pending: Some(k.max_pending),
+            ack: Some(k.ack),
+            rate: Some(k.rate),
+            message_size: Some(k.message_size),
+            batch: Some(k.batch),
+        }
+    }
+}
+
 /// Upper limits that keep a knob change from exhausting the machine.
 pub mod limits {
     /// Most publisher tasks per lane.
@@ -262,6 +325,26 @@ mod tests {
             k.apply(KnobChange::NextAck).ack,
             AckStrategy::TaskPerMessage
         );
+    }
+
+    #[test]
+    fn one_knob_schema_for_flags_profiles_and_keys() {
+        use clap::CommandFactory;
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            knobs: KnobLayer,
+        }
+        let flags: Vec<String> = Flags::command()
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(|l| l.replace('-', "_")))
+            .collect();
+        assert_eq!(flags, KnobLayer::KEYS);
+        let every = KnobLayer::of(&Knobs::default());
+        let text = toml::to_string(&every).unwrap();
+        let keys: Vec<&str> = text.lines().filter_map(|l| l.split(" = ").next()).collect();
+        assert_eq!(keys, KnobLayer::KEYS);
+        assert_eq!(toml::from_str::<KnobLayer>(&text).unwrap(), every);
     }
 
     #[test]

@@ -5,7 +5,7 @@ mod finding;
 pub mod knobs;
 
 pub use finding::{Finding, FindingKind};
-pub use knobs::{limits, AckStrategy, Dir, KnobChange, Knobs};
+pub use knobs::{limits, AckStrategy, Dir, KnobChange, KnobLayer, Knobs};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,91 @@
+//! Reports without a broker: built from synthetic phases, written, read back, and held to the
+//! schema by a snapshot of the file itself.
+
+use super::*;
+use crate::analysis::FindingKind;
+use crate::metrics::{no_analysis, MetricsStore, Stage};
+use crate::vocab::{AckStrategy, Knobs};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+fn phases() -> Vec<ClosedPhase> {
+    let t0 = Instant::now();
+    let k = Knobs::default();
+    let nats = Knobs {
+        ack: AckStrategy::TaskPerMessage,
+        max_pending: 4000,
+        ..k
+    };
+    let store = MetricsStore::new(
+        &[("kafka".into(), k), ("nats".into(), nats)],
+        no_analysis(),
+        Duration::ZERO,
+        t0,
+    );
+    for (i, lane) in store.lanes().iter().enumerate() {
+        let rec = lane.recorders.recorder(0);
+        for n in 1..=100u64 {
+            rec.record(&[
+                (Stage::Submit, Duration::from_micros(10 * n)),
+                (Stage::Ack, Duration::from_micros(1000 * n + i as u64)),
+            ]);
+        }
+        lane.counters
+            .sent
+            .fetch_add(100, std::sync::atomic::Ordering::Relaxed);
+        lane.counters
+            .acked
+            .fetch_add(100, std::sync::atomic::Ordering::Relaxed);
+    }
+    let mut phases = store.phases(t0 + Duration::from_secs(4));
+    phases[0].lanes[1].findings = vec![Finding::new(
+        FindingKind::MaxPendingStall,
+        "submits waited".into(),
+    )];
+    phases
+}
+
+fn report() -> Report {
+    let info = RunInfo {
+        started_at: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        profile: "test".into(),
+        profile_path: None,
+        warmup_s: 0.0,
+        e2e: false,
+        kafka: Some(KafkaSettings::default()),
+        nats: Some(NatsSettings::default()),
+    };
+    let mut r = Report::build(&info, &phases());
+    r.meta.host = "host".into();
+    r.meta.version = "x.y.z".into();
+    r
+}
+
+#[test]
+fn a_report_round_trips_through_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/run.toml");
+    let r = report();
+    r.write(&path).unwrap();
+    assert_eq!(Report::load(&path).unwrap(), r);
+    let lane = &r.phases[0].lanes[1];
+    assert_eq!(lane.knobs.ack.as_deref(), Some("task-per-message"));
+    assert_eq!(lane.findings[0].kind, "max-pending-stall");
+    assert_eq!(r.phases[0].knobs.max_pending, None, "lanes differ");
+    assert_eq!(r.phases[0].knobs.concurrency, Some(4));
+    assert_eq!(lane.stages["ack"].count, 100);
+}
+
+#[test]
+fn the_file_format_only_changes_on_purpose() {
+    let text = toml::to_string(&report()).unwrap();
+    insta::assert_snapshot!("report_schema_1", text);
+}
+
+#[test]
+fn an_unreadable_report_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.toml");
+    std::fs::write(&path, "schema = 1\nmeta = 3\n").unwrap();
+    let e = Report::load(&path).unwrap_err();
+    assert!(e.contains("broken.toml"), "{e}");
+}

@@ -1,0 +1,191 @@
+//! The report's own types: built from live ones, never the live ones themselves, so a change to
+//! the engine or the metrics cannot silently change the file format ([`super::SCHEMA`]).
+
+use crate::brokers::kafka::KafkaSettings;
+use crate::brokers::nats::NatsSettings;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A whole report: a run so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Format version ([`SCHEMA`]).
+    pub schema: u32,
+    /// Who, when, where.
+    pub meta: Meta,
+    /// Broker settings of the lanes that ran (credentials left out).
+    pub brokers: Brokers,
+    /// One entry per phase, in order.
+    pub phases: Vec<PhaseReport>,
+    /// Stretches of time a lane's broker could not be reached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outages: Vec<OutageReport>,
+}
+
+/// One outage of one lane's broker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutageReport {
+    /// Lane name.
+    pub lane: String,
+    /// Start, seconds since the run started.
+    pub start_s: f64,
+    /// Length, seconds (until the end of the run when it was still going on).
+    pub duration_s: f64,
+    /// The broker was still away when the run ended.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ongoing: bool,
+    /// What the client said when it lost the broker.
+    pub reason: String,
+}
+
+/// Run metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Always `pubduel`.
+    pub tool: String,
+    /// pubduel version.
+    pub version: String,
+    /// Run start, RFC 3339 (UTC).
+    pub started_at: String,
+    /// Profile name.
+    pub profile: String,
+    /// Profile file, when one was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_path: Option<String>,
+    /// Host name of the machine that ran pubduel.
+    pub host: String,
+    /// Length of the run so far, seconds.
+    pub duration_s: f64,
+    /// Warm-up left out of each phase's percentiles, seconds.
+    pub warmup_s: f64,
+    /// Whether end-to-end consumers ran.
+    pub e2e: bool,
+    /// Lanes, in order.
+    pub lanes: Vec<String>,
+}
+
+/// Broker settings as used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Brokers {
+    /// Kafka lane settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kafka: Option<KafkaSettings>,
+    /// NATS lane settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nats: Option<NatsSettings>,
+}
+
+/// One phase: a stretch of time with constant knobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseReport {
+    /// 0-based phase number.
+    pub index: u32,
+    /// Start, seconds since the run started.
+    pub start_s: f64,
+    /// Length, seconds.
+    pub duration_s: f64,
+    /// Warm-up at the start of the phase left out of its percentiles, seconds.
+    pub warmup_s: f64,
+    /// `open` (paced from a schedule), `closed` (as fast as possible) or `mixed`.
+    pub mode: String,
+    /// Whether publishing was paused.
+    pub paused: bool,
+    /// Knobs every lane shared in this phase (a knob is absent when lanes differ).
+    pub knobs: ReportKnobs,
+    /// One entry per lane.
+    pub lanes: Vec<LaneReport>,
+}
+
+/// Knobs as a report shows them: every knob for a lane; for a phase, those all lanes shared.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportKnobs {
+    /// Publisher tasks per lane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Un-acked messages allowed per lane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pending: Option<u32>,
+    /// Ack handling strategy (`sync`, `async`, `task-per-message`, `batch`, `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack: Option<String>,
+    /// Target msg/s per lane (0 = as fast as possible).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<u64>,
+    /// Payload bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_size: Option<u32>,
+    /// Batch size for the batch strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
+}
+
+/// Latency of one stage, in microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageReport {
+    /// Samples.
+    pub count: u64,
+    /// Mean.
+    pub mean_us: f64,
+    /// Median.
+    pub p50_us: u64,
+    /// 90th percentile.
+    pub p90_us: u64,
+    /// 99th percentile.
+    pub p99_us: u64,
+    /// 99.9th percentile.
+    pub p999_us: u64,
+    /// Largest sample.
+    pub max_us: u64,
+}
+
+/// A finding as the report keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingReport {
+    /// Stable name, e.g. `max-pending-stall`.
+    pub kind: String,
+    /// What happened and what to change.
+    pub message: String,
+}
+
+/// One lane within one phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaneReport {
+    /// Lane name.
+    pub name: String,
+    /// `open` or `closed`.
+    pub mode: String,
+    /// Messages handed to the client.
+    pub sent: u64,
+    /// Messages the broker acknowledged.
+    pub acked: u64,
+    /// Failed submits and acks.
+    pub errors: u64,
+    /// Submits that waited for a max-pending permit.
+    pub stalls: u64,
+    /// Submits the client's own queue refused (retried) or held back.
+    pub queue_full: u64,
+    /// Messages still un-acked when the phase ended.
+    pub in_flight_end: u64,
+    /// Acked msg/s over the measured part of the phase.
+    pub throughput: f64,
+    /// Sent msg/s over the same span.
+    pub sent_rate: f64,
+    /// True when the phase ended within its warm-up: percentiles then include the warm-up.
+    pub warmup_only: bool,
+    /// End to end: messages the consumer received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<u64>,
+    /// End to end: acked messages the consumer did not see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<u64>,
+    /// End to end: messages the consumer saw more than once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<u64>,
+    /// The lane's knobs in this phase.
+    pub knobs: ReportKnobs,
+    /// Latency per stage (`submit`, `ack`, `e2e`, `lag`, `*_raw`), microseconds.
+    pub stages: BTreeMap<String, StageReport>,
+    /// What the numbers mean.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<FindingReport>,
+}
