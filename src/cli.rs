@@ -110,32 +110,7 @@ impl Cli {
             Some(p) => Profile::load(p)?,
             None => Profile::default(),
         };
-        let base = profile.knobs.over(Knobs::default());
-        let flags = self.knobs;
-        let flag_err = |knob: &str, message: String| ConfigError::Flag {
-            flag: knob.replace('_', "-"),
-            message,
-        };
-        if let Err((knob, msg)) = flags.over(base).validate() {
-            return Err(flag_err(knob, msg));
-        }
-        let mut kinds = self
-            .lanes
-            .clone()
-            .or(profile.lanes.clone())
-            .unwrap_or(vec![LaneKind::Kafka, LaneKind::Nats]);
-        kinds.sort();
-        kinds.dedup();
-        if kinds.is_empty() {
-            return Err(flag_err(
-                "lanes",
-                "name at least one lane (kafka, nats)".into(),
-            ));
-        }
-        let lanes = kinds
-            .iter()
-            .map(|k| (*k, flags.over(profile.lane.get(*k).over(base))))
-            .collect();
+        let lanes = self.lanes_over(&profile)?;
         let mut kafka = profile.kafka.clone().unwrap_or_default();
         if let Some(addr) = &self.kafka {
             kafka.bootstrap = addr.clone();
@@ -144,25 +119,15 @@ impl Cli {
         if let Some(url) = &self.nats {
             nats.url = url.clone();
         }
-        let profile_name = profile
-            .name
-            .clone()
-            .or_else(|| {
-                self.profile
-                    .as_ref()
-                    .and_then(|p| p.file_stem())
-                    .map(|s| s.to_string_lossy().into_owned())
-            })
-            .unwrap_or_else(|| "default".into());
         let duration = self
             .duration
             .or(profile.duration)
             .or(headless.then_some(HEADLESS_DEFAULT_DURATION));
         if duration.is_some_and(|d| d.is_zero()) {
-            return Err(flag_err("duration", "must be longer than zero".into()));
+            return Err(flag_error("duration", "must be longer than zero".into()));
         }
         Ok(RunConfig {
-            profile_name,
+            profile_name: self.profile_name(&profile),
             profile_path: self.profile.clone(),
             duration,
             warmup: self
@@ -175,6 +140,53 @@ impl Cli {
             nats,
             report: self.report.clone(),
         })
+    }
+
+    /// The lanes to run, each with its knobs: flags over the lane's override over the profile
+    /// over the defaults.
+    fn lanes_over(&self, profile: &Profile) -> Result<Vec<(LaneKind, Knobs)>, ConfigError> {
+        let base = profile.knobs.over(Knobs::default());
+        if let Err((knob, msg)) = self.knobs.over(base).validate() {
+            return Err(flag_error(knob, msg));
+        }
+        let mut kinds = self
+            .lanes
+            .clone()
+            .or(profile.lanes.clone())
+            .unwrap_or(vec![LaneKind::Kafka, LaneKind::Nats]);
+        kinds.sort();
+        kinds.dedup();
+        if kinds.is_empty() {
+            return Err(flag_error(
+                "lanes",
+                "name at least one lane (kafka, nats)".into(),
+            ));
+        }
+        Ok(kinds
+            .iter()
+            .map(|k| (*k, self.knobs.over(profile.lane.get(*k).over(base))))
+            .collect())
+    }
+
+    /// The profile's name, else its file's stem, else `default`.
+    fn profile_name(&self, profile: &Profile) -> String {
+        profile
+            .name
+            .clone()
+            .or_else(|| {
+                self.profile
+                    .as_ref()
+                    .and_then(|p| p.file_stem())
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "default".into())
+    }
+}
+
+fn flag_error(knob: &str, message: String) -> ConfigError {
+    ConfigError::Flag {
+        flag: knob.replace('_', "-"),
+        message,
     }
 }
 

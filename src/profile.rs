@@ -145,69 +145,91 @@ impl Profile {
 
     /// Parses and validates profile text; `path` is only used in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Profile, ProfileError> {
-        let err = |key: Option<&str>, section: Option<&str>, message: String| {
-            let line = key.and_then(|k| locate(text, section, k));
+        let at = |fault: Fault| {
+            let line = locate(text, fault.section.as_deref(), &fault.key);
             ProfileError {
                 path: path.to_path_buf(),
                 line,
                 column: line.map(|_| 1),
-                key: key.map(str::to_string),
-                message,
+                key: Some(fault.key),
+                message: fault.message,
             }
         };
-        // Unknown top-level keys first, to suggest the key that was meant.
         let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
-        let known = top_keys();
-        if let Some(k) = table.keys().find(|k| !known.contains(&k.as_str())) {
-            let hint = closest(k, &known)
-                .map(|c| format!("; did you mean `{c}`?"))
-                .unwrap_or_default();
-            return Err(err(
-                Some(k),
-                None,
-                format!("unknown key `{k}`{hint} (known keys: {})", known.join(", ")),
-            ));
-        }
-        // Knobs are flattened into the top level, where serde's errors lose their place: read
-        // each knob alone first, so a bad value names its own key and line.
-        for key in KnobLayer::KEYS {
-            if let Some(value) = table.get(*key) {
-                let one = toml::Table::from_iter([(key.to_string(), value.clone())]);
-                if let Err(e) = one.try_into::<KnobLayer>() {
-                    return Err(err(Some(key), None, e.message().trim().to_string()));
-                }
-            }
-        }
+        check_keys(&table).map_err(at)?;
         let profile: Profile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
-        let knobs = profile.knobs.over(Knobs::default());
-        if let Err((key, msg)) = knobs.validate() {
-            return Err(err(Some(key), None, msg));
-        }
-        for lane in [LaneKind::Kafka, LaneKind::Nats] {
-            let k = profile.lane.get(lane).over(knobs);
-            if let Err((key, msg)) = k.validate() {
-                return Err(err(
-                    Some(key),
-                    Some(&format!("lane.{}", lane.as_str())),
-                    msg,
-                ));
-            }
-        }
-        if let Some(Err((key, msg))) = profile.kafka.as_ref().map(KafkaSettings::validate) {
-            return Err(err(Some(key), Some("kafka"), msg));
-        }
-        if let Some(Err((key, msg))) = profile.nats.as_ref().map(NatsSettings::validate) {
-            return Err(err(Some(key), Some("nats"), msg));
-        }
-        if profile.lanes.as_ref().is_some_and(|l| l.is_empty()) {
-            return Err(err(
-                Some("lanes"),
-                None,
-                "must name at least one lane (kafka, nats)".into(),
-            ));
-        }
+        profile.validate().map_err(at)?;
         Ok(profile)
     }
+
+    /// Checks every value against its allowed range.
+    fn validate(&self) -> Result<(), Fault> {
+        let knobs = self.knobs.over(Knobs::default());
+        knobs.validate().map_err(Fault::top)?;
+        for lane in [LaneKind::Kafka, LaneKind::Nats] {
+            let section = format!("lane.{}", lane.as_str());
+            let k = self.lane.get(lane).over(knobs);
+            k.validate().map_err(|e| Fault::in_section(&section, e))?;
+        }
+        if let Some(k) = &self.kafka {
+            k.validate().map_err(|e| Fault::in_section("kafka", e))?;
+        }
+        if let Some(n) = &self.nats {
+            n.validate().map_err(|e| Fault::in_section("nats", e))?;
+        }
+        if self.lanes.as_ref().is_some_and(|l| l.is_empty()) {
+            let msg = "must name at least one lane (kafka, nats)".to_string();
+            return Err(Fault::top(("lanes", msg)));
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong with a profile, and at which key of which section.
+struct Fault {
+    key: String,
+    section: Option<String>,
+    message: String,
+}
+
+impl Fault {
+    fn top((key, message): (&str, String)) -> Fault {
+        Fault {
+            key: key.to_string(),
+            section: None,
+            message,
+        }
+    }
+
+    fn in_section(section: &str, (key, message): (&str, String)) -> Fault {
+        Fault {
+            section: Some(section.to_string()),
+            ..Fault::top((key, message))
+        }
+    }
+}
+
+/// Refuses unknown top-level keys (suggesting the key that was meant) and knob values of the
+/// wrong type. Knobs are flattened into the top level, where serde's errors lose their place:
+/// each is read alone here, so a bad value names its own key and line.
+fn check_keys(table: &toml::Table) -> Result<(), Fault> {
+    let known = top_keys();
+    if let Some(k) = table.keys().find(|k| !known.contains(&k.as_str())) {
+        let hint = closest(k, &known)
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        let msg = format!("unknown key `{k}`{hint} (known keys: {})", known.join(", "));
+        return Err(Fault::top((k, msg)));
+    }
+    for key in KnobLayer::KEYS {
+        if let Some(value) = table.get(*key) {
+            let one = toml::Table::from_iter([(key.to_string(), value.clone())]);
+            if let Err(e) = one.try_into::<KnobLayer>() {
+                return Err(Fault::top((key, e.message().trim().to_string())));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ProfileError {

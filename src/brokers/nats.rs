@@ -154,26 +154,9 @@ pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, Brok
         env: "PUBDUEL_NATS",
     };
     let status = BrokerStatus::new();
-    let events = Arc::clone(&status);
-    let opts = async_nats::ConnectOptions::new()
-        .name("pubduel")
-        .connection_timeout(SETUP_TIMEOUT)
-        .reconnect_delay_callback(reconnect_delay)
-        .event_callback(move |event| {
-            let status = Arc::clone(&events);
-            async move {
-                match event {
-                    async_nats::Event::Disconnected => {
-                        status.set_down(Instant::now(), "disconnected from the server")
-                    }
-                    async_nats::Event::Connected => status.set_up(Instant::now()),
-                    other => tracing::debug!("nats: {other}"),
-                }
-            }
-        });
     let client = tokio::time::timeout(
         SETUP_TIMEOUT + Duration::from_secs(1),
-        opts.connect(settings.url.as_str()),
+        connect_options(Arc::clone(&status)).connect(settings.url.as_str()),
     )
     .await
     .map_err(|_| unreachable("timed out".into()))?
@@ -189,6 +172,39 @@ pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, Brok
         .max_ack_inflight(cap)
         .backpressure_on_inflight(true)
         .build(client);
+    create_stream(&js, settings).await?;
+    Ok(Arc::new(NatsPublisher {
+        js,
+        status,
+        settings: settings.clone(),
+    }))
+}
+
+/// The client's options: quick reconnects, and its connection events followed in `status`.
+fn connect_options(status: Arc<BrokerStatus>) -> async_nats::ConnectOptions {
+    async_nats::ConnectOptions::new()
+        .name("pubduel")
+        .connection_timeout(SETUP_TIMEOUT)
+        .reconnect_delay_callback(reconnect_delay)
+        .event_callback(move |event| {
+            let status = Arc::clone(&status);
+            async move {
+                match event {
+                    async_nats::Event::Disconnected => {
+                        status.set_down(Instant::now(), "disconnected from the server")
+                    }
+                    async_nats::Event::Connected => status.set_up(Instant::now()),
+                    other => tracing::debug!("nats: {other}"),
+                }
+            }
+        })
+}
+
+/// Creates the stream, or reuses it when it exists and takes the subject.
+async fn create_stream(
+    js: &jetstream::Context,
+    settings: &NatsSettings,
+) -> Result<(), BrokerError> {
     let config = stream::Config {
         name: settings.stream.clone(),
         subjects: vec![settings.subject.clone()],
@@ -214,11 +230,7 @@ pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, Brok
             bound.join(", ")
         )));
     }
-    Ok(Arc::new(NatsPublisher {
-        js,
-        status,
-        settings: settings.clone(),
-    }))
+    Ok(())
 }
 
 /// async-nats's exponential backoff (0, 2, 4, 8 ... ms), capped at [`MAX_RECONNECT_DELAY`].

@@ -152,23 +152,11 @@ impl Engine {
         let payloads: Vec<PayloadBuilder> = (0..setups.len())
             .map(|_| PayloadBuilder::new(knobs::limits::MAX_MESSAGE_SIZE as usize, epoch, nonce))
             .collect();
-        let mut consumers = Vec::new();
-        if config.e2e {
-            for ((setup, metrics), payloads) in setups.iter().zip(store.lanes()).zip(&payloads) {
-                let tracker = Arc::new(E2eTracker::new(
-                    payloads.clone(),
-                    &metrics.recorders,
-                    Arc::clone(&metrics.counters),
-                ));
-                let on_message: OnMessage =
-                    Arc::new(move |p: &[u8], at: Instant| tracker.on_message(p, at));
-                let task = setup
-                    .publisher
-                    .consume(on_message, cancel.child_token())
-                    .await?;
-                consumers.push(tokio::spawn(task));
-            }
-        }
+        let consumers = if config.e2e {
+            start_consumers(&setups, &store, &payloads, &cancel).await?
+        } else {
+            Vec::new()
+        };
         let now = Instant::now();
         store.restart(now);
         let lanes: Vec<Lane> = setups
@@ -217,6 +205,31 @@ impl Drop for Engine {
     fn drop(&mut self) {
         self.cancel.cancel();
     }
+}
+
+/// Starts one end-to-end consumer per lane, each seeing only what is published from now on.
+async fn start_consumers(
+    setups: &[LaneSetup],
+    store: &MetricsStore,
+    payloads: &[PayloadBuilder],
+    cancel: &CancellationToken,
+) -> Result<Vec<JoinHandle<()>>, BrokerError> {
+    let mut consumers = Vec::new();
+    for ((setup, metrics), payloads) in setups.iter().zip(store.lanes()).zip(payloads) {
+        let tracker = Arc::new(E2eTracker::new(
+            payloads.clone(),
+            &metrics.recorders,
+            Arc::clone(&metrics.counters),
+        ));
+        let on_message: OnMessage =
+            Arc::new(move |p: &[u8], at: Instant| tracker.on_message(p, at));
+        let task = setup
+            .publisher
+            .consume(on_message, cancel.child_token())
+            .await?;
+        consumers.push(tokio::spawn(task));
+    }
+    Ok(consumers)
 }
 
 /// The engine's own task: applies controls, runs the stats tick, and shuts lanes down.

@@ -48,31 +48,7 @@ pub struct LaneView<'a> {
 /// Draws the lane column into `area`.
 pub fn render(area: Rect, buf: &mut Buffer, v: &LaneView) {
     let lane = v.lane;
-    let border = if v.selected {
-        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
-    } else {
-        Style::new().fg(Color::DarkGray)
-    };
-    let mut title = vec![Span::styled(
-        format!(" {} ", lane.name),
-        Style::new().add_modifier(Modifier::BOLD).fg(Color::White),
-    )];
-    if v.selected {
-        title.push(Span::styled("◀ keys ", border));
-    }
-    if let Some((since, _)) = &lane.unavailable {
-        title.push(Span::styled(
-            format!(" ✖ broker unavailable since {since:.1}s "),
-            Style::new()
-                .fg(Color::White)
-                .bg(Color::Red)
-                .add_modifier(Modifier::BOLD),
-        ));
-    }
-    let block = Block::bordered()
-        .border_type(BorderType::Rounded)
-        .border_style(border)
-        .title(Line::from(title));
+    let block = frame(v);
     let inner = block.inner(area);
     block.render(area, buf);
     let w = inner.width;
@@ -118,6 +94,35 @@ pub fn render(area: Rect, buf: &mut Buffer, v: &LaneView) {
     percentiles::render(table_a, buf, &rows);
     Paragraph::new(counters).render(counters_a, buf);
     findings::render(notes_a, buf, notes);
+}
+
+/// The lane's border and title: its name, whether the knob keys act on it, and an outage.
+fn frame(v: &LaneView) -> Block<'static> {
+    let border = if v.selected {
+        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    };
+    let mut title = vec![Span::styled(
+        format!(" {} ", v.lane.name),
+        Style::new().add_modifier(Modifier::BOLD).fg(Color::White),
+    )];
+    if v.selected {
+        title.push(Span::styled("◀ keys ", border));
+    }
+    if let Some((since, _)) = &v.lane.unavailable {
+        title.push(Span::styled(
+            format!(" ✖ broker unavailable since {since:.1}s "),
+            Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
+    Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(border)
+        .title(Line::from(title))
 }
 
 /// The knobs as `name value` items (value in bold), packed to the width.
