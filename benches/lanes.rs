@@ -1,8 +1,10 @@
 //! Per lane, unthrottled async throughput of pubduel's engine against a minimal raw-client loop on
 //! the same local broker, in the same run, reported as the ratio pubduel / raw.
 //!
-//! Brokers: `nats-server -js` and tansu, started by `pubduel::testkit` on free loopback ports and
-//! stopped at the end. A lane whose broker binary is missing is skipped with a note.
+//! Brokers: Apache Kafka (one KRaft node, file storage) and `nats-server -js` (file storage),
+//! started by `pubduel::testkit` on free loopback ports and stopped at the end; they come from
+//! `scripts/install-brokers.sh` (see `pubduel::testkit` for where they are looked for). A lane
+//! whose broker is missing is skipped with a note.
 //!
 //! Both sides publish the same number of bytes per message with the same in-flight cap (pubduel's
 //! `max_pending`; the raw loops use a semaphore of the same size, released on ack) and the same
@@ -22,8 +24,8 @@ use bytes::Bytes;
 use futures::stream::{FuturesUnordered, StreamExt};
 use pubduel::brokers::kafka::{self, KafkaSettings};
 use pubduel::brokers::nats::{self, NatsSettings};
+use pubduel::brokers::Durability;
 use pubduel::engine::{AckStrategy, Engine, EngineConfig, Knobs, LaneSetup};
-use pubduel::findings::Durability;
 use pubduel::metrics::Stage;
 use pubduel::testkit;
 use rdkafka::config::ClientConfig;

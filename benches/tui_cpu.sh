@@ -6,23 +6,25 @@
 #   benches/tui_cpu.sh                  # 20 s per run at 2000 msg/s per lane, concurrency 4
 #   DUR=30 RATE=5000 benches/tui_cpu.sh
 #
-# Needs nats-server, tansu and tmux on PATH (scripts/install-brokers.sh installs the brokers).
+# Needs tmux and python3; the brokers (Apache Kafka, one KRaft node, and nats-server) come from
+# scripts/throwaway-brokers.sh, which installs them into the cache when missing (java 17+, mvn, go).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${DUR:-20}
 RATE=${RATE:-2000}
 CONC=${CONC:-4}
 BIN=${BIN:-target/release/pubduel}
-for tool in nats-server tansu tmux; do
+for tool in tmux python3; do
   command -v "$tool" >/dev/null || { echo "tui_cpu: $tool is not installed" >&2; exit 1; }
 done
 if [ ! -x "$BIN" ]; then cargo build --release --quiet; fi
 BIN=$(realpath "$BIN")
 
 SESSION="pubduel-cpu-$$"
+# shellcheck source-path=SCRIPTDIR source=../scripts/throwaway-brokers.sh
 source scripts/throwaway-brokers.sh
 start_throwaway_brokers || { echo "tui_cpu: the brokers did not start" >&2; exit 1; }
-ARGS="--duration ${DUR}s --rate $RATE --concurrency $CONC --warmup 1s"
+ARGS=(--duration "${DUR}s" --rate "$RATE" --concurrency "$CONC" --warmup 1s)
 
 # CPU seconds of the children of the subshell that wrote `times` output into file $1.
 cpu_seconds() {
@@ -34,9 +36,9 @@ cpu_seconds() {
 }
 
 echo "load: $RATE msg/s per lane, concurrency $CONC, ${DUR}s, lanes kafka + nats"
-( cd "$TMP" && "$BIN" --headless $ARGS --report "$TMP/headless.toml" >"$TMP/headless.out" 2>&1; times >"$TMP/headless.times" )
+( cd "$TMP" && "$BIN" --headless "${ARGS[@]}" --report "$TMP/headless.toml" >"$TMP/headless.out" 2>&1; times >"$TMP/headless.times" )
 tmux new-session -d -s "$SESSION" -x 160 -y 48 \
-  "cd '$TMP' && ( '$BIN' $ARGS --report '$TMP/tui.toml' --log-file '$TMP/tui.log'; times >'$TMP/tui.times' ); touch '$TMP/tui.done'; sleep 5"
+  "cd '$TMP' && ( '$BIN' ${ARGS[*]} --report '$TMP/tui.toml' --log-file '$TMP/tui.log'; times >'$TMP/tui.times' ); touch '$TMP/tui.done'; sleep 5"
 for _ in $(seq $(( (DUR + 30) * 10 ))); do [ -f "$TMP/tui.done" ] && break; sleep 0.1; done
 [ -f "$TMP/tui.done" ] || { echo "tui_cpu: the dashboard run did not finish" >&2; exit 1; }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Captures the dashboard during real runs against local brokers (nats-server + tansu), in a
+# Captures the dashboard during real runs against local brokers (Apache Kafka + nats-server), in a
 # 160x48 tmux terminal: the plain text (.txt) and an SVG drawn from the coloured capture.
 #
 #   screenshots/capture.sh [path/to/pubduel]
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 BIN=$(realpath "${1:-target/release/pubduel}")
 OUT=screenshots
 SESSION="pubduel-shot-$$"
+# shellcheck source-path=SCRIPTDIR source=../scripts/throwaway-brokers.sh
 source scripts/throwaway-brokers.sh
 start_throwaway_brokers
 

@@ -1,26 +1,35 @@
-//! Both lanes against real brokers (nats-server -js and tansu, started on free loopback ports):
-//! every ack strategy, max-pending stalls, end-to-end latency, open-loop correction, a broker
-//! that goes away mid-run.
+//! Both lanes against real brokers (Apache Kafka in KRaft mode and nats-server -js, started on
+//! free loopback ports by `pubduel::testkit`): every ack strategy, max-pending stalls, end-to-end
+//! latency, open-loop correction, a broker that goes away mid-run.
+//!
+//! Tests share one pair of brokers, each with its own topic and stream; the test that kills a
+//! broker starts that broker for itself. Runs last until the lanes have done enough for the
+//! assertions (with a generous bound), not for a fixed time, so a loaded machine only makes them
+//! slower.
 
 use pubduel::app;
 use pubduel::cli::RunConfig;
-use pubduel::engine::{AckStrategy, Knobs};
+use pubduel::engine::{AckStrategy, EngineHandle, Knobs};
 use pubduel::metrics::{ClosedPhase, LanePhase, Stage};
 use pubduel::profile::LaneKind;
-use pubduel::testkit::LocalBrokers;
-use std::time::Duration;
+use pubduel::testkit::{self, TestNames};
+use std::time::{Duration, Instant};
 
-fn config(brokers: &LocalBrokers, knobs: Knobs, tag: &str) -> RunConfig {
+/// The longest a run waits for its lanes to do enough; the assertions then say what is missing.
+const MAX_RUN: Duration = Duration::from_secs(30);
+
+fn config(kafka_addr: String, nats_url: String, knobs: Knobs, tag: &str) -> RunConfig {
+    let names = TestNames::new(tag);
     let kafka = pubduel::brokers::kafka::KafkaSettings {
-        bootstrap: brokers.kafka_addr(),
-        topic: format!("pubduel-{tag}"),
+        bootstrap: kafka_addr,
+        topic: names.topic,
         partitions: 1,
         ..Default::default()
     };
     let nats = pubduel::brokers::nats::NatsSettings {
-        url: brokers.nats_url(),
-        stream: format!("PUBDUEL_{}", tag.to_uppercase().replace('-', "_")),
-        subject: format!("pubduel.{tag}"),
+        url: nats_url,
+        stream: names.stream,
+        subject: names.subject,
         ack_timeout_ms: 1_000,
         ..Default::default()
     };
@@ -37,11 +46,39 @@ fn config(brokers: &LocalBrokers, knobs: Knobs, tag: &str) -> RunConfig {
     }
 }
 
-async fn run(cfg: &RunConfig, for_: Duration) -> Vec<ClosedPhase> {
+/// A run on the shared brokers.
+fn shared_config(knobs: Knobs, tag: &str) -> RunConfig {
+    let b = testkit::shared();
+    config(b.kafka_addr(), b.nats_url(), knobs, tag)
+}
+
+/// Waits at least `min`, then until every lane of the current phase satisfies `enough` (or
+/// [`MAX_RUN`] has passed).
+async fn wait_for(handle: &EngineHandle, min: Duration, enough: impl Fn(&LanePhase) -> bool) {
+    let t0 = Instant::now();
+    tokio::time::sleep(min).await;
+    while t0.elapsed() < MAX_RUN {
+        let phases = handle.phases();
+        if phases
+            .last()
+            .is_some_and(|p| !p.lanes.is_empty() && p.lanes.iter().all(&enough))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs `cfg` for at least `min` and until every lane satisfies `enough`; returns the phases.
+async fn run_until(
+    cfg: &RunConfig,
+    min: Duration,
+    enough: impl Fn(&LanePhase) -> bool,
+) -> Vec<ClosedPhase> {
     let (engine, _) = app::start(cfg)
         .await
         .expect("both lanes connect and the engine starts");
-    tokio::time::sleep(for_).await;
+    wait_for(&engine.handle(), min, enough).await;
     engine.finish().await
 }
 
@@ -55,14 +92,8 @@ fn lane<'a>(phases: &'a [ClosedPhase], name: &str) -> &'a LanePhase {
         .unwrap()
 }
 
-fn brokers() -> LocalBrokers {
-    LocalBrokers::start()
-        .expect("nats-server and tansu start (scripts/install-brokers.sh installs them)")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_ack_strategy_publishes_on_both_lanes() {
-    let b = brokers();
     for ack in AckStrategy::ALL {
         let knobs = Knobs {
             concurrency: 2,
@@ -72,8 +103,11 @@ async fn every_ack_strategy_publishes_on_both_lanes() {
             message_size: 128,
             batch: 16,
         };
-        let cfg = config(&b, knobs, &format!("ack-{ack}"));
-        let phases = run(&cfg, Duration::from_millis(1500)).await;
+        let cfg = shared_config(knobs, &format!("ack-{ack}"));
+        let phases = run_until(&cfg, Duration::from_millis(500), |l| {
+            l.counts.sent > 100 && (ack == AckStrategy::None || l.counts.acked > 100)
+        })
+        .await;
         for name in ["kafka", "nats"] {
             let l = lane(&phases, name);
             assert_eq!(l.counts.errors, 0, "{name} {ack}: errors");
@@ -109,7 +143,6 @@ async fn every_ack_strategy_publishes_on_both_lanes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tight_max_pending_shows_in_submit() {
-    let b = brokers();
     let tight = Knobs {
         concurrency: 8,
         max_pending: 1,
@@ -117,13 +150,19 @@ async fn a_tight_max_pending_shows_in_submit() {
         rate: 0,
         ..Knobs::default()
     };
-    let phases = run(&config(&b, tight, "tight"), Duration::from_secs(2)).await;
+    let enough = |l: &LanePhase| l.counts.acked > 200;
+    let phases = run_until(
+        &shared_config(tight, "tight"),
+        Duration::from_secs(1),
+        enough,
+    )
+    .await;
     let wide = Knobs {
         max_pending: 4096,
         rate: 2000,
         ..tight
     };
-    let wide_phases = run(&config(&b, wide, "wide"), Duration::from_secs(2)).await;
+    let wide_phases = run_until(&shared_config(wide, "wide"), Duration::from_secs(1), enough).await;
     for name in ["kafka", "nats"] {
         let (t, w) = (lane(&phases, name), lane(&wide_phases, name));
         assert!(
@@ -144,15 +183,17 @@ async fn a_tight_max_pending_shows_in_submit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn end_to_end_latency_is_recorded() {
-    let b = brokers();
     let knobs = Knobs {
         concurrency: 2,
         rate: 300,
         ..Knobs::default()
     };
-    let mut cfg = config(&b, knobs, "e2e");
+    let mut cfg = shared_config(knobs, "e2e");
     cfg.e2e = true;
-    let phases = run(&cfg, Duration::from_secs(3)).await;
+    let phases = run_until(&cfg, Duration::from_secs(1), |l| {
+        l.counts.acked > 600 && l.counts.received > 550
+    })
+    .await;
     for name in ["kafka", "nats"] {
         let l = lane(&phases, name);
         let (e2e, ack) = (l.measured.count(Stage::E2e), l.measured.count(Stage::Ack));
@@ -170,7 +211,6 @@ async fn end_to_end_latency_is_recorded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overloaded_open_loop_is_corrected() {
-    let b = brokers();
     let knobs = Knobs {
         concurrency: 1,
         max_pending: 1,
@@ -178,7 +218,10 @@ async fn an_overloaded_open_loop_is_corrected() {
         rate: 200_000,
         ..Knobs::default()
     };
-    let phases = run(&config(&b, knobs, "over"), Duration::from_secs(2)).await;
+    let phases = run_until(&shared_config(knobs, "over"), Duration::from_secs(1), |l| {
+        l.counts.acked > 100
+    })
+    .await;
     for name in ["kafka", "nats"] {
         let l = lane(&phases, name);
         let ack = l.measured.summary(Stage::Ack).unwrap();
@@ -194,18 +237,25 @@ async fn an_overloaded_open_loop_is_corrected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_that_goes_away_is_counted_not_fatal() {
-    let mut b = brokers();
+    // This test kills its NATS server, so it has one of its own; Kafka is the shared one.
+    let mut nats = testkit::start_nats().expect("nats-server starts");
+    let nats_url = format!("nats://127.0.0.1:{}", nats.port);
     let knobs = Knobs {
         concurrency: 2,
         max_pending: 64,
         rate: 200,
         ..Knobs::default()
     };
-    let cfg = config(&b, knobs, "fault");
+    let cfg = config(testkit::shared().kafka_addr(), nats_url, knobs, "fault");
     let (engine, _) = app::start(&cfg).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    b.nats.kill();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let handle = engine.handle();
+    wait_for(&handle, Duration::from_secs(1), |l| l.counts.acked > 100).await;
+    nats.kill();
+    wait_for(&handle, Duration::from_secs(1), |l| match l.name.as_str() {
+        "nats" => l.counts.errors > 0,
+        _ => l.counts.acked > 700,
+    })
+    .await;
     let phases = tokio::time::timeout(Duration::from_secs(15), engine.finish())
         .await
         .expect("the run ends");
@@ -225,7 +275,6 @@ async fn a_broker_that_goes_away_is_counted_not_fatal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_client_queue_is_named() {
-    let b = brokers();
     let knobs = Knobs {
         concurrency: 8,
         max_pending: 20_000,
@@ -233,19 +282,24 @@ async fn a_full_client_queue_is_named() {
         rate: 0,
         ..Knobs::default()
     };
-    let mut cfg = config(&b, knobs, "native");
+    let mut cfg = shared_config(knobs, "native");
     cfg.nats.native_defaults = true;
     cfg.lanes.retain(|(k, _)| *k == LaneKind::Nats);
-    let phases = run(&cfg, Duration::from_secs(3)).await;
+    let phases = run_until(&cfg, Duration::from_secs(1), |l| {
+        l.counts.queue_full > 0 && l.counts.acked > 5_000
+    })
+    .await;
     let nats = lane(&phases, "nats");
     assert!(
         nats.counts.queue_full > 0,
         "async-nats's cap of 5000 was never full: {:?}",
         nats.counts
     );
-    let found = pubduel::findings::analyse(phases.last().unwrap(), &[]);
+    let found = pubduel::analysis::analyse(phases.last().unwrap(), &[]);
     assert!(
-        found[0].iter().any(|f| f.kind == "client-queue-full"),
+        found[0]
+            .iter()
+            .any(|f| f.kind == pubduel::analysis::FindingKind::ClientQueueFull),
         "{found:?}"
     );
     assert_eq!(nats.counts.errors, 0);

@@ -1,8 +1,9 @@
-//! The real binary's dashboard in a real terminal (tmux) against real brokers: both lanes drawn,
-//! a knob changed by a key, a snapshot written by `s`, a clean quit that writes the report.
+//! The real binary's dashboard in a real terminal (tmux) against real brokers (Apache Kafka and
+//! nats-server, started by `pubduel::testkit`): both lanes drawn, a knob changed by a key, a
+//! snapshot written by `s`, a clean quit that writes the report.
 
 use pubduel::report::Report;
-use pubduel::testkit::LocalBrokers;
+use pubduel::testkit::{self, TestNames};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -65,19 +66,21 @@ fn shell_quote(p: &Path) -> String {
 
 #[test]
 fn dashboard_runs_steers_snapshots_and_quits_in_tmux() {
-    for program in ["tmux", "tansu", "nats-server"] {
-        assert!(
-            on_path(program),
-            "{program} is needed for this test (apt-get install tmux; scripts/install-brokers.sh)"
-        );
-    }
-    let brokers = LocalBrokers::start().expect("local brokers start");
+    assert!(
+        on_path("tmux"),
+        "tmux is needed for this test (apt-get install tmux)"
+    );
+    let brokers = testkit::shared();
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("final.toml");
+    let profile = dir.path().join("names.toml");
+    std::fs::write(&profile, TestNames::new("tui").profile()).unwrap();
     let command = format!(
-        "cd {dir} && PUBDUEL_NATS={nats} PUBDUEL_KAFKA={kafka} {bin} --rate 300 --concurrency 4 \
-         --warmup 1s --report {report} --log-file {log}; echo EXITED-$?; sleep 60",
+        "cd {dir} && PUBDUEL_NATS={nats} PUBDUEL_KAFKA={kafka} {bin} --profile {profile} \
+         --rate 300 --concurrency 4 --warmup 1s --report {report} --log-file {log}; \
+         echo EXITED-$?; sleep 60",
         dir = shell_quote(dir.path()),
+        profile = shell_quote(&profile),
         nats = brokers.nats_url(),
         kafka = brokers.kafka_addr(),
         bin = shell_quote(Path::new(env!("CARGO_BIN_EXE_pubduel"))),
@@ -102,7 +105,7 @@ fn dashboard_runs_steers_snapshots_and_quits_in_tmux() {
     assert!(started, "tmux starts a session");
     let session = Session(name);
 
-    let first = session.wait("both lanes with percentiles and bars", 15, |s| {
+    let first = session.wait("both lanes with percentiles and bars", 60, |s| {
         s.contains("kafka")
             && s.contains("nats")
             && s.contains("p99")
@@ -112,11 +115,11 @@ fn dashboard_runs_steers_snapshots_and_quits_in_tmux() {
     assert!(!first.contains("EXITED"), "still running:\n{first}");
 
     session.keys("C");
-    session.wait("concurrency raised by C", 5, |s| {
+    session.wait("concurrency raised by C", 15, |s| {
         s.contains("concurrency 5")
     });
     session.keys("s");
-    let shown = session.wait("the snapshot path", 5, |s| s.contains(".toml"));
+    let shown = session.wait("the snapshot path", 15, |s| s.contains(".toml"));
     let snapshots: Vec<_> = std::fs::read_dir(dir.path().join("reports"))
         .expect("s creates reports/")
         .flatten()
@@ -126,7 +129,7 @@ fn dashboard_runs_steers_snapshots_and_quits_in_tmux() {
     assert!(shown.contains(&name), "the screen names {name}:\n{shown}");
 
     session.keys("q");
-    let end = session.wait("a clean exit", 15, |s| s.contains("EXITED-"));
+    let end = session.wait("a clean exit", 60, |s| s.contains("EXITED-"));
     assert!(end.contains("EXITED-0"), "exit status 0:\n{end}");
     assert!(
         !end.contains("p99.9"),

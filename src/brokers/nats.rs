@@ -118,15 +118,33 @@ impl NatsSettings {
         }
     }
 
-    /// The settings as a report may show them: any user or password in the URL is left out.
+    /// The server URLs: `url` may list several, separated by commas (a cluster's seeds).
+    pub fn servers(&self) -> Vec<&str> {
+        self.url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect()
+    }
+
+    /// The settings as a report may show them: any user or password in a URL is left out.
     pub fn redacted(&self) -> NatsSettings {
-        let mut s = self.clone();
-        if let Some((scheme, rest)) = s.url.split_once("://") {
-            if let Some((_, host)) = rest.rsplit_once('@') {
-                s.url = format!("{scheme}://{host}");
-            }
+        let hide = |url: &str| match url.split_once("://") {
+            Some((scheme, rest)) => match rest.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://{host}"),
+                None => url.to_string(),
+            },
+            None => url.rsplit_once('@').map_or(url, |(_, h)| h).to_string(),
+        };
+        NatsSettings {
+            url: self
+                .servers()
+                .into_iter()
+                .map(hide)
+                .collect::<Vec<_>>()
+                .join(","),
+            ..self.clone()
         }
-        s
     }
 }
 
@@ -156,7 +174,7 @@ pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, Brok
     let status = BrokerStatus::new();
     let client = tokio::time::timeout(
         SETUP_TIMEOUT + Duration::from_secs(1),
-        connect_options(Arc::clone(&status)).connect(settings.url.as_str()),
+        connect_options(Arc::clone(&status)).connect(settings.servers()),
     )
     .await
     .map_err(|_| unreachable("timed out".into()))?
@@ -354,5 +372,11 @@ mod tests {
             ..NatsSettings::default()
         };
         assert_eq!(s.redacted().url, "nats://host:4222");
+        let cluster = NatsSettings {
+            url: "nats://a:b@h1:4222, nats://h2:4223".into(),
+            ..NatsSettings::default()
+        };
+        assert_eq!(cluster.servers(), ["nats://a:b@h1:4222", "nats://h2:4223"]);
+        assert_eq!(cluster.redacted().url, "nats://h1:4222,nats://h2:4223");
     }
 }

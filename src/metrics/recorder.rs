@@ -11,60 +11,63 @@ use std::time::Duration;
 /// is the only other party that takes it.
 const STRIPES: usize = 32;
 
-/// The lane's counters, updated with relaxed atomics on the hot path.
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Messages handed to the client successfully.
-    pub sent: AtomicU64,
-    /// Messages the broker acknowledged.
-    pub acked: AtomicU64,
-    /// Failed submits and failed acks.
-    pub errors: AtomicU64,
-    /// Submits that had to wait for a max-pending permit.
-    pub stalls: AtomicU64,
-    /// Submits the client library refused, or held back, because its own queue was full.
-    pub queue_full: AtomicU64,
-    /// Messages taken by the in-process consumer (end to end).
-    pub received: AtomicU64,
-    /// Messages the consumer saw more than once.
-    pub duplicates: AtomicU64,
-    /// Messages submitted and not yet acknowledged (or failed).
-    pub in_flight: AtomicI64,
+/// Declares the lane's counters once: the atomic [`Counters`], the plain [`CounterValues`],
+/// reading them all, differences, and the list of names.
+macro_rules! counters {
+    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
+        /// The lane's counters, updated with relaxed atomics on the hot path.
+        #[derive(Debug, Default)]
+        pub struct Counters {
+            $($(#[doc = $doc])* pub $name: AtomicU64,)*
+            /// Messages submitted and not yet acknowledged (or failed).
+            pub in_flight: AtomicI64,
+        }
+
+        /// A plain copy of the counters at one moment (or their growth over a span).
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct CounterValues {
+            $($(#[doc = $doc])* pub $name: u64,)*
+        }
+
+        impl Counters {
+            /// Reads every counter.
+            pub fn values(&self) -> CounterValues {
+                CounterValues { $($name: self.$name.load(Relaxed),)* }
+            }
+        }
+
+        impl CounterValues {
+            /// The growth from `base` to `self`.
+            pub fn since(&self, base: &CounterValues) -> CounterValues {
+                CounterValues { $($name: self.$name.saturating_sub(base.$name),)* }
+            }
+
+            /// Every counter with its name, in declaration order.
+            pub fn named(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($name), self.$name),)*]
+            }
+        }
+    };
 }
 
-/// A plain copy of the counters at one moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CounterValues {
-    /// See [`Counters::sent`].
-    pub sent: u64,
-    /// See [`Counters::acked`].
-    pub acked: u64,
-    /// See [`Counters::errors`].
-    pub errors: u64,
-    /// See [`Counters::stalls`].
-    pub stalls: u64,
-    /// See [`Counters::queue_full`].
-    pub queue_full: u64,
-    /// See [`Counters::received`].
-    pub received: u64,
-    /// See [`Counters::duplicates`].
-    pub duplicates: u64,
+counters! {
+    /// Messages handed to the client successfully.
+    sent,
+    /// Messages the broker acknowledged.
+    acked,
+    /// Failed submits and failed acks.
+    errors,
+    /// Submits that had to wait for a max-pending permit.
+    stalls,
+    /// Submits the client library refused, or held back, because its own queue was full.
+    queue_full,
+    /// Messages taken by the in-process consumer (end to end).
+    received,
+    /// Messages the consumer saw more than once.
+    duplicates,
 }
 
 impl Counters {
-    /// Reads every counter.
-    pub fn values(&self) -> CounterValues {
-        CounterValues {
-            sent: self.sent.load(Relaxed),
-            acked: self.acked.load(Relaxed),
-            errors: self.errors.load(Relaxed),
-            stalls: self.stalls.load(Relaxed),
-            queue_full: self.queue_full.load(Relaxed),
-            received: self.received.load(Relaxed),
-            duplicates: self.duplicates.load(Relaxed),
-        }
-    }
-
     /// Current in-flight messages (never negative).
     pub fn in_flight(&self) -> u64 {
         self.in_flight.load(Relaxed).max(0) as u64
@@ -73,21 +76,6 @@ impl Counters {
     /// Counts one increment of `c`.
     pub fn bump(c: &AtomicU64) {
         c.fetch_add(1, Relaxed);
-    }
-}
-
-impl CounterValues {
-    /// The growth from `base` to `self`.
-    pub fn since(&self, base: &CounterValues) -> CounterValues {
-        CounterValues {
-            sent: self.sent.saturating_sub(base.sent),
-            acked: self.acked.saturating_sub(base.acked),
-            errors: self.errors.saturating_sub(base.errors),
-            stalls: self.stalls.saturating_sub(base.stalls),
-            queue_full: self.queue_full.saturating_sub(base.queue_full),
-            received: self.received.saturating_sub(base.received),
-            duplicates: self.duplicates.saturating_sub(base.duplicates),
-        }
     }
 }
 
@@ -216,5 +204,6 @@ mod tests {
         Counters::bump(&c.acked);
         let d = c.values().since(&base);
         assert_eq!((d.sent, d.acked, d.errors), (2, 1, 0));
+        assert_eq!(d.named()[..2], [("sent", 2), ("acked", 1)]);
     }
 }

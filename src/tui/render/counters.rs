@@ -49,21 +49,18 @@ pub fn lines(lane: &LaneSnapshot, width: u16) -> Vec<Line<'static>> {
         };
         Span::styled(format!("{name} {}", text::count(v)), style)
     };
-    let mut items = vec![
-        item("sent", t.sent, false),
-        item("acked", t.acked, false),
-        item("errors", t.errors, true),
-        item("stalls", t.stalls, true),
-    ];
-    if t.queue_full > 0 {
-        items.push(item("queue-full", t.queue_full, true));
-    }
-    if t.received > 0 {
-        items.push(item("received", t.received, false));
-    }
-    if t.duplicates > 0 {
-        items.push(item("duplicates", t.duplicates, true));
-    }
+    // Every counter, in its declared order: the first four always, the rest once they count;
+    // those that mean trouble in red.
+    let items = t
+        .named()
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (_, v))| *i < 4 || *v > 0)
+        .map(|(_, (name, v))| {
+            let warn = matches!(name, "errors" | "stalls" | "queue_full" | "duplicates");
+            item(&name.replace('_', "-"), v, warn)
+        })
+        .collect();
     text::pack(items, width)
 }
 
