@@ -5,7 +5,7 @@
 use crate::brokers::{kafka, nats, BrokerError, Durability, Publisher};
 use crate::cli::RunConfig;
 use crate::engine::{Engine, EngineConfig, EngineHandle, LaneSetup};
-use crate::metrics::ClosedPhase;
+use crate::metrics::PhaseResult;
 use crate::profile::LaneKind;
 use crate::report::{Report, RunInfo};
 use serde::Serialize;
@@ -87,7 +87,7 @@ pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
 /// Builds a report and writes it (with an fsync) on a blocking thread, never on the caller's task.
 pub async fn write_report(
     info: &RunInfo,
-    phases: Vec<ClosedPhase>,
+    phases: Vec<PhaseResult>,
     path: &Path,
 ) -> Result<Report, String> {
     let (info, path) = (info.clone(), path.to_path_buf());
@@ -118,7 +118,7 @@ pub trait FrontEnd {
     ) -> impl Future<Output = anyhow::Result<()>>;
 
     /// Shows the final results of every phase.
-    fn finished(&mut self, phases: &[ClosedPhase]);
+    fn finished(&mut self, phases: &[PhaseResult]);
 }
 
 /// Runs `cfg` with `front`: connect, start, drive until the stop signal or quit, finish (waiting

@@ -4,7 +4,7 @@
 use crate::app::FrontEnd;
 use crate::cli::RunConfig;
 use crate::engine::EngineHandle;
-use crate::metrics::{fmt_us, outages_of, ClosedPhase, LanePhase, LaneSnapshot, Snapshot, Stage};
+use crate::metrics::{fmt_us, outages_of, LaneResult, LaneSnapshot, PhaseResult, Snapshot, Stage};
 use crate::report::RunInfo;
 use crate::vocab::Finding;
 use std::fmt::Write as _;
@@ -46,7 +46,7 @@ impl FrontEnd for Headless {
         }
     }
 
-    fn finished(&mut self, phases: &[ClosedPhase]) {
+    fn finished(&mut self, phases: &[PhaseResult]) {
         print!("{}", summary(phases));
     }
 }
@@ -93,7 +93,7 @@ fn progress_line(s: &Snapshot, lane: &LaneSnapshot) -> String {
 
 /// The final table: the outages, then per phase and lane the counts and p50/p90/p99/p99.9/max
 /// of every stage, then the phase's findings.
-pub fn summary(phases: &[ClosedPhase]) -> String {
+pub fn summary(phases: &[PhaseResult]) -> String {
     let mut out = String::new();
     let names: Vec<&str> = phases
         .first()
@@ -133,7 +133,7 @@ pub fn summary(phases: &[ClosedPhase]) -> String {
 }
 
 /// One lane of one phase: its counts, then a row per stage.
-fn lane_table(out: &mut String, lane: &LanePhase) {
+fn lane_table(out: &mut String, lane: &LaneResult) {
     let c = &lane.counts;
     let _ = writeln!(
         out,
@@ -182,7 +182,7 @@ fn lane_table(out: &mut String, lane: &LanePhase) {
 }
 
 /// The phase's findings; one about several lanes (unfair-comparison) is printed once, naming them.
-fn phase_findings(out: &mut String, p: &ClosedPhase) {
+fn phase_findings(out: &mut String, p: &PhaseResult) {
     let mut merged: Vec<(Vec<&str>, &Finding)> = Vec::new();
     for lane in &p.lanes {
         for f in &lane.findings {

@@ -7,7 +7,7 @@ use pubduel::app;
 use pubduel::brokers::nats::Storage;
 use pubduel::cli::RunConfig;
 use pubduel::engine::{AckStrategy, Knobs};
-use pubduel::metrics::{ClosedPhase, Stage};
+use pubduel::metrics::{PhaseResult, Stage};
 use pubduel::profile::LaneKind;
 use pubduel::testkit::{self, TestNames};
 use std::time::{Duration, Instant};
@@ -41,7 +41,7 @@ fn config(lanes: &[LaneKind], knobs: Knobs, tag: &str) -> RunConfig {
 
 /// Runs `cfg` until every lane has `acked` measured acks (at most 30 s); returns the findings
 /// of the last phase and the phases.
-async fn run(cfg: &RunConfig, acked: u64) -> (Vec<Vec<Finding>>, Vec<ClosedPhase>) {
+async fn run(cfg: &RunConfig, acked: u64) -> (Vec<Vec<Finding>>, Vec<PhaseResult>) {
     let (engine, _) = app::start(cfg).await.expect("lanes start");
     let handle = engine.handle();
     let t0 = Instant::now();
@@ -97,7 +97,7 @@ async fn sync_on_a_lingering_kafka_producer_is_named() {
         !kinds(&prompt[0]).contains(&FindingKind::LingerWait),
         "{prompt:?}"
     );
-    let p50 = |phases: &[ClosedPhase]| {
+    let p50 = |phases: &[PhaseResult]| {
         let lane = &phases.last().unwrap().lanes[0];
         lane.reported().summary(Stage::Ack).unwrap().p50_us as f64
     };

@@ -10,7 +10,7 @@
 use pubduel::app;
 use pubduel::cli::RunConfig;
 use pubduel::engine::{AckStrategy, EngineHandle, Knobs};
-use pubduel::metrics::{ClosedPhase, LanePhase, Stage};
+use pubduel::metrics::{LaneResult, PhaseResult, Stage};
 use pubduel::profile::LaneKind;
 use pubduel::testkit::{self, TestNames};
 use std::time::{Duration, Instant};
@@ -54,7 +54,7 @@ fn shared_config(knobs: Knobs, tag: &str) -> RunConfig {
 
 /// Waits at least `min`, then until every lane of the current phase satisfies `enough` (or
 /// [`MAX_RUN`] has passed).
-async fn wait_for(handle: &EngineHandle, min: Duration, enough: impl Fn(&LanePhase) -> bool) {
+async fn wait_for(handle: &EngineHandle, min: Duration, enough: impl Fn(&LaneResult) -> bool) {
     let t0 = Instant::now();
     tokio::time::sleep(min).await;
     while t0.elapsed() < MAX_RUN {
@@ -73,8 +73,8 @@ async fn wait_for(handle: &EngineHandle, min: Duration, enough: impl Fn(&LanePha
 async fn run_until(
     cfg: &RunConfig,
     min: Duration,
-    enough: impl Fn(&LanePhase) -> bool,
-) -> Vec<ClosedPhase> {
+    enough: impl Fn(&LaneResult) -> bool,
+) -> Vec<PhaseResult> {
     let (engine, _) = app::start(cfg)
         .await
         .expect("both lanes connect and the engine starts");
@@ -82,7 +82,7 @@ async fn run_until(
     engine.finish().await
 }
 
-fn lane<'a>(phases: &'a [ClosedPhase], name: &str) -> &'a LanePhase {
+fn lane<'a>(phases: &'a [PhaseResult], name: &str) -> &'a LaneResult {
     phases
         .last()
         .unwrap()
@@ -150,7 +150,7 @@ async fn a_tight_max_pending_shows_in_submit() {
         rate: 0,
         ..Knobs::default()
     };
-    let enough = |l: &LanePhase| l.counts.acked > 200;
+    let enough = |l: &LaneResult| l.counts.acked > 200;
     let phases = run_until(
         &shared_config(tight, "tight"),
         Duration::from_secs(1),

@@ -135,7 +135,7 @@ async fn outage(lane: usize) {
     assert_eq!(report.outages[0].lane, ["kafka", "nats"][lane]);
 }
 
-fn report_of(info: &RunInfo, phases: &[pubduel::metrics::ClosedPhase]) -> Report {
+fn report_of(info: &RunInfo, phases: &[pubduel::metrics::PhaseResult]) -> Report {
     let mut info = info.clone();
     info.started_at = SystemTime::now();
     let text = toml::to_string(&Report::build(&info, phases)).expect("report serialises");

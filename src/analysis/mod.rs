@@ -9,11 +9,11 @@ mod rules;
 mod tests;
 
 use crate::brokers::Durability;
-use crate::metrics::{ClosedPhase, LanePhase};
+use crate::metrics::{LaneResult, PhaseResult};
 pub use crate::vocab::{Finding, FindingKind};
 
 /// Findings for every lane of a phase (outer index = lane order); `durability` is per lane.
-pub fn analyse(phase: &ClosedPhase, durability: &[Durability]) -> Vec<Vec<Finding>> {
+pub fn analyse(phase: &PhaseResult, durability: &[Durability]) -> Vec<Vec<Finding>> {
     let mut out: Vec<Vec<Finding>> = phase
         .lanes
         .iter()
@@ -29,7 +29,7 @@ pub fn analyse(phase: &ClosedPhase, durability: &[Durability]) -> Vec<Vec<Findin
 }
 
 /// Findings from a lane's own numbers; only the outage when its broker was away.
-fn lane_findings(lane: &LanePhase, durability: Option<&Durability>) -> Vec<Finding> {
+fn lane_findings(lane: &LaneResult, durability: Option<&Durability>) -> Vec<Finding> {
     if let Some(f) = rules::broker_unavailable(lane) {
         return vec![f];
     }

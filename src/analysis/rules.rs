@@ -2,7 +2,9 @@
 
 use super::{Finding, FindingKind};
 use crate::brokers::Durability;
-use crate::metrics::{fmt_us, ClosedPhase, LanePhase, PhaseMode, SeriesPoint, Stage, StageSummary};
+use crate::metrics::{
+    fmt_us, LaneResult, PhaseMode, PhaseResult, SeriesPoint, Stage, StageSummary,
+};
 use crate::vocab::AckStrategy;
 
 /// Smallest sample of submits worth judging.
@@ -20,12 +22,12 @@ pub(super) const BACKLOG: u64 = 1_000;
 /// Ack p50 at or above this share of `linger.ms` means the linger is what the ack waits for.
 pub(super) const LINGER_SHARE: f64 = 0.8;
 
-fn p(lane: &LanePhase, stage: Stage, f: impl Fn(&StageSummary) -> u64) -> Option<u64> {
+fn p(lane: &LaneResult, stage: Stage, f: impl Fn(&StageSummary) -> u64) -> Option<u64> {
     lane.reported().summary(stage).map(|s| f(&s))
 }
 
 /// The lane's broker could not be reached during the phase.
-pub(super) fn broker_unavailable(lane: &LanePhase) -> Option<Finding> {
+pub(super) fn broker_unavailable(lane: &LaneResult) -> Option<Finding> {
     let first = lane.outages.first()?;
     let away: f64 = lane.outages.iter().map(|o| o.duration_s).sum();
     let times = match lane.outages.len() {
@@ -49,7 +51,7 @@ pub(super) fn broker_unavailable(lane: &LanePhase) -> Option<Finding> {
 }
 
 /// Submits waited for a max-pending permit.
-pub(super) fn max_pending_stall(lane: &LanePhase) -> Option<Finding> {
+pub(super) fn max_pending_stall(lane: &LaneResult) -> Option<Finding> {
     let c = &lane.counts;
     if c.sent < MIN_SENT || (c.stalls as f64) < STALL_SHARE * c.sent as f64 {
         return None;
@@ -69,7 +71,7 @@ pub(super) fn max_pending_stall(lane: &LanePhase) -> Option<Finding> {
 }
 
 /// The client's own queue held publishes back.
-pub(super) fn client_queue_full(lane: &LanePhase) -> Option<Finding> {
+pub(super) fn client_queue_full(lane: &LaneResult) -> Option<Finding> {
     let n = lane.counts.queue_full;
     (n > 0).then(|| {
         Finding::new(
@@ -85,7 +87,7 @@ pub(super) fn client_queue_full(lane: &LanePhase) -> Option<Finding> {
 }
 
 /// pubduel could not keep its open-loop schedule.
-pub(super) fn generator_lag(lane: &LanePhase) -> Option<Finding> {
+pub(super) fn generator_lag(lane: &LaneResult) -> Option<Finding> {
     if lane.mode != PhaseMode::Open || lane.counts.sent < MIN_SENT {
         return None;
     }
@@ -110,11 +112,11 @@ pub(super) fn generator_lag(lane: &LanePhase) -> Option<Finding> {
 
 /// The broker acks fewer than are sent while in-flight keeps growing, or its ack p99 climbs
 /// while throughput stays flat.
-pub(super) fn broker_saturated(lane: &LanePhase) -> Option<Finding> {
+pub(super) fn broker_saturated(lane: &LaneResult) -> Option<Finding> {
     backlog_growing(lane).or_else(|| latency_climbing(lane))
 }
 
-fn backlog_growing(lane: &LanePhase) -> Option<Finding> {
+fn backlog_growing(lane: &LaneResult) -> Option<Finding> {
     let c = &lane.counts;
     let pts = &lane.series;
     if c.sent < MIN_SENT || pts.len() < 3 || (c.acked as f64) >= ACKED_SHARE * c.sent as f64 {
@@ -140,7 +142,7 @@ fn backlog_growing(lane: &LanePhase) -> Option<Finding> {
     ))
 }
 
-fn latency_climbing(lane: &LanePhase) -> Option<Finding> {
+fn latency_climbing(lane: &LaneResult) -> Option<Finding> {
     let pts: Vec<&SeriesPoint> = lane.series.iter().filter(|p| p.ack_p99_us > 0).collect();
     if pts.len() < 6 {
         return None;
@@ -174,7 +176,7 @@ fn latency_climbing(lane: &LanePhase) -> Option<Finding> {
 }
 
 /// `sync` on a lingering client: every publish waits out the linger before it is sent.
-pub(super) fn linger_wait(lane: &LanePhase, d: &Durability) -> Option<Finding> {
+pub(super) fn linger_wait(lane: &LaneResult, d: &Durability) -> Option<Finding> {
     if lane.knobs.ack != AckStrategy::Sync || d.linger_ms == 0 || lane.counts.acked < MIN_SENT {
         return None;
     }
@@ -198,7 +200,7 @@ pub(super) fn linger_wait(lane: &LanePhase, d: &Durability) -> Option<Finding> {
 }
 
 /// The lanes are not set up alike: ack handling, storage, copies, linger or max-pending differ.
-pub(super) fn unfair(phase: &ClosedPhase, durability: &[Durability]) -> Option<Finding> {
+pub(super) fn unfair(phase: &PhaseResult, durability: &[Durability]) -> Option<Finding> {
     let lanes = &phase.lanes;
     if lanes.len() < 2 {
         return None;
@@ -213,7 +215,7 @@ pub(super) fn unfair(phase: &ClosedPhase, durability: &[Durability]) -> Option<F
             format!("{what} ({})", list.join(" vs "))
         })
     };
-    let knob = |f: fn(&LanePhase) -> String| lanes.iter().map(f).collect::<Vec<_>>();
+    let knob = |f: fn(&LaneResult) -> String| lanes.iter().map(f).collect::<Vec<_>>();
     let mut reasons = vec![differs(
         "ack handling differs",
         knob(|l| l.knobs.ack.to_string()),

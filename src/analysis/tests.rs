@@ -3,19 +3,19 @@
 use super::rules::{ACKED_SHARE, BACKLOG, LAG_P99_US, LINGER_SHARE, MIN_SENT};
 use super::*;
 use crate::metrics::{
-    ClosedPhase, CounterValues, LanePhase, Outage, PhaseMode, SeriesPoint, Stage, StageSet,
+    CounterValues, LaneResult, Outage, PhaseMode, PhaseResult, SeriesPoint, Stage, StageSet,
 };
 use crate::vocab::{AckStrategy, Knobs};
 use std::sync::Arc;
 
-fn lane(name: &str, knobs: Knobs, counts: CounterValues, stages: &[(Stage, u64)]) -> LanePhase {
+fn lane(name: &str, knobs: Knobs, counts: CounterValues, stages: &[(Stage, u64)]) -> LaneResult {
     let mut set = StageSet::default();
     for &(stage, us) in stages {
         for _ in 0..100 {
             set.record(stage, us);
         }
     }
-    LanePhase {
+    LaneResult {
         name: name.into(),
         knobs,
         mode: PhaseMode::of(&knobs),
@@ -40,8 +40,8 @@ fn sent(sent: u64, acked: u64) -> CounterValues {
     }
 }
 
-fn phase(lanes: Vec<LanePhase>) -> ClosedPhase {
-    ClosedPhase {
+fn phase(lanes: Vec<LaneResult>) -> PhaseResult {
+    PhaseResult {
         index: 0,
         start_s: 0.0,
         duration_s: 10.0,
@@ -55,7 +55,7 @@ fn kinds(f: &[Finding]) -> Vec<FindingKind> {
     f.iter().map(|f| f.kind).collect()
 }
 
-fn has(l: &LanePhase, d: Option<&Durability>, kind: FindingKind) -> bool {
+fn has(l: &LaneResult, d: Option<&Durability>, kind: FindingKind) -> bool {
     kinds(&lane_findings(l, d)).contains(&kind)
 }
 
@@ -115,7 +115,7 @@ fn generator_lag_needs_a_late_schedule_or_a_low_rate() {
     assert!(!has(&behind, None, FindingKind::GeneratorLag));
 }
 
-fn with_in_flight(mut l: LanePhase, in_flight: &[u64]) -> LanePhase {
+fn with_in_flight(mut l: LaneResult, in_flight: &[u64]) -> LaneResult {
     l.series = in_flight
         .iter()
         .enumerate()

@@ -15,7 +15,7 @@ pub use crate::vocab::{AckStrategy, KnobChange, Knobs};
 use crate::analysis;
 use crate::brokers::Durability;
 use crate::brokers::{BrokerError, OnMessage, Publisher};
-use crate::metrics::{Analyser, ClosedPhase, MetricsStore, Snapshot};
+use crate::metrics::{Analyser, MetricsStore, PhaseResult, Snapshot};
 use e2e::E2eTracker;
 use lane::Lane;
 use payload::PayloadBuilder;
@@ -113,7 +113,7 @@ impl EngineHandle {
     }
 
     /// Every phase so far, the current one as of now.
-    pub fn phases(&self) -> Vec<ClosedPhase> {
+    pub fn phases(&self) -> Vec<PhaseResult> {
         self.store.phases(Instant::now())
     }
 
@@ -127,7 +127,7 @@ impl EngineHandle {
 pub struct Engine {
     handle: EngineHandle,
     cancel: CancellationToken,
-    controller: Option<JoinHandle<Vec<ClosedPhase>>>,
+    controller: Option<JoinHandle<Vec<PhaseResult>>>,
 }
 
 impl Engine {
@@ -189,7 +189,7 @@ impl Engine {
     }
 
     /// Stops publishing, waits for outstanding acks (up to the drain time) and returns every phase.
-    pub async fn finish(mut self) -> Vec<ClosedPhase> {
+    pub async fn finish(mut self) -> Vec<PhaseResult> {
         self.cancel.cancel();
         match self.controller.take() {
             Some(c) => match c.await {
@@ -247,7 +247,7 @@ impl Controller {
         mut self,
         mut rx: mpsc::UnboundedReceiver<Control>,
         cancel: CancellationToken,
-    ) -> Vec<ClosedPhase> {
+    ) -> Vec<PhaseResult> {
         let mut tick =
             tokio::time::interval_at((self.store.start() + STATS_TICK).into(), STATS_TICK);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -300,7 +300,7 @@ impl Controller {
         self.ticks.send_modify(|t| *t += 1);
     }
 
-    async fn shutdown(mut self) -> Vec<ClosedPhase> {
+    async fn shutdown(mut self) -> Vec<PhaseResult> {
         let stop_at = Instant::now();
         futures::future::join_all(
             self.lanes

@@ -11,7 +11,7 @@ mod store;
 
 pub use crate::vocab::PhaseMode;
 pub use histo::{fmt_us, fmt_us_short, Stage, StageSet, StageSummary, HIGHEST_US};
-pub use phase::{outages_of, ClosedPhase, LanePhase, Outage};
+pub use phase::{outages_of, LaneResult, Outage, PhaseResult};
 pub use recorder::{CounterValues, Counters, Dedicated, Recorder, Recorders};
 pub use snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
 pub use store::{no_analysis, Analyser, LaneMetrics, MetricsStore};

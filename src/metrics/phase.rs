@@ -23,7 +23,7 @@ pub struct Outage {
 
 /// One lane's results for one phase (closed, or the current one as of now).
 #[derive(Clone)]
-pub struct LanePhase {
+pub struct LaneResult {
     /// Lane name.
     pub name: String,
     /// Knobs in force during the phase.
@@ -36,7 +36,7 @@ pub struct LanePhase {
     pub throughput: f64,
     /// Sent msg/s over the same span.
     pub sent_rate: f64,
-    /// Samples after warm-up (shared with the open phase until it records again).
+    /// Samples after warm-up (shared with the live phase until it records again).
     pub measured: Arc<StageSet>,
     /// Samples during warm-up.
     pub warm: Arc<StageSet>,
@@ -53,7 +53,7 @@ pub struct LanePhase {
     pub findings: Vec<Finding>,
 }
 
-impl LanePhase {
+impl LaneResult {
     /// The samples to report: measured ones, or the warm-up's when there are none.
     pub fn reported(&self) -> &StageSet {
         if self.warmup_only {
@@ -64,9 +64,9 @@ impl LanePhase {
     }
 }
 
-/// A phase: a stretch of time with constant knobs.
+/// A phase's results: a stretch of time with constant knobs, closed or (the current one) as of now.
 #[derive(Clone)]
-pub struct ClosedPhase {
+pub struct PhaseResult {
     /// 0-based phase number.
     pub index: u32,
     /// Start, in seconds since the run started.
@@ -78,12 +78,12 @@ pub struct ClosedPhase {
     /// Whether publishing was paused.
     pub paused: bool,
     /// One entry per lane.
-    pub lanes: Vec<LanePhase>,
+    pub lanes: Vec<LaneResult>,
 }
 
 /// Every outage seen in `phases`, once each, as last seen (a later phase sees it longer),
 /// ordered by start.
-pub fn outages_of(phases: &[ClosedPhase]) -> Vec<Outage> {
+pub fn outages_of(phases: &[PhaseResult]) -> Vec<Outage> {
     let mut all: Vec<Outage> = Vec::new();
     for o in phases
         .iter()

@@ -2,7 +2,7 @@
 //! snapshot.
 
 use super::histo::{Stage, StageSet};
-use super::phase::{ClosedPhase, LanePhase, Outage};
+use super::phase::{LaneResult, Outage, PhaseResult};
 use super::recorder::{CounterValues, Counters, Recorders};
 use super::snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
 use crate::brokers::{Availability, BrokerStatus};
@@ -20,11 +20,11 @@ const MIN_INTERVAL_S: f64 = 0.05;
 /// Runs the analysis over a phase's results, one list of findings per lane. The layer that owns
 /// the rules hands it to the store, which runs it once when a phase closes and on each tick for
 /// the current phase.
-pub type Analyser = Box<dyn Fn(&ClosedPhase) -> Vec<Vec<Finding>> + Send + Sync>;
+pub type Analyser = Box<dyn Fn(&PhaseResult) -> Vec<Vec<Finding>> + Send + Sync>;
 
 /// An analyser that finds nothing, for stores whose results nobody reads for advice.
 pub fn no_analysis() -> Analyser {
-    Box::new(|p: &ClosedPhase| vec![Vec::new(); p.lanes.len()])
+    Box::new(|p: &PhaseResult| vec![Vec::new(); p.lanes.len()])
 }
 
 /// A lane's recording handles, shared with its workers.
@@ -97,7 +97,7 @@ struct LivePhase {
 struct Inner {
     start: Instant,
     last_tick: Instant,
-    closed: Vec<ClosedPhase>,
+    closed: Vec<PhaseResult>,
     phase: LivePhase,
     lanes: Vec<LaneState>,
 }
@@ -219,7 +219,7 @@ impl MetricsStore {
         self.drain(&mut inner, now);
         // One reading closes the old phase and opens the new one, so no message falls between.
         let values: Vec<CounterValues> = self.lanes.iter().map(|l| l.counters.values()).collect();
-        let closed = self.close_with(&inner, now, &values);
+        let closed = self.result_with(&inner, now, &values);
         inner.closed.push(closed);
         inner.phase = LivePhase {
             index: inner.phase.index + 1,
@@ -234,11 +234,11 @@ impl MetricsStore {
     }
 
     /// Every phase so far, the current one closed as of `now` (for reports).
-    pub fn phases(&self, now: Instant) -> Vec<ClosedPhase> {
+    pub fn phases(&self, now: Instant) -> Vec<PhaseResult> {
         let mut inner = self.inner.lock();
         self.drain(&mut inner, now);
         let mut all = inner.closed.clone();
-        all.push(self.close(&inner, now));
+        all.push(self.result_now(&inner, now));
         all
     }
 
@@ -288,13 +288,13 @@ impl MetricsStore {
         }
     }
 
-    fn close(&self, inner: &Inner, now: Instant) -> ClosedPhase {
+    fn result_now(&self, inner: &Inner, now: Instant) -> PhaseResult {
         let values: Vec<CounterValues> = self.lanes.iter().map(|l| l.counters.values()).collect();
-        self.close_with(inner, now, &values)
+        self.result_with(inner, now, &values)
     }
 
     /// The current phase's results as of `now`, with its findings.
-    fn close_with(&self, inner: &Inner, now: Instant, values: &[CounterValues]) -> ClosedPhase {
+    fn result_with(&self, inner: &Inner, now: Instant, values: &[CounterValues]) -> PhaseResult {
         let phase = &inner.phase;
         let lanes = inner
             .lanes
@@ -303,7 +303,7 @@ impl MetricsStore {
             .zip(values)
             .enumerate()
             .map(|(i, ((lane, metrics), v))| {
-                let mut result = close_lane(&lane.phase, metrics, *v, phase.start, now);
+                let mut result = lane_result(&lane.phase, metrics, *v, phase.start, now);
                 result.series = (lane.series.iter())
                     .filter(|p| p.phase == phase.index)
                     .copied()
@@ -316,7 +316,7 @@ impl MetricsStore {
             })
             .collect();
         let since_start = |t: Instant| t.saturating_duration_since(phase.start).as_secs_f64();
-        let mut closed = ClosedPhase {
+        let mut closed = PhaseResult {
             index: phase.index,
             start_s: phase
                 .start
@@ -335,7 +335,7 @@ impl MetricsStore {
     }
 
     fn publish(&self, inner: &Inner, now: Instant) {
-        let current = self.close(inner, now);
+        let current = self.result_now(inner, now);
         let lanes = self
             .lanes
             .iter()
@@ -357,7 +357,7 @@ impl MetricsStore {
     }
 }
 
-fn lane_snapshot(metrics: &LaneMetrics, state: &LaneState, lp: LanePhase) -> LaneSnapshot {
+fn lane_snapshot(metrics: &LaneMetrics, state: &LaneState, lp: LaneResult) -> LaneSnapshot {
     LaneSnapshot {
         name: metrics.name.clone(),
         knobs: lp.knobs,
@@ -381,13 +381,13 @@ fn lane_snapshot(metrics: &LaneMetrics, state: &LaneState, lp: LanePhase) -> Lan
     }
 }
 
-fn close_lane(
+fn lane_result(
     open: &PhaseLane,
     metrics: &LaneMetrics,
     values: CounterValues,
     start: Instant,
     now: Instant,
-) -> LanePhase {
+) -> LaneResult {
     let counts = values.since(&open.base);
     let (from, base) = open.measure_base.unwrap_or((start, open.base));
     let measured_part = values.since(&base);
@@ -399,7 +399,7 @@ fn close_lane(
         (now.saturating_duration_since(start).as_secs_f64(), counts)
     };
     let per_s = |n: u64| if span > 0.0 { n as f64 / span } else { 0.0 };
-    LanePhase {
+    LaneResult {
         name: metrics.name.clone(),
         knobs: open.knobs,
         mode: PhaseMode::of(&open.knobs),

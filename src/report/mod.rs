@@ -1,4 +1,4 @@
-//! TOML reports: data transfer objects apart from live state, built from closed phases, written
+//! TOML reports: data transfer objects apart from live state, built from phase results, written
 //! atomically, read back for comparison.
 
 mod types;
@@ -7,7 +7,7 @@ pub use types::*;
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
-use crate::metrics::{outages_of, ClosedPhase, LanePhase, PhaseMode, StageSummary};
+use crate::metrics::{outages_of, LaneResult, PhaseMode, PhaseResult, StageSummary};
 use crate::vocab::{Finding, Knobs};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -45,7 +45,7 @@ fn round3(x: f64) -> f64 {
 
 impl Report {
     /// Builds a report from the phases of a run.
-    pub fn build(run: &RunInfo, phases: &[ClosedPhase]) -> Report {
+    pub fn build(run: &RunInfo, phases: &[PhaseResult]) -> Report {
         let duration_s = phases.last().map_or(0.0, |p| p.start_s + p.duration_s);
         let lanes = phases
             .first()
@@ -110,14 +110,14 @@ impl Report {
     }
 }
 
-fn lanes_named(phases: &[ClosedPhase], lane: usize) -> String {
+fn lanes_named(phases: &[PhaseResult], lane: usize) -> String {
     phases
         .first()
         .and_then(|p| p.lanes.get(lane))
         .map_or_else(|| format!("lane {lane}"), |l| l.name.clone())
 }
 
-fn phase_report(run: &RunInfo, p: &ClosedPhase) -> PhaseReport {
+fn phase_report(run: &RunInfo, p: &PhaseResult) -> PhaseReport {
     let modes: Vec<PhaseMode> = p.lanes.iter().map(|l| l.mode).collect();
     let mode = match modes.first() {
         Some(m) if modes.iter().all(|x| x == m) => m.as_str().to_string(),
@@ -150,7 +150,7 @@ impl ReportKnobs {
     }
 
     /// The knobs every lane shares; a knob the lanes differ in is left out.
-    fn common(lanes: &[LanePhase]) -> ReportKnobs {
+    fn common(lanes: &[LaneResult]) -> ReportKnobs {
         let mut all = lanes.iter().map(|l| ReportKnobs::of(&l.knobs));
         let Some(mut common) = all.next() else {
             return ReportKnobs::default();
@@ -195,7 +195,7 @@ impl From<&Finding> for FindingReport {
     }
 }
 
-fn lane_report(l: &LanePhase, e2e: bool) -> LaneReport {
+fn lane_report(l: &LaneResult, e2e: bool) -> LaneReport {
     let c = &l.counts;
     LaneReport {
         name: l.name.clone(),

@@ -7,7 +7,7 @@ use crate::metrics::{no_analysis, MetricsStore, Stage};
 use crate::vocab::{AckStrategy, Knobs};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-fn phases() -> Vec<ClosedPhase> {
+fn phases() -> Vec<PhaseResult> {
     let t0 = Instant::now();
     let k = Knobs::default();
     let nats = Knobs {

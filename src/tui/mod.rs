@@ -15,7 +15,7 @@ mod tests;
 use crate::app::FrontEnd;
 use crate::cli::RunConfig;
 use crate::engine::EngineHandle;
-use crate::metrics::{ClosedPhase, Snapshot};
+use crate::metrics::{PhaseResult, Snapshot};
 use crate::report::RunInfo;
 use action::Action;
 use anyhow::Context as _;
@@ -66,7 +66,7 @@ impl FrontEnd for Tui {
         run_loop(&mut terminal, EventStream::new(), &mut dashboard, stop).await
     }
 
-    fn finished(&mut self, _phases: &[ClosedPhase]) {}
+    fn finished(&mut self, _phases: &[PhaseResult]) {}
 }
 
 /// Puts the terminal back (raw mode off, main screen) when dropped: on quit, error and unwind.
