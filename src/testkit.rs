@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The Apache Kafka release the cache folders are named after.
 const KAFKA_VERSION: &str = "4.1.1";
@@ -407,4 +407,18 @@ impl TestNames {
             self.topic, self.stream, self.subject
         )
     }
+}
+
+/// Waits until `cond` holds, checking every 20 ms, and fails the test naming `what` when it does
+/// not within `limit`; returns how long it took.
+pub async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> Duration {
+    let t0 = Instant::now();
+    while !cond() {
+        assert!(
+            t0.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    t0.elapsed()
 }

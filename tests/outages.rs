@@ -9,8 +9,8 @@ use pubduel::engine::{AckStrategy, EngineHandle, Knobs};
 use pubduel::metrics::outages_of;
 use pubduel::profile::LaneKind;
 use pubduel::report::{Report, RunInfo};
-use pubduel::testkit::{BrokerProcess, LocalBrokers, TestNames};
-use std::time::{Duration, Instant, SystemTime};
+use pubduel::testkit::{self, BrokerProcess, LocalBrokers, TestNames};
+use std::time::{Duration, SystemTime};
 
 fn config(b: &LocalBrokers, tag: &str) -> RunConfig {
     let names = TestNames::new(tag);
@@ -51,14 +51,7 @@ async fn until(
     what: &str,
     cond: impl Fn(&pubduel::metrics::Snapshot) -> bool,
 ) -> Duration {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if cond(&handle.snapshot()) {
-            return t0.elapsed();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} within {limit:?}");
+    testkit::until(what, limit, || cond(&handle.snapshot())).await
 }
 
 /// Acked count of lane `i` in the latest snapshot.

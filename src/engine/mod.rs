@@ -292,11 +292,13 @@ impl Controller {
             }
             Control::NewPhase => current,
         };
+        // Workers switch first, then the store closes the phase: closing drains and analyses,
+        // and messages sent under the old knobs meanwhile belong to the old phase.
         let now = Instant::now();
-        self.store.begin_phase(now, &next, self.paused);
-        for (lane, k) in self.lanes.iter_mut().zip(next) {
-            lane.set(k, self.paused, now);
+        for (lane, k) in self.lanes.iter_mut().zip(&next) {
+            lane.set(*k, self.paused, now);
         }
+        self.store.begin_phase(now, &next, self.paused);
         self.ticks.send_modify(|t| *t += 1);
     }
 

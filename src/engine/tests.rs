@@ -22,11 +22,9 @@ fn config() -> EngineConfig {
     }
 }
 
-async fn wait_for(mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !f() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+/// Waits (at most 10 s) for `f`, failing the test naming `what` otherwise.
+async fn wait_for(what: &str, f: impl FnMut() -> bool) {
+    crate::testkit::until(what, Duration::from_secs(10), f).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,17 +42,17 @@ async fn knob_changes_open_phases_and_take_effect() {
     let h = engine.handle();
     tokio::time::sleep(Duration::from_millis(200)).await;
     h.apply(LaneTarget::All, KnobChange::Concurrency(3));
-    wait_for(|| h.snapshot().phase == 1).await;
+    wait_for("phase 1 to open", || h.snapshot().phase == 1).await;
     assert_eq!(h.snapshot().lanes[0].knobs.concurrency, 4);
     tokio::time::sleep(Duration::from_millis(200)).await;
     h.apply(LaneTarget::One(0), KnobChange::MaxPending(Dir::Up));
-    wait_for(|| h.snapshot().phase == 2).await;
+    wait_for("phase 2 to open", || h.snapshot().phase == 2).await;
     assert_eq!(h.snapshot().lanes[0].knobs.max_pending, 8);
     tokio::time::sleep(Duration::from_millis(200)).await;
     // A change that changes nothing opens no phase.
     h.apply(LaneTarget::All, KnobChange::Rate(Dir::Up));
     h.apply(LaneTarget::All, KnobChange::NextAck);
-    wait_for(|| h.snapshot().phase == 3).await;
+    wait_for("phase 3 to open", || h.snapshot().phase == 3).await;
     assert_eq!(h.snapshot().lanes[0].knobs.ack, AckStrategy::TaskPerMessage);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let phases = engine.finish().await;
@@ -121,10 +119,14 @@ async fn open_loop_keeps_the_rate_and_records_lag() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let phases = engine.finish().await;
     let l = &phases[0].lanes[0];
+    // Never ahead of the schedule (one slot of slack); behind it only as far as a busy machine
+    // can delay a 2 ms slot, and then it shows as lag.
+    let due = phases[0].duration_s * 500.0;
+    let sent = l.counts.sent as f64;
     assert!(
-        (400..=560).contains(&l.counts.sent),
-        "sent {} at 500/s for 1 s",
-        l.counts.sent
+        sent <= due + 1.0 && sent >= 0.8 * due,
+        "sent {sent} at 500/s over {:.2}s",
+        phases[0].duration_s
     );
     for stage in [Stage::Lag, Stage::SubmitRaw, Stage::AckRaw] {
         assert!(l.measured.count(stage) > 0, "{stage:?}");
@@ -147,7 +149,7 @@ async fn pause_stops_publishing_and_failures_are_counted() {
     let h = engine.handle();
     tokio::time::sleep(Duration::from_millis(300)).await;
     h.toggle_pause();
-    wait_for(|| h.snapshot().paused).await;
+    wait_for("the pause", || h.snapshot().paused).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let phases = engine.finish().await;
     let running = &phases[0].lanes[0].counts;

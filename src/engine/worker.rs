@@ -136,7 +136,10 @@ async fn submit(
     inline: bool,
 ) -> Result<Option<Pending>, Interrupt> {
     let intended = match &state.schedule {
+        // Biased: new knobs (or a pause) win over a slot that is already due, so no message goes
+        // out under the old knobs once they changed.
         Some(schedule) => Some(tokio::select! {
+            biased;
             _ = cancel.cancelled() => return Err(Interrupt::Cancelled),
             _ = state_rx.changed() => return Err(Interrupt::KnobsChanged),
             slot = schedule.next_slot() => slot,
