@@ -3,7 +3,7 @@
 use super::payload::PayloadBuilder;
 use super::schedule::Schedule;
 use super::shared::{LaneShared, LaneState};
-use super::ticket::{complete_owned, Pending};
+use super::ticket::{complete_owned, Gate, Pending};
 use super::worker;
 use crate::brokers::Publisher;
 use crate::metrics::{Dedicated, LaneMetrics, Recorder};
@@ -12,7 +12,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -43,10 +43,11 @@ impl Lane {
     ) -> Lane {
         let (tx, rx) = mpsc::unbounded_channel();
         let (client_cap, settles_inline) = (publisher.client_cap(), publisher.settles_inline());
+        let gate = Arc::new(Gate::new(knobs.max_pending, Arc::clone(&metrics.counters)));
         let shared = Arc::new(LaneShared {
             publisher,
             metrics,
-            permits: Arc::new(Semaphore::new(knobs.max_pending as usize)),
+            gate,
             seq: AtomicU64::new(0),
             payloads,
             collector: tx,
@@ -105,17 +106,18 @@ impl Lane {
     /// Resizes the max-pending semaphore. Permits held by in-flight messages cannot be taken
     /// back at once: the shortfall is collected as those messages are acked.
     fn resize_permits(&mut self, total: u32) {
-        let sem = &self.shared.permits;
+        let gate = &self.shared.gate;
+        let sem = &gate.permits;
         if total > self.permits_total {
             sem.add_permits((total - self.permits_total) as usize);
         } else if total < self.permits_total {
             let want = (self.permits_total - total) as usize;
             let taken = sem.forget_permits(want);
             if taken < want {
-                let sem = Arc::clone(sem);
+                let gate = Arc::clone(gate);
                 let rest = (want - taken) as u32;
                 tokio::spawn(async move {
-                    if let Ok(p) = sem.acquire_many_owned(rest).await {
+                    if let Ok(p) = gate.permits.acquire_many(rest).await {
                         p.forget();
                     }
                 });

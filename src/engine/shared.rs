@@ -2,13 +2,13 @@
 
 use super::payload::PayloadBuilder;
 use super::schedule::Schedule;
-use super::ticket::Pending;
+use super::ticket::{Gate, Pending};
 use crate::brokers::Publisher;
 use crate::metrics::LaneMetrics;
 use crate::vocab::Knobs;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 
 /// What workers read before each message: the knobs, pause, and the schedule of this phase.
 pub(crate) struct LaneState {
@@ -21,7 +21,7 @@ pub(crate) struct LaneState {
 pub(crate) struct LaneShared {
     pub(crate) publisher: Arc<dyn Publisher>,
     pub(crate) metrics: Arc<LaneMetrics>,
-    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) gate: Arc<Gate>,
     pub(crate) seq: AtomicU64,
     pub(crate) payloads: PayloadBuilder,
     pub(crate) collector: mpsc::UnboundedSender<Pending>,

@@ -7,37 +7,52 @@ use crate::metrics::{Counters, LaneMetrics, Recorder, Stage};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::Semaphore;
+
+/// A lane's max-pending permits and its in-flight gauge: what every ticket takes and gives back.
+pub(crate) struct Gate {
+    /// Permits for messages not yet acked; resized live.
+    pub(crate) permits: Semaphore,
+    /// The lane's counters, whose `in_flight` gauge tickets keep.
+    counters: Arc<Counters>,
+}
+
+impl Gate {
+    /// A gate of `max_pending` permits over the lane's counters.
+    pub(crate) fn new(max_pending: u32, counters: Arc<Counters>) -> Gate {
+        Gate {
+            permits: Semaphore::new(max_pending as usize),
+            counters,
+        }
+    }
+}
 
 /// One message's claim on the lane: when it started (and, in open loop, when it should have),
 /// its max-pending permit, and, once handed to the client, its place in the in-flight count.
 pub(crate) struct Ticket {
     start: Instant,
     intended: Option<Instant>,
-    _permit: OwnedSemaphorePermit,
-    in_flight: Option<Arc<Counters>>,
+    gate: Arc<Gate>,
+    flying: bool,
 }
 
 impl Ticket {
-    /// A ticket for a message starting at `start` (due at `intended` in open loop).
-    pub(crate) fn new(
-        permit: OwnedSemaphorePermit,
-        start: Instant,
-        intended: Option<Instant>,
-    ) -> Ticket {
+    /// A ticket for a message starting at `start` (due at `intended` in open loop), holding a
+    /// permit already taken from `gate` (and forgotten there: the ticket gives it back).
+    pub(crate) fn new(gate: Arc<Gate>, start: Instant, intended: Option<Instant>) -> Ticket {
         Ticket {
             start,
             intended,
-            _permit: permit,
-            in_flight: None,
+            gate,
+            flying: false,
         }
     }
 
     /// Counts the message in flight until the ticket is dropped.
-    pub(crate) fn fly(&mut self, counters: &Arc<Counters>) {
-        if self.in_flight.is_none() {
-            counters.in_flight.fetch_add(1, Relaxed);
-            self.in_flight = Some(Arc::clone(counters));
+    pub(crate) fn fly(&mut self) {
+        if !self.flying {
+            self.gate.counters.in_flight.fetch_add(1, Relaxed);
+            self.flying = true;
         }
     }
 
@@ -55,9 +70,10 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        if let Some(c) = self.in_flight.take() {
-            c.in_flight.fetch_sub(1, Relaxed);
+        if self.flying {
+            self.gate.counters.in_flight.fetch_sub(1, Relaxed);
         }
+        self.gate.permits.add_permits(1);
     }
 }
 

@@ -9,7 +9,7 @@ use crate::vocab::AckStrategy;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, OwnedSemaphorePermit};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Pause after a failed submit, so a broker that is away is retried, not hammered.
@@ -147,14 +147,13 @@ async fn submit(
         None => None,
     };
     let start = Instant::now();
-    let permit = acquire(shared, cancel).await?;
+    let mut ticket = acquire(shared, cancel, start, intended).await?;
     let seq = shared.seq.fetch_add(1, Relaxed);
     let size = state.knobs.message_size as usize;
     let msg = Message {
         seq,
         payload: shared.payloads.build(size, seq, start, intended),
     };
-    let mut ticket = Ticket::new(permit, start, intended);
     if shared
         .client_cap
         .is_some_and(|cap| shared.metrics.counters.in_flight() >= cap)
@@ -177,7 +176,7 @@ async fn submit(
     match result {
         Ok(ack) => {
             Counters::bump(&counters.sent);
-            ticket.fly(counters);
+            ticket.fly();
             ticket.record(rec, Instant::now(), Stage::Submit, Stage::SubmitRaw);
             Ok(Some(Pending { ticket, ack }))
         }
@@ -199,7 +198,7 @@ async fn submit_inline(
     let counters = &shared.metrics.counters;
     // The ack may be settled before the submit even returns: count it in flight first. A
     // refused submit drops the settle closure, and the ticket in it gives everything back.
-    ticket.fly(counters);
+    ticket.fly();
     let (start, intended) = ticket.times();
     // Settled on the client's callback thread: record on a stripe no worker takes.
     let metrics = Arc::clone(&shared.metrics);
@@ -259,18 +258,23 @@ async fn submit_failed(
     backoff(ERROR_BACKOFF, cancel).await
 }
 
-/// Takes a max-pending permit, counting a stall when none was free at once and one then came.
+/// Takes a max-pending permit for a message starting at `start`, counting a stall when none was
+/// free at once and one then came; the ticket gives it back.
 async fn acquire(
     shared: &LaneShared,
     cancel: &CancellationToken,
-) -> Result<OwnedSemaphorePermit, Interrupt> {
-    if let Ok(p) = Arc::clone(&shared.permits).try_acquire_owned() {
-        return Ok(p);
+    start: Instant,
+    intended: Option<Instant>,
+) -> Result<Ticket, Interrupt> {
+    let ticket = || Ticket::new(Arc::clone(&shared.gate), start, intended);
+    if let Ok(p) = shared.gate.permits.try_acquire() {
+        p.forget();
+        return Ok(ticket());
     }
-    let permit = tokio::select! {
+    tokio::select! {
         _ = cancel.cancelled() => return Err(Interrupt::Cancelled),
-        p = Arc::clone(&shared.permits).acquire_owned() => p.map_err(|_| Interrupt::Cancelled)?,
+        p = shared.gate.permits.acquire() => p.map_err(|_| Interrupt::Cancelled)?.forget(),
     };
     Counters::bump(&shared.metrics.counters.stalls);
-    Ok(permit)
+    Ok(ticket())
 }
