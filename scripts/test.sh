@@ -3,7 +3,9 @@
 # Kafka and nats-server on free loopback ports. Installs the brokers first when missing
 # (scripts/install-brokers.sh) and points the tests at them: PUBDUEL_KAFKA_HOME (Kafka's libs and
 # log4j2.properties) and PUBDUEL_NATS_SERVER (the nats-server binary); either may be set beforehand.
-# Arguments go to `cargo nextest run` (when installed) or `cargo test --no-fail-fast`.
+# Arguments go to `cargo test --no-fail-fast`. (Not cargo-nextest: it runs every test in a process of
+# its own, and each test binary shares one Kafka between its tests, so nextest would start a Kafka
+# per test.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -14,8 +16,4 @@ PUBDUEL_KAFKA_HOME=$(kafka_home)
 PUBDUEL_NATS_SERVER=$(nats_server_bin)
 export PUBDUEL_KAFKA_HOME PUBDUEL_NATS_SERVER
 command -v tmux >/dev/null || echo "note: tmux is missing: the dashboard test in tmux will fail (apt-get install tmux)" >&2
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --no-fail-fast "$@"
-else
-  cargo test --no-fail-fast "$@"
-fi
+cargo test --no-fail-fast "$@"
