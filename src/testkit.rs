@@ -20,9 +20,15 @@
 //! and stream ([`TestNames`], [`unique`]); a test that kills a broker starts its own
 //! ([`start_kafka`], [`start_nats`], [`LocalBrokers::start`]) and can bring it back with
 //! [`BrokerProcess::restart`].
+//!
+//! Tests of replicated topics and streams use a 3-node Kafka cluster and a 3-node JetStream
+//! cluster instead ([`start_clusters`], shared per test binary by [`shared_clusters`]), each node
+//! a [`BrokerProcess`] like a single broker.
 
+mod cluster;
 mod process;
 
+pub use cluster::{shared_clusters, start_clusters, LocalClusters};
 pub use process::BrokerProcess;
 
 use process::{remove_dir, scratch_dir, Launch};
@@ -39,7 +45,8 @@ use std::time::{Duration, Instant};
 const KAFKA_VERSION: &str = "4.1.1";
 /// What to run when a broker is missing.
 const INSTALL: &str = "install the brokers with scripts/install-brokers.sh";
-/// Cluster id every scratch Kafka is formatted with (16 bytes, base64url): each has its own data.
+/// Cluster id every scratch Kafka node is formatted with (16 bytes, base64url): each single node
+/// or cluster has its own data, and the nodes of one cluster must share an id.
 const KAFKA_CLUSTER_ID: &str = "5L6g3nShT-eMCtK--X86sw";
 /// Kafka logs this once it serves clients (about 5-7 s after the JVM starts on 2 cores).
 const KAFKA_READY: &str = "Kafka Server started";
@@ -186,15 +193,33 @@ pub fn unique(tag: &str) -> String {
     format!("{tag}-{}", N.fetch_add(1, Ordering::Relaxed))
 }
 
-/// One KRaft node, broker and controller, on loopback (as `scripts/` and the checks run it).
+/// Where one KRaft node (broker and controller) sits: its id, its ports and every voter of its
+/// quorum, `1@127.0.0.1:<controller port>,...`.
+struct KafkaNode {
+    id: usize,
+    port: u16,
+    cport: u16,
+    voters: String,
+}
+
+/// One KRaft node, broker and controller, on loopback (as `scripts/` and the checks run it), with
+/// Kafka's own topics replicated on every voter (min ISR 2 when there are several).
 /// Beyond those: a heartbeat every 0.5 s and a 3 s broker session (defaults 2 s and 9 s), so a
 /// node restarted after a kill is unfenced in seconds rather than after its old session expires
 /// (about 9 s instead of 16 s here).
-fn kafka_properties(dir: &Path, port: u16, cport: u16) -> String {
+fn kafka_properties(dir: &Path, node: &KafkaNode) -> String {
+    let KafkaNode {
+        id,
+        port,
+        cport,
+        voters,
+    } = node;
+    let rf = voters.split(',').count();
+    let isr = rf.min(2);
     format!(
         "process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{cport}
+node.id={id}
+controller.quorum.voters={voters}
 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}
 advertised.listeners=PLAINTEXT://127.0.0.1:{port}
 inter.broker.listener.name=PLAINTEXT
@@ -202,10 +227,12 @@ controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs={data}
 num.partitions=1
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor={rf}
 offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor={rf}
+transaction.state.log.min.isr={isr}
+share.coordinator.state.topic.replication.factor={rf}
+share.coordinator.state.topic.min.isr={isr}
 group.initial.rebalance.delay.ms=0
 broker.heartbeat.interval.ms=500
 broker.session.timeout.ms=3000
@@ -256,12 +283,13 @@ fn format_kafka_storage(java: &Path, home: &Path, props: &Path) -> Result<(), St
     ))
 }
 
-/// The launch of a formatted Kafka node in `dir`.
-fn kafka_launch(java: PathBuf, home: &Path, dir: &Path) -> Launch {
+/// The launch of a formatted Kafka node in `dir`, its heap growing from 256 MB to `max_heap`
+/// (`512m`, say).
+fn kafka_launch(java: PathBuf, home: &Path, dir: &Path, max_heap: &str) -> Launch {
     let mut argv: Vec<OsString> = vec![
         java.into(),
         "-Xms256m".into(),
-        "-Xmx512m".into(),
+        format!("-Xmx{max_heap}").into(),
         "-XX:+UseG1GC".into(),
     ];
     argv.extend(kafka_jvm_args(home));
@@ -275,25 +303,62 @@ fn kafka_launch(java: PathBuf, home: &Path, dir: &Path) -> Launch {
     }
 }
 
-/// Starts a single-node KRaft Apache Kafka on free loopback ports (client and controller), its
-/// data in a scratch folder; its bootstrap address is `127.0.0.1:<port>`.
-pub fn start_kafka() -> Result<BrokerProcess, StartError> {
+/// Apache Kafka's folder and the `java` to run it on.
+fn kafka_tools() -> Result<(PathBuf, PathBuf), StartError> {
     let home = kafka_home()?;
     let java = on_path("java").ok_or_else(|| StartError::NotInstalled {
         what: "java (17 or later, for Apache Kafka)",
         looked: "PATH".into(),
     })?;
-    let [port, cport] = free_ports::<2>();
+    Ok((home, java))
+}
+
+/// A new scratch folder with `node`'s `server.properties`, its storage formatted (the folder is
+/// removed again when that fails).
+fn prepare_kafka(java: &Path, home: &Path, node: &KafkaNode) -> Result<PathBuf, StartError> {
     let dir = scratch_dir("kafka")?;
     let props = dir.join("server.properties");
-    let prepared = fs::write(&props, kafka_properties(&dir, port, cport))
+    let prepared = fs::write(&props, kafka_properties(&dir, node))
         .map_err(|e| failed(format!("writing {}", props.display()), e))
-        .and_then(|()| format_kafka_storage(&java, &home, &props));
-    if let Err(e) = prepared {
-        remove_dir(&dir);
-        return Err(e);
+        .and_then(|()| format_kafka_storage(java, home, &props));
+    match prepared {
+        Ok(()) => Ok(dir),
+        Err(e) => {
+            remove_dir(&dir);
+            Err(e)
+        }
     }
-    BrokerProcess::start(kafka_launch(java, &home, &dir), port, dir)
+}
+
+/// Starts a single-node KRaft Apache Kafka on free loopback ports (client and controller), its
+/// data in a scratch folder; its bootstrap address is `127.0.0.1:<port>`.
+pub fn start_kafka() -> Result<BrokerProcess, StartError> {
+    let (home, java) = kafka_tools()?;
+    let [port, cport] = free_ports::<2>();
+    let node = KafkaNode {
+        id: 1,
+        port,
+        cport,
+        voters: format!("1@127.0.0.1:{cport}"),
+    };
+    let dir = prepare_kafka(&java, &home, &node)?;
+    BrokerProcess::start(kafka_launch(java, &home, &dir, "512m"), port, dir)
+}
+
+/// The launch of `nats-server -js` on 127.0.0.1:`port`, its store in `dir/js`, with `extra`
+/// arguments (cluster settings) after those.
+fn nats_launch(program: &Path, dir: &Path, port: u16, extra: Vec<String>) -> Launch {
+    let mut argv: Vec<OsString> = vec![program.into()];
+    argv.extend(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"].map(OsString::from));
+    argv.push(dir.join("js").into());
+    argv.extend(extra.into_iter().map(OsString::from));
+    Launch {
+        name: "nats-server",
+        argv,
+        log: dir.join("nats.log"),
+        ready: NATS_READY,
+        timeout: NATS_START_TIMEOUT,
+    }
 }
 
 /// Starts `nats-server -js` on a free loopback port, its store in a scratch folder; its URL is
@@ -302,17 +367,7 @@ pub fn start_nats() -> Result<BrokerProcess, StartError> {
     let program = nats_server()?;
     let port = free_port();
     let dir = scratch_dir("nats")?;
-    let mut argv: Vec<OsString> = vec![program.into()];
-    argv.extend(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"].map(OsString::from));
-    argv.push(dir.join("js").into());
-    let launch = Launch {
-        name: "nats-server",
-        argv,
-        log: dir.join("nats.log"),
-        ready: NATS_READY,
-        timeout: NATS_START_TIMEOUT,
-    };
-    BrokerProcess::start(launch, port, dir)
+    BrokerProcess::start(nats_launch(&program, &dir, port, Vec::new()), port, dir)
 }
 
 /// Both brokers, for tests that run both lanes.

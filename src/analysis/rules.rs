@@ -101,13 +101,37 @@ pub(super) fn generator_lag(lane: &LaneResult) -> Option<Finding> {
         FindingKind::GeneratorLag,
         format!(
             "pubduel could not keep the schedule: lag p99 {}, {:.0} of {} msg/s sent. Corrected latencies \
-             include that wait and the raw ones leave it out; both are lower bounds for this rate. \
-             Lower the rate, or raise concurrency or max-pending.",
+             include that wait and the raw ones leave it out; both are lower bounds for this rate. {}",
             fmt_us(lag_p99),
             lane.sent_rate,
-            lane.knobs.rate
+            lane.knobs.rate,
+            sync_cap(lane).unwrap_or_else(|| {
+                "Lower the rate, or raise concurrency or max-pending.".to_string()
+            })
         ),
     ))
+}
+
+/// With `sync`, each publisher waits for its ack: the lane cannot send faster than concurrency /
+/// ack time. Says so when that cap is below the rate asked for.
+fn sync_cap(lane: &LaneResult) -> Option<String> {
+    if lane.knobs.ack != AckStrategy::Sync {
+        return None;
+    }
+    let stage = match lane.mode {
+        PhaseMode::Open => Stage::AckRaw,
+        PhaseMode::Closed => Stage::Ack,
+    };
+    let mean_us = lane.reported().summary(stage)?.mean_us;
+    let cap = f64::from(lane.knobs.concurrency) * 1e6 / mean_us.max(1.0);
+    (cap < BEHIND_SHARE * lane.knobs.rate as f64).then(|| {
+        format!(
+            "With ack sync each of the {} publishers waits for its ack (mean {}), so the lane \
+             sends at most about {cap:.0} msg/s: raise concurrency, or use ack async.",
+            lane.knobs.concurrency,
+            fmt_us(mean_us as u64)
+        )
+    })
 }
 
 /// The broker acks fewer than are sent while in-flight keeps growing, or its ack p99 climbs
@@ -143,19 +167,22 @@ fn backlog_growing(lane: &LaneResult) -> Option<Finding> {
 }
 
 fn latency_climbing(lane: &LaneResult) -> Option<Finding> {
-    let pts: Vec<&SeriesPoint> = lane.series.iter().filter(|p| p.ack_p99_us > 0).collect();
+    // The broker's part of an ack: in open loop the raw figure, without the wait for the
+    // schedule (which a lane that cannot keep up, e.g. `sync` at too low a concurrency, adds).
+    let ack = |p: &SeriesPoint| match lane.mode {
+        PhaseMode::Open => p.ack_raw_p99_us,
+        PhaseMode::Closed => p.ack_p99_us,
+    } as f64;
+    let pts: Vec<&SeriesPoint> = lane.series.iter().filter(|p| ack(p) > 0.0).collect();
     if pts.len() < 6 {
         return None;
     }
-    let mean = |xs: &[&SeriesPoint], f: fn(&SeriesPoint) -> f64| {
+    let mean = |xs: &[&SeriesPoint], f: &dyn Fn(&SeriesPoint) -> f64| {
         xs.iter().map(|p| f(p)).sum::<f64>() / xs.len() as f64
     };
     let (a, b) = pts.split_at(pts.len() / 2);
-    let (ack_a, ack_b) = (
-        mean(a, |p| p.ack_p99_us as f64),
-        mean(b, |p| p.ack_p99_us as f64),
-    );
-    let (tp_a, tp_b) = (mean(a, |p| p.acked_per_s), mean(b, |p| p.acked_per_s));
+    let (ack_a, ack_b) = (mean(a, &ack), mean(b, &ack));
+    let (tp_a, tp_b) = (mean(a, &|p| p.acked_per_s), mean(b, &|p| p.acked_per_s));
     let flat = tp_a > 0.0 && (tp_b - tp_a).abs() / tp_a < 0.15;
     // In open loop a broker that acks everything it is offered is keeping up, whatever its
     // latency does (a busy machine slows it too): only falling behind the rate is saturation.

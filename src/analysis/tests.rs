@@ -115,6 +115,38 @@ fn generator_lag_needs_a_late_schedule_or_a_low_rate() {
     assert!(!has(&behind, None, FindingKind::GeneratorLag));
 }
 
+#[test]
+fn generator_lag_names_the_sync_cap_when_it_is_the_limit() {
+    let sync = |concurrency: u32| Knobs {
+        rate: 2000,
+        concurrency,
+        ack: AckStrategy::Sync,
+        ..Knobs::default()
+    };
+    // 4 publishers x 1 / 2.5 ms = 1600 msg/s, under 90% of 2000: the cap is named.
+    let capped = lane(
+        "kafka",
+        sync(4),
+        sent(1000, 1000),
+        &[(Stage::Lag, 50_000), (Stage::AckRaw, 2_500)],
+    );
+    let f = lane_findings(&capped, None);
+    let m = &f[0].message;
+    assert!(
+        m.contains("4 publishers") && m.contains("at most about 1"),
+        "{f:?}"
+    );
+    // 8 publishers: 3200 msg/s would do; the lag has another cause, and the advice stays general.
+    let roomy = lane(
+        "kafka",
+        sync(8),
+        sent(1000, 1000),
+        &[(Stage::Lag, 50_000), (Stage::AckRaw, 2_500)],
+    );
+    let f = lane_findings(&roomy, None);
+    assert!(f[0].message.contains("Lower the rate"), "{f:?}");
+}
+
 fn with_in_flight(mut l: LaneResult, in_flight: &[u64]) -> LaneResult {
     l.series = in_flight
         .iter()
@@ -168,6 +200,7 @@ fn broker_saturated_when_ack_p99_climbs_at_flat_throughput() {
                 t_s: i as f64,
                 acked_per_s: 1000.0,
                 ack_p99_us: if i < 3 { 2_000 } else { late_p99 },
+                ack_raw_p99_us: if i < 3 { 2_000 } else { late_p99 },
                 ..SeriesPoint::default()
             })
             .collect()
@@ -189,6 +222,13 @@ fn broker_saturated_when_ack_p99_climbs_at_flat_throughput() {
     };
     assert!(!has(&paced(1000), None, FindingKind::BrokerSaturated));
     assert!(has(&paced(1200), None, FindingKind::BrokerSaturated));
+    // Open loop, and only the corrected figure climbs: the lane fell behind its schedule (e.g.
+    // sync at too low a concurrency) while the broker's own acks stayed flat.
+    let mut behind = paced(1200);
+    for p in behind.series.iter_mut() {
+        p.ack_raw_p99_us = 2_000;
+    }
+    assert!(!has(&behind, None, FindingKind::BrokerSaturated));
 }
 
 fn lingering(ms: u32) -> Durability {

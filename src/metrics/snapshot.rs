@@ -91,6 +91,9 @@ pub struct SeriesPoint {
     pub submit_p99_us: u64,
     /// Ack p99 in the interval (0 when none).
     pub ack_p99_us: u64,
+    /// Ack p99 in the interval from the actual start (open loop; 0 in closed loop or when none):
+    /// the broker's part, without the wait for the schedule.
+    pub ack_raw_p99_us: u64,
     /// End-to-end p99 in the interval (0 when none).
     pub e2e_p99_us: u64,
     /// Messages in flight at the tick.

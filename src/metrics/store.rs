@@ -276,6 +276,7 @@ impl MetricsStore {
                     acked_per_s: d.acked as f64 / dt,
                     submit_p99_us: p99(Stage::Submit),
                     ack_p99_us: p99(Stage::Ack),
+                    ack_raw_p99_us: p99(Stage::AckRaw),
                     e2e_p99_us: p99(Stage::E2e),
                     in_flight: metrics.counters.in_flight(),
                 });

@@ -261,7 +261,7 @@ fn log_since(log: &Path, from: u64) -> String {
 }
 
 /// The last 20 lines of the log from byte `from` on.
-fn log_tail(log: &Path, from: u64) -> String {
+pub(super) fn log_tail(log: &Path, from: u64) -> String {
     let text = log_since(log, from);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")

@@ -43,6 +43,7 @@ fn fixture() -> Snapshot {
                 acked_per_s: if t > 100 { 590.0 } else { 300.0 } + (t % 7) as f64 * 4.0,
                 submit_p99_us: submit_us + (t % 5) * submit_us / 4,
                 ack_p99_us: ack_us + (t % 10) * ack_us / 8,
+                ack_raw_p99_us: 0,
                 e2e_p99_us: 0,
                 in_flight: 12,
             })

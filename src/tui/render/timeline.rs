@@ -196,6 +196,7 @@ mod tests {
             phase,
             acked_per_s: acked,
             ack_p99_us: (acked * 10.0) as u64,
+            ack_raw_p99_us: 0,
             ..SeriesPoint::default()
         }
     }
