@@ -444,6 +444,10 @@ fn raw_kafka_producer(
         .set("linger.ms", s.linger_ms.to_string())
         .set("compression.type", &s.compression)
         .set("message.timeout.ms", s.message_timeout_ms.to_string())
+        .set(
+            "max.in.flight.requests.per.connection",
+            s.max_in_flight.to_string(),
+        )
         .set("queue.buffering.max.messages", "10000000");
     let producer = c
         .create_with_context(RawContext(Arc::clone(tally)))
