@@ -31,6 +31,10 @@ mod process;
 pub use cluster::{shared_clusters, start_clusters, LocalClusters};
 pub use process::BrokerProcess;
 
+use crate::brokers::kafka::KafkaSettings;
+use crate::brokers::nats::NatsSettings;
+use crate::cli::RunConfig;
+use crate::vocab::{Knobs, LaneKind};
 use process::{remove_dir, scratch_dir, Launch};
 use std::ffi::OsString;
 use std::fs;
@@ -461,6 +465,32 @@ impl TestNames {
             "[kafka]\ntopic = \"{}\"\n\n[nats]\nstream = \"{}\"\nsubject = \"{}\"\n",
             self.topic, self.stream, self.subject
         )
+    }
+
+    /// A run of both lanes with `knobs` against `kafka` and `nats` (addresses), on these names:
+    /// one partition, no warm-up, no duration, no report. Tests change what they need.
+    pub fn run_config(&self, kafka: String, nats: String, knobs: Knobs) -> RunConfig {
+        RunConfig {
+            profile_name: self.topic.clone(),
+            profile_path: None,
+            duration: None,
+            warmup: Duration::ZERO,
+            e2e: false,
+            lanes: vec![(LaneKind::Kafka, knobs), (LaneKind::Nats, knobs)],
+            kafka: KafkaSettings {
+                bootstrap: kafka,
+                topic: self.topic.clone(),
+                partitions: 1,
+                ..KafkaSettings::default()
+            },
+            nats: NatsSettings {
+                url: nats,
+                stream: self.stream.clone(),
+                subject: self.subject.clone(),
+                ..NatsSettings::default()
+            },
+            report: None,
+        }
     }
 }
 

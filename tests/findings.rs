@@ -14,29 +14,11 @@ use std::time::{Duration, Instant};
 
 fn config(lanes: &[LaneKind], knobs: Knobs, tag: &str) -> RunConfig {
     let b = testkit::shared();
-    let names = TestNames::new(tag);
-    RunConfig {
-        profile_name: tag.into(),
-        profile_path: None,
-        duration: None,
-        warmup: Duration::from_millis(300),
-        e2e: false,
-        lanes: lanes.iter().map(|k| (*k, knobs)).collect(),
-        kafka: pubduel::brokers::kafka::KafkaSettings {
-            bootstrap: b.kafka_addr(),
-            topic: names.topic,
-            partitions: 1,
-            linger_ms: 0,
-            ..Default::default()
-        },
-        nats: pubduel::brokers::nats::NatsSettings {
-            url: b.nats_url(),
-            stream: names.stream,
-            subject: names.subject,
-            ..Default::default()
-        },
-        report: None,
-    }
+    let mut cfg = TestNames::new(tag).run_config(b.kafka_addr(), b.nats_url(), knobs);
+    cfg.warmup = Duration::from_millis(300);
+    cfg.lanes.retain(|(k, _)| lanes.contains(k));
+    cfg.kafka.linger_ms = 0;
+    cfg
 }
 
 /// Runs `cfg` until every lane has `acked` measured acks (at most 30 s); returns the findings

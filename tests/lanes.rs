@@ -19,31 +19,9 @@ use std::time::{Duration, Instant};
 const MAX_RUN: Duration = Duration::from_secs(30);
 
 fn config(kafka_addr: String, nats_url: String, knobs: Knobs, tag: &str) -> RunConfig {
-    let names = TestNames::new(tag);
-    let kafka = pubduel::brokers::kafka::KafkaSettings {
-        bootstrap: kafka_addr,
-        topic: names.topic,
-        partitions: 1,
-        ..Default::default()
-    };
-    let nats = pubduel::brokers::nats::NatsSettings {
-        url: nats_url,
-        stream: names.stream,
-        subject: names.subject,
-        ack_timeout_ms: 1_000,
-        ..Default::default()
-    };
-    RunConfig {
-        profile_name: tag.into(),
-        profile_path: None,
-        duration: None,
-        warmup: Duration::ZERO,
-        e2e: false,
-        lanes: vec![(LaneKind::Kafka, knobs), (LaneKind::Nats, knobs)],
-        kafka,
-        nats,
-        report: None,
-    }
+    let mut cfg = TestNames::new(tag).run_config(kafka_addr, nats_url, knobs);
+    cfg.nats.ack_timeout_ms = 1_000;
+    cfg
 }
 
 /// A run on the shared brokers.

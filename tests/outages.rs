@@ -7,13 +7,11 @@ use pubduel::app;
 use pubduel::cli::RunConfig;
 use pubduel::engine::{AckStrategy, EngineHandle, Knobs};
 use pubduel::metrics::outages_of;
-use pubduel::profile::LaneKind;
 use pubduel::report::{Report, RunInfo};
 use pubduel::testkit::{self, BrokerProcess, LocalBrokers, TestNames};
 use std::time::{Duration, SystemTime};
 
 fn config(b: &LocalBrokers, tag: &str) -> RunConfig {
-    let names = TestNames::new(tag);
     let knobs = Knobs {
         concurrency: 4,
         max_pending: 256,
@@ -21,27 +19,7 @@ fn config(b: &LocalBrokers, tag: &str) -> RunConfig {
         rate: 200,
         ..Knobs::default()
     };
-    RunConfig {
-        profile_name: tag.into(),
-        profile_path: None,
-        duration: None,
-        warmup: Duration::ZERO,
-        e2e: false,
-        lanes: vec![(LaneKind::Kafka, knobs), (LaneKind::Nats, knobs)],
-        kafka: pubduel::brokers::kafka::KafkaSettings {
-            bootstrap: b.kafka_addr(),
-            topic: names.topic,
-            partitions: 1,
-            ..Default::default()
-        },
-        nats: pubduel::brokers::nats::NatsSettings {
-            url: b.nats_url(),
-            stream: names.stream,
-            subject: names.subject,
-            ..Default::default()
-        },
-        report: None,
-    }
+    TestNames::new(tag).run_config(b.kafka_addr(), b.nats_url(), knobs)
 }
 
 /// Waits (up to `limit`) until `cond` holds for the latest snapshot; returns how long it took.

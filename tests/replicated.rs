@@ -11,7 +11,7 @@ use pubduel::brokers::nats::{NatsSettings, Storage};
 use pubduel::cli::RunConfig;
 use pubduel::engine::{AckStrategy, Knobs};
 use pubduel::metrics::{LaneResult, Stage};
-use pubduel::profile::{LaneKind, Profile};
+use pubduel::profile::Profile;
 use pubduel::testkit::{self, LocalClusters, TestNames};
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
@@ -58,26 +58,20 @@ fn replicated_config(tag: &str) -> RunConfig {
         rate: 300,
         ..Knobs::default()
     };
-    RunConfig {
-        profile_name: tag.into(),
-        profile_path: None,
-        duration: None,
-        warmup: Duration::from_millis(300),
-        e2e: false,
-        lanes: vec![(LaneKind::Kafka, knobs), (LaneKind::Nats, knobs)],
-        kafka: KafkaSettings {
-            bootstrap: c.kafka_addr(),
-            topic: names.topic,
-            ..profile.kafka.expect("the profile has [kafka]")
-        },
-        nats: NatsSettings {
-            url: c.nats_url(),
-            stream: names.stream,
-            subject: names.subject,
-            ..profile.nats.expect("the profile has [nats]")
-        },
-        report: None,
-    }
+    let mut cfg = names.run_config(c.kafka_addr(), c.nats_url(), knobs);
+    cfg.warmup = Duration::from_millis(300);
+    cfg.kafka = KafkaSettings {
+        bootstrap: cfg.kafka.bootstrap,
+        topic: cfg.kafka.topic,
+        ..profile.kafka.expect("the profile has [kafka]")
+    };
+    cfg.nats = NatsSettings {
+        url: cfg.nats.url,
+        stream: cfg.nats.stream,
+        subject: cfg.nats.subject,
+        ..profile.nats.expect("the profile has [nats]")
+    };
+    cfg
 }
 
 /// Runs `cfg` until every lane has [`ACKS`] measured acks; returns the last phase's lanes after
