@@ -8,6 +8,7 @@ use crate::engine::{Engine, EngineConfig, EngineHandle, LaneSetup};
 use crate::metrics::PhaseResult;
 use crate::profile::LaneKind;
 use crate::report::{Report, RunInfo};
+use crate::vocab::Step;
 use serde::Serialize;
 use std::future::Future;
 use std::path::Path;
@@ -127,9 +128,11 @@ pub trait FrontEnd {
 pub async fn run<F: FrontEnd>(cfg: RunConfig, mut front: F) -> anyhow::Result<()> {
     front.starting(&cfg);
     let (engine, info) = start(&cfg).await?;
+    let player = tokio::spawn(play_steps(engine.handle(), cfg.steps.clone()));
     let outcome = front
         .drive(engine.handle(), &info, stop_signal(cfg.duration))
         .await;
+    player.abort();
     println!("stopping: waiting for outstanding acks...");
     let phases = engine.finish().await;
     front.finished(&phases);
@@ -152,7 +155,17 @@ struct Resolved<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<String>,
     lanes: Vec<ResolvedLane>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    steps: Vec<ResolvedStep>,
     brokers: crate::report::Brokers,
+}
+
+#[derive(Serialize)]
+struct ResolvedStep {
+    at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    lanes: Vec<ResolvedLane>,
 }
 
 #[derive(Serialize)]
@@ -180,12 +193,38 @@ pub fn resolved_toml(cfg: &RunConfig) -> String {
                 knobs: *knobs,
             })
             .collect(),
+        steps: cfg
+            .steps
+            .iter()
+            .map(|s| ResolvedStep {
+                at: humantime::format_duration(s.at).to_string(),
+                note: s.note.clone(),
+                lanes: cfg
+                    .lanes
+                    .iter()
+                    .zip(&s.knobs)
+                    .map(|((k, _), knobs)| ResolvedLane {
+                        name: k.as_str(),
+                        knobs: *knobs,
+                    })
+                    .collect(),
+            })
+            .collect(),
         brokers: crate::report::Brokers {
             kafka: info.kafka.as_ref().map(|k| k.redacted()),
             nats: info.nats.as_ref().map(|n| n.redacted()),
         },
     };
     toml::to_string(&r).unwrap_or_else(|e| format!("# cannot show settings: {e}\n"))
+}
+
+/// Plays a scenario's steps: each at its time from the start of the run, as a phase of its own.
+async fn play_steps(handle: EngineHandle, steps: Vec<Step>) {
+    let start = handle.started();
+    for step in steps {
+        tokio::time::sleep_until((start + step.at).into()).await;
+        handle.step(step.knobs, step.note);
+    }
 }
 
 /// Completes on Ctrl-C, SIGTERM or SIGHUP, or when `duration` has passed.

@@ -3,7 +3,7 @@
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
 use crate::profile::{parse_duration, KnobLayer, LaneKind, Profile, ProfileError};
-use crate::vocab::Knobs;
+use crate::vocab::{Knobs, Step};
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -85,6 +85,8 @@ pub struct RunConfig {
     pub nats: NatsSettings,
     /// Final report path.
     pub report: Option<PathBuf>,
+    /// Scripted knob changes, in time order (a profile's `[[steps]]`, ramps expanded).
+    pub steps: Vec<Step>,
 }
 
 /// Input that cannot be used (exit code 2).
@@ -93,6 +95,9 @@ pub enum ConfigError {
     /// The profile is invalid.
     #[error("{0}")]
     Profile(#[from] ProfileError),
+    /// The profile's steps do not fit the knobs the flags set.
+    #[error("the profile's steps with these flags: {0}")]
+    Steps(String),
     /// A flag is out of range.
     #[error("--{flag}: {message}")]
     Flag {
@@ -126,6 +131,9 @@ impl Cli {
         if duration.is_some_and(|d| d.is_zero()) {
             return Err(flag_error("duration", "must be longer than zero".into()));
         }
+        let steps = profile
+            .steps_for(&lanes, duration)
+            .map_err(ConfigError::Steps)?;
         Ok(RunConfig {
             profile_name: self.profile_name(&profile),
             profile_path: self.profile.clone(),
@@ -139,6 +147,7 @@ impl Cli {
             kafka,
             nats,
             report: self.report.clone(),
+            steps,
         })
     }
 

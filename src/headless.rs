@@ -34,13 +34,21 @@ impl FrontEnd for Headless {
         stop: impl Future<Output = ()> + Send,
     ) -> anyhow::Result<()> {
         let mut ticks = handle.ticks();
+        let mut shown_phase = 0;
         tokio::pin!(stop);
         loop {
             tokio::select! {
                 _ = &mut stop => return Ok(()),
                 r = ticks.changed() => {
                     if r.is_err() { return Ok(()) }
-                    print!("{}", progress(&handle.snapshot()));
+                    let snap = handle.snapshot();
+                    if snap.phase != shown_phase {
+                        shown_phase = snap.phase;
+                        if let Some(note) = &snap.note {
+                            println!("[{:>5.1}s] step: {note}", snap.elapsed.as_secs_f64());
+                        }
+                    }
+                    print!("{}", progress(&snap));
                 }
             }
         }
@@ -124,6 +132,9 @@ pub fn summary(phases: &[PhaseResult]) -> String {
             p.start_s + p.duration_s,
             p.warmup_s.min(p.duration_s)
         );
+        if let Some(note) = &p.note {
+            let _ = writeln!(out, "step: {note}");
+        }
         for lane in &p.lanes {
             lane_table(&mut out, lane);
         }

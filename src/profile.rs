@@ -10,6 +10,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod steps;
+pub use steps::StepSpec;
+
 /// Per-lane knob overrides: `[lane.kafka]` and `[lane.nats]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,6 +62,9 @@ pub struct Profile {
     pub kafka: Option<KafkaSettings>,
     /// NATS lane settings.
     pub nats: Option<NatsSettings>,
+    /// Scripted knob changes, each opening a phase (a scenario).
+    #[serde(default)]
+    pub steps: Vec<StepSpec>,
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -113,7 +119,7 @@ impl fmt::Display for ProfileError {
 impl std::error::Error for ProfileError {}
 
 /// Top-level keys besides the knobs (which come from [`KnobLayer::KEYS`]).
-const OTHER_KEYS: [&str; 9] = [
+const OTHER_KEYS: [&str; 10] = [
     "name",
     "description",
     "duration",
@@ -123,6 +129,7 @@ const OTHER_KEYS: [&str; 9] = [
     "lane",
     "kafka",
     "nats",
+    "steps",
 ];
 
 /// Every key a profile may set at its top level.
@@ -146,7 +153,10 @@ impl Profile {
     /// Parses and validates profile text; `path` is only used in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Profile, ProfileError> {
         let at = |fault: Fault| {
-            let line = locate(text, fault.section.as_deref(), &fault.key);
+            let line = match fault.step {
+                Some(i) => locate_step(text, i, &fault.key),
+                None => locate(text, fault.section.as_deref(), &fault.key),
+            };
             ProfileError {
                 path: path.to_path_buf(),
                 line,
@@ -181,14 +191,40 @@ impl Profile {
             let msg = "must name at least one lane (kafka, nats)".to_string();
             return Err(Fault::top(("lanes", msg)));
         }
-        Ok(())
+        let kinds = self
+            .lanes
+            .clone()
+            .unwrap_or(vec![LaneKind::Kafka, LaneKind::Nats]);
+        let lanes: Vec<(LaneKind, Knobs)> = kinds
+            .iter()
+            .map(|k| (*k, self.lane.get(*k).over(knobs)))
+            .collect();
+        steps::play(&self.steps, &lanes, self.duration).map(|_| ())
+    }
+
+    /// The profile's steps played out over `lanes` (each lane with its first knobs, flags
+    /// included) for a run of `duration`.
+    pub fn steps_for(
+        &self,
+        lanes: &[(LaneKind, Knobs)],
+        duration: Option<Duration>,
+    ) -> Result<Vec<crate::vocab::Step>, String> {
+        steps::play(&self.steps, lanes, duration).map_err(|f| {
+            let step = f
+                .step
+                .map_or(String::new(), |i| format!("[[steps]] #{} ", i + 1));
+            format!("{step}key `{}`: {}", f.key, f.message)
+        })
     }
 }
 
 /// What is wrong with a profile, and at which key of which section.
+#[derive(Debug)]
 struct Fault {
     key: String,
     section: Option<String>,
+    /// The `[[steps]]` entry at fault (0-based), if any.
+    step: Option<usize>,
     message: String,
 }
 
@@ -197,6 +233,7 @@ impl Fault {
         Fault {
             key: key.to_string(),
             section: None,
+            step: None,
             message,
         }
     }
@@ -221,15 +258,71 @@ fn check_keys(table: &toml::Table) -> Result<(), Fault> {
         let msg = format!("unknown key `{k}`{hint} (known keys: {})", known.join(", "));
         return Err(Fault::top((k, msg)));
     }
+    check_knob_types(table).map_err(Fault::top)?;
+    let steps = table.get("steps").and_then(toml::Value::as_array);
+    for (i, step) in steps.into_iter().flatten().enumerate() {
+        let in_step = |(key, message): (&str, String)| Fault {
+            step: Some(i),
+            section: Some("steps".into()),
+            ..Fault::top((key, message))
+        };
+        let Some(step) = step.as_table() else {
+            return Err(in_step(("steps", "each step is a [[steps]] table".into())));
+        };
+        let known: Vec<&str> = steps::STEP_KEYS
+            .iter()
+            .chain(KnobLayer::KEYS)
+            .copied()
+            .collect();
+        if let Some(k) = step.keys().find(|k| !known.contains(&k.as_str())) {
+            let hint = closest(k, &known)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            let msg = format!(
+                "unknown key `{k}` in a step{hint} (known keys: {})",
+                known.join(", ")
+            );
+            return Err(in_step((k, msg)));
+        }
+        check_knob_types(step).map_err(in_step)?;
+    }
+    Ok(())
+}
+
+/// Reads each knob of `table` alone, so a bad value names its own key.
+fn check_knob_types(table: &toml::Table) -> Result<(), (&'static str, String)> {
     for key in KnobLayer::KEYS {
         if let Some(value) = table.get(*key) {
             let one = toml::Table::from_iter([(key.to_string(), value.clone())]);
             if let Err(e) = one.try_into::<KnobLayer>() {
-                return Err(Fault::top((key, e.message().trim().to_string())));
+                return Err((key, e.message().trim().to_string()));
             }
         }
     }
     Ok(())
+}
+
+/// The 1-based line where `key` is set in the `i`-th (0-based) `[[steps]]` table.
+fn locate_step(text: &str, i: usize, key: &str) -> Option<usize> {
+    let mut seen = 0;
+    let mut inside = false;
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.starts_with('[') {
+            inside = line == "[[steps]]" && {
+                seen += 1;
+                seen == i + 1
+            };
+            continue;
+        }
+        let k = line
+            .split_once('=')
+            .map(|(k, _)| k.trim().trim_matches('"'));
+        if inside && k == Some(key) {
+            return Some(n + 1);
+        }
+    }
+    None
 }
 
 fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ProfileError {

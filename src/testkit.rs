@@ -490,6 +490,7 @@ impl TestNames {
                 ..NatsSettings::default()
             },
             report: None,
+            steps: Vec::new(),
         }
     }
 }

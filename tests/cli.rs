@@ -334,3 +334,55 @@ fn sigterm_ends_a_headless_run_and_keeps_the_report() {
         r.phases[0].lanes
     );
 }
+
+#[test]
+fn a_scenario_plays_its_steps_as_captioned_phases() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = TestNames::new("steps");
+    let profile = dir.path().join("steps.toml");
+    let steps = "duration = \"7s\"\nwarmup = \"0s\"\nrate = 200\nconcurrency = 2\n\
+        [[steps]]\nat = \"2s\"\nrate = 400\nnote = \"double the rate\"\n\
+        [[steps]]\nafter = \"2s\"\nlane = \"nats\"\nack = \"sync\"\nnote = \"nats goes sync\"\n\
+        [[steps]]\nat = \"5s\"\nrate_to = 700\nover = \"2s\"\nlane = \"kafka\"\n";
+    std::fs::write(&profile, format!("{steps}{}", names.profile())).unwrap();
+    let report = dir.path().join("steps-report.toml");
+    let b = testkit::shared();
+    let o = Command::new(env!("CARGO_BIN_EXE_pubduel"))
+        .args(["--headless", "--profile", profile.to_str().unwrap()])
+        .args(["--report", report.to_str().unwrap()])
+        .env("PUBDUEL_KAFKA", b.kafka_addr())
+        .env("PUBDUEL_NATS", b.nats_url())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("step: double the rate") && out.contains("step: nats goes sync"),
+        "{out}"
+    );
+    let r = Report::load(&report).unwrap();
+    let starts: Vec<(f64, Option<&str>)> = r
+        .phases
+        .iter()
+        .map(|p| (p.start_s, p.note.as_deref()))
+        .collect();
+    // Phase 0, the two captioned steps, then the ramp's two one-second phases.
+    assert_eq!(r.phases.len(), 5, "{starts:?}");
+    for (i, want) in [(1, 2.0), (2, 4.0), (3, 5.0), (4, 6.0)] {
+        assert!(
+            (r.phases[i].start_s - want).abs() < 0.5,
+            "phase {i}: {starts:?}"
+        );
+    }
+    assert_eq!(r.phases[1].note.as_deref(), Some("double the rate"));
+    let knobs = |p: usize, lane: &str| {
+        let l = r.phases[p].lanes.iter().find(|l| l.name == lane).unwrap();
+        (l.knobs.rate.unwrap(), l.knobs.ack.clone().unwrap())
+    };
+    assert_eq!(knobs(1, "nats"), (400, "async".into()));
+    assert_eq!(knobs(2, "nats"), (400, "sync".into()));
+    assert_eq!(knobs(2, "kafka"), (400, "async".into()));
+    assert_eq!(knobs(3, "kafka").0, 550, "half way from 400 to 700");
+    assert_eq!(knobs(4, "kafka").0, 700);
+    assert_eq!(knobs(4, "nats").0, 400, "the ramp names kafka only");
+}

@@ -47,6 +47,7 @@ fn phase(lanes: Vec<LaneResult>) -> PhaseResult {
         duration_s: 10.0,
         warmup_s: 0.0,
         paused: false,
+        note: None,
         lanes,
     }
 }

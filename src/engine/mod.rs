@@ -76,11 +76,12 @@ impl LaneTarget {
 }
 
 /// A request to the engine; each one that changes something opens a new phase.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Control {
     Apply(LaneTarget, KnobChange),
     TogglePause,
     NewPhase,
+    Step(Vec<Knobs>, Option<String>),
 }
 
 /// A cloneable handle front ends use to steer and observe a running engine.
@@ -100,6 +101,17 @@ impl EngineHandle {
     /// Pauses or resumes publishing (a new phase either way).
     pub fn toggle_pause(&self) {
         let _ = self.ctrl.send(Control::TogglePause);
+    }
+
+    /// Sets every lane's knobs (in lane order) and opens a phase captioned `note`, even when
+    /// nothing changes: a scripted step.
+    pub fn step(&self, knobs: Vec<Knobs>, note: Option<String>) {
+        let _ = self.ctrl.send(Control::Step(knobs, note));
+    }
+
+    /// When the run (and its phase 0) started: scripted steps count from here.
+    pub fn started(&self) -> Instant {
+        self.store.start()
     }
 
     /// Starts a new phase with the same knobs: fresh histograms.
@@ -291,14 +303,23 @@ impl Controller {
                 current
             }
             Control::NewPhase => current,
+            Control::Step(knobs, note) if knobs.len() == current.len() => {
+                return self.begin(knobs, note);
+            }
+            Control::Step(..) => return,
         };
+        self.begin(next, None);
+    }
+
+    /// Switches the lanes to `next` and opens a phase.
+    fn begin(&mut self, next: Vec<Knobs>, note: Option<String>) {
         // Workers switch first, then the store closes the phase: closing drains and analyses,
         // and messages sent under the old knobs meanwhile belong to the old phase.
         let now = Instant::now();
         for (lane, k) in self.lanes.iter_mut().zip(&next) {
             lane.set(*k, self.paused, now);
         }
-        self.store.begin_phase(now, &next, self.paused);
+        self.store.begin_phase(now, &next, self.paused, note);
         self.ticks.send_modify(|t| *t += 1);
     }
 

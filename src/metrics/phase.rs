@@ -77,6 +77,8 @@ pub struct PhaseResult {
     pub warmup_s: f64,
     /// Whether publishing was paused.
     pub paused: bool,
+    /// The caption of the scripted step that opened the phase, if any.
+    pub note: Option<String>,
     /// One entry per lane.
     pub lanes: Vec<LaneResult>,
 }

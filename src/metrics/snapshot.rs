@@ -20,6 +20,8 @@ pub struct Snapshot {
     pub phase_starts: Vec<f64>,
     /// Whether publishing is paused.
     pub paused: bool,
+    /// The caption of the scripted step that opened the current phase, if any.
+    pub note: Option<String>,
     /// One entry per lane, in lane order.
     pub lanes: Vec<LaneSnapshot>,
 }

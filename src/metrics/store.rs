@@ -92,6 +92,7 @@ struct LivePhase {
     start: Instant,
     measure_from: Instant,
     paused: bool,
+    note: Option<String>,
 }
 
 struct Inner {
@@ -154,6 +155,7 @@ impl MetricsStore {
                     start,
                     measure_from: start + warmup,
                     paused: false,
+                    note: None,
                 },
                 lanes: states,
             }),
@@ -214,7 +216,7 @@ impl MetricsStore {
 
     /// Closes the current phase at `now` and opens the next with `knobs` (one per lane); the
     /// closed phase is analysed once, here.
-    pub fn begin_phase(&self, now: Instant, knobs: &[Knobs], paused: bool) {
+    pub fn begin_phase(&self, now: Instant, knobs: &[Knobs], paused: bool, note: Option<String>) {
         let mut inner = self.inner.lock();
         self.drain(&mut inner, now);
         // One reading closes the old phase and opens the new one, so no message falls between.
@@ -226,6 +228,7 @@ impl MetricsStore {
             start: now,
             measure_from: now + self.warmup,
             paused,
+            note,
         };
         for ((lane, k), v) in inner.lanes.iter_mut().zip(knobs).zip(values) {
             lane.phase = PhaseLane::new(*k, now, self.warmup, v);
@@ -326,6 +329,7 @@ impl MetricsStore {
             duration_s: since_start(now),
             warmup_s: since_start(phase.measure_from),
             paused: phase.paused,
+            note: phase.note.clone(),
             lanes,
         };
         let found = (self.analyse)(&closed);
@@ -352,6 +356,7 @@ impl MetricsStore {
             phase_elapsed: now.saturating_duration_since(inner.phase.start),
             phase_starts,
             paused: inner.phase.paused,
+            note: inner.phase.note.clone(),
             lanes,
         };
         *self.snapshot.lock() = Arc::new(snap);

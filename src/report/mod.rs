@@ -131,6 +131,7 @@ fn phase_report(run: &RunInfo, p: &PhaseResult) -> PhaseReport {
         warmup_s: round3(p.warmup_s),
         mode,
         paused: p.paused,
+        note: p.note.clone(),
         knobs: ReportKnobs::common(&p.lanes),
         lanes: p.lanes.iter().map(|l| lane_report(l, run.e2e)).collect(),
     }

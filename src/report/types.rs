@@ -90,6 +90,9 @@ pub struct PhaseReport {
     pub mode: String,
     /// Whether publishing was paused.
     pub paused: bool,
+    /// The caption of the scripted step that opened the phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Knobs every lane shared in this phase (a knob is absent when lanes differ).
     pub knobs: ReportKnobs,
     /// One entry per lane.

@@ -106,6 +106,7 @@ fn fixture() -> Snapshot {
         phase_elapsed: Duration::from_secs(20),
         phase_starts: vec![0.0, 100.0, 130.0],
         paused: false,
+        note: None,
         lanes: vec![kafka, nats],
     }
 }

@@ -84,3 +84,15 @@ pub struct Durability {
     /// How long the client holds a message back to batch it (Kafka `linger.ms`; NATS has none).
     pub linger_ms: u32,
 }
+
+/// A scripted knob change: at `at` from the start, every lane's knobs become `knobs` (one entry
+/// per lane, in lane order), opening a phase with `note` as its caption.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// When, from the start of the run.
+    pub at: std::time::Duration,
+    /// The knobs of every lane from then on.
+    pub knobs: Vec<Knobs>,
+    /// The caption: what to look at now.
+    pub note: Option<String>,
+}

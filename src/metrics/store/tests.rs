@@ -30,7 +30,7 @@ fn phases_split_samples_and_counts() {
         concurrency: 9,
         ..Knobs::default()
     };
-    s.begin_phase(t0 + Duration::from_secs(2), &[k2, k2], false);
+    s.begin_phase(t0 + Duration::from_secs(2), &[k2, k2], false, None);
     lane.recorders
         .recorder(3)
         .record(&[(Stage::Ack, Duration::from_millis(5))]);
@@ -76,7 +76,12 @@ fn snapshot_has_series_and_phase_marks() {
         Counters::bump(&s.lanes()[0].counters.sent);
         s.tick(t0 + Duration::from_secs(i));
     }
-    s.begin_phase(t0 + Duration::from_secs(4), &[Knobs::default(); 2], true);
+    s.begin_phase(
+        t0 + Duration::from_secs(4),
+        &[Knobs::default(); 2],
+        true,
+        None,
+    );
     let snap = s.snapshot();
     assert_eq!(snap.lanes.len(), 2);
     assert_eq!(snap.lanes[0].series.len(), 4);
@@ -123,7 +128,7 @@ fn a_closed_phase_is_analysed_once_and_keeps_its_findings() {
     });
     let k = Knobs::default();
     let s = MetricsStore::new(&[("kafka".into(), k)], analyse, Duration::ZERO, t0);
-    s.begin_phase(t0 + Duration::from_secs(1), &[k], false);
+    s.begin_phase(t0 + Duration::from_secs(1), &[k], false, None);
     let before = calls.load(std::sync::atomic::Ordering::Relaxed);
     let phases = s.phases(t0 + Duration::from_secs(2));
     // Only the current phase is analysed again; the closed one keeps what it was given.

@@ -56,7 +56,7 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
     .areas(area);
     header::render(head, buf, snap, ui);
     lanes(body, buf, snap, ui);
-    footer::render(foot, buf, ui);
+    footer::render(foot, buf, ui, snap.note.as_deref());
     if ui.help {
         help::render(area, buf);
     }
