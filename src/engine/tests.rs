@@ -188,3 +188,35 @@ async fn every_strategy_settles_every_message() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permit_and_flight_add_up_to_submit_and_ack() {
+    let fake = FakePublisher::new(Duration::from_millis(2));
+    let knobs = Knobs {
+        concurrency: 8,
+        max_pending: 2,
+        rate: 0,
+        ..Knobs::default()
+    };
+    let engine = Engine::start(setup(fake, knobs), config()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let phases = engine.finish().await;
+    let l = &phases[0].lanes[0];
+    let mean = |s: Stage| l.measured.summary(s).unwrap().mean_us;
+    let (submit, ack, permit, flight) = (
+        mean(Stage::Submit),
+        mean(Stage::Ack),
+        mean(Stage::Permit),
+        mean(Stage::Flight),
+    );
+    assert!(permit <= submit * 1.01 + 1.0, "permit {permit} > submit {submit}");
+    assert!(
+        permit > 0.5 * submit,
+        "8 publishers on 2 permits mostly wait: permit {permit}, submit {submit}"
+    );
+    assert!(
+        (ack - (submit + flight)).abs() <= 0.05 * ack + 5.0,
+        "ack {ack} != submit {submit} + flight {flight}"
+    );
+    assert!(flight >= 1_900.0, "flight holds the fake's 2 ms: {flight}");
+}

@@ -32,6 +32,8 @@ impl Gate {
 pub(crate) struct Ticket {
     start: Instant,
     intended: Option<Instant>,
+    /// When the client took the message (the submit returned); `flight` runs from here.
+    handed: Option<Instant>,
     gate: Arc<Gate>,
     flying: bool,
 }
@@ -43,6 +45,7 @@ impl Ticket {
         Ticket {
             start,
             intended,
+            handed: None,
             gate,
             flying: false,
         }
@@ -61,10 +64,26 @@ impl Ticket {
         (self.start, self.intended)
     }
 
-    /// Records `stages` measured at `at`: from the intended start (corrected) and from the actual
-    /// start (`raw`) in open loop, from the actual start alone in closed loop.
-    pub(crate) fn record(&self, rec: &Recorder, at: Instant, corrected: Stage, raw: Stage) {
-        record_at(rec, self.start, self.intended, at, corrected, raw);
+    /// The client took the message at `at`: records `submit` (and, in open loop, its raw figure
+    /// and the lag) and the `permit` wait, and starts the `flight`.
+    pub(crate) fn handed(&mut self, rec: &Recorder, at: Instant, permit: Duration) {
+        self.handed = Some(at);
+        let (start, intended) = (self.start, self.intended);
+        record_at(
+            rec,
+            start,
+            intended,
+            at,
+            Stage::Submit,
+            Stage::SubmitRaw,
+            permit,
+        );
+    }
+
+    /// Marks the hand-over without recording: for clients that may settle the ack before the
+    /// submit call returns, the call's start stands in for it.
+    pub(crate) fn handing(&mut self, at: Instant) {
+        self.handed = Some(at);
     }
 }
 
@@ -78,7 +97,8 @@ impl Drop for Ticket {
 }
 
 /// The one place a latency is recorded twice in open loop (corrected and raw) and once in closed
-/// loop; the submit stage also records the generator's lag.
+/// loop, with the stage that belongs to it: the submit's `permit` wait (and, in open loop, the
+/// generator's `lag`), or the ack's `flight`.
 pub(crate) fn record_at(
     rec: &Recorder,
     start: Instant,
@@ -86,18 +106,26 @@ pub(crate) fn record_at(
     at: Instant,
     corrected: Stage,
     raw: Stage,
+    part: Duration,
 ) {
     let from_start = at.saturating_duration_since(start);
+    let part_stage = if corrected == Stage::Submit {
+        Stage::Permit
+    } else {
+        Stage::Flight
+    };
     match intended {
-        None => rec.record(&[(corrected, from_start)]),
+        None => rec.record(&[(corrected, from_start), (part_stage, part)]),
         Some(t) if corrected == Stage::Submit => rec.record(&[
             (corrected, at.saturating_duration_since(t)),
             (raw, from_start),
             (Stage::Lag, start.saturating_duration_since(t)),
+            (part_stage, part),
         ]),
         Some(t) => rec.record(&[
             (corrected, at.saturating_duration_since(t)),
             (raw, from_start),
+            (part_stage, part),
         ]),
     }
 }
@@ -110,12 +138,13 @@ pub(crate) struct Pending {
 
 /// Records one ack (or its failure); the ticket goes first, so the permit is free at once.
 pub(crate) fn settle(metrics: &LaneMetrics, rec: &Recorder, ticket: Ticket, result: AckResult) {
-    let (start, intended) = (ticket.start, ticket.intended);
+    let (start, intended, handed) = (ticket.start, ticket.intended, ticket.handed);
     drop(ticket);
     match result {
         Ok(at) => {
             Counters::bump(&metrics.counters.acked);
-            record_at(rec, start, intended, at, Stage::Ack, Stage::AckRaw);
+            let flight = at.saturating_duration_since(handed.unwrap_or(start));
+            record_at(rec, start, intended, at, Stage::Ack, Stage::AckRaw, flight);
         }
         Err(e) => {
             Counters::bump(&metrics.counters.errors);

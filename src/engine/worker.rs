@@ -147,7 +147,7 @@ async fn submit(
         None => None,
     };
     let start = Instant::now();
-    let mut ticket = acquire(shared, cancel, start, intended).await?;
+    let (mut ticket, permit) = acquire(shared, cancel, start, intended).await?;
     let seq = shared.seq.fetch_add(1, Relaxed);
     let size = state.knobs.message_size as usize;
     let msg = Message {
@@ -162,7 +162,7 @@ async fn submit(
         Counters::bump(&shared.metrics.counters.queue_full);
     }
     if inline {
-        return submit_inline(shared, rec, msg, ticket, cancel)
+        return submit_inline(shared, rec, msg, (ticket, permit), cancel)
             .await
             .map(|()| None);
     }
@@ -177,7 +177,7 @@ async fn submit(
         Ok(ack) => {
             Counters::bump(&counters.sent);
             ticket.fly();
-            ticket.record(rec, Instant::now(), Stage::Submit, Stage::SubmitRaw);
+            ticket.handed(rec, Instant::now(), permit);
             Ok(Some(Pending { ticket, ack }))
         }
         Err(e) => {
@@ -192,7 +192,7 @@ async fn submit_inline(
     shared: &LaneShared,
     rec: &Recorder,
     msg: Message,
-    mut ticket: Ticket,
+    (mut ticket, permit): (Ticket, Duration),
     cancel: &CancellationToken,
 ) -> Result<(), Interrupt> {
     let counters = &shared.metrics.counters;
@@ -200,6 +200,7 @@ async fn submit_inline(
     // refused submit drops the settle closure, and the ticket in it gives everything back.
     ticket.fly();
     let (start, intended) = ticket.times();
+    ticket.handing(Instant::now());
     // Settled on the client's callback thread: record on a stripe no worker takes.
     let metrics = Arc::clone(&shared.metrics);
     let r = metrics.recorders.dedicated(Dedicated::Callback);
@@ -215,6 +216,7 @@ async fn submit_inline(
                     Instant::now(),
                     Stage::Submit,
                     Stage::SubmitRaw,
+                    permit,
                 );
                 return Ok(());
             }
@@ -259,22 +261,22 @@ async fn submit_failed(
 }
 
 /// Takes a max-pending permit for a message starting at `start`, counting a stall when none was
-/// free at once and one then came; the ticket gives it back.
+/// free at once and one then came; the ticket gives it back. Also returns how long the wait was.
 async fn acquire(
     shared: &LaneShared,
     cancel: &CancellationToken,
     start: Instant,
     intended: Option<Instant>,
-) -> Result<Ticket, Interrupt> {
+) -> Result<(Ticket, Duration), Interrupt> {
     let ticket = || Ticket::new(Arc::clone(&shared.gate), start, intended);
     if let Ok(p) = shared.gate.permits.try_acquire() {
         p.forget();
-        return Ok(ticket());
+        return Ok((ticket(), Duration::ZERO));
     }
     tokio::select! {
         _ = cancel.cancelled() => return Err(Interrupt::Cancelled),
         p = shared.gate.permits.acquire() => p.map_err(|_| Interrupt::Cancelled)?.forget(),
     };
     Counters::bump(&shared.metrics.counters.stalls);
-    Ok(ticket())
+    Ok((ticket(), start.elapsed()))
 }

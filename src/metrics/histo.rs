@@ -27,15 +27,21 @@ pub enum Stage {
     AckRaw,
     /// Open loop: `e2e` measured from the actual start (uncorrected).
     E2eRaw,
+    /// Publish start to a max-pending permit: the part of `submit` spent waiting for earlier acks.
+    Permit,
+    /// Hand-over to the client to the broker's ack: `ack` is `submit` plus `flight`.
+    Flight,
 }
 
 impl Stage {
     /// Every stage, in display order.
-    pub const ALL: [Stage; 7] = [
+    pub const ALL: [Stage; 9] = [
         Stage::Submit,
         Stage::Ack,
         Stage::E2e,
         Stage::Lag,
+        Stage::Permit,
+        Stage::Flight,
         Stage::SubmitRaw,
         Stage::AckRaw,
         Stage::E2eRaw,
@@ -51,6 +57,8 @@ impl Stage {
             Stage::SubmitRaw => "submit_raw",
             Stage::AckRaw => "ack_raw",
             Stage::E2eRaw => "e2e_raw",
+            Stage::Permit => "permit",
+            Stage::Flight => "flight",
         }
     }
 
@@ -67,7 +75,7 @@ pub fn us(d: Duration) -> u64 {
 /// One histogram per stage, created on first use (idle stages cost nothing).
 #[derive(Clone, Default)]
 pub struct StageSet {
-    hists: [Option<Histogram<u64>>; 7],
+    hists: [Option<Histogram<u64>>; 9],
 }
 
 fn new_histogram() -> Histogram<u64> {

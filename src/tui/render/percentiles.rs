@@ -14,11 +14,18 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Row, Table, Widget};
 
-/// The rows the table would show for `phase`, with or without the uncorrected `_raw` stages.
+/// The rows the table would show for `phase`, with or without the detail rows: the uncorrected
+/// `_raw` stages and the parts (`permit`, `flight`).
 pub fn rows(phase: &PhaseStats, raw: bool) -> Vec<(Stage, StageSummary)> {
+    let detail = |s: &Stage| {
+        matches!(
+            s,
+            Stage::SubmitRaw | Stage::AckRaw | Stage::E2eRaw | Stage::Permit | Stage::Flight
+        )
+    };
     Stage::ALL
         .iter()
-        .filter(|s| raw || !matches!(s, Stage::SubmitRaw | Stage::AckRaw | Stage::E2eRaw))
+        .filter(|s| raw || !detail(s))
         .filter_map(|s| phase.stage(*s).map(|v| (*s, *v)))
         .collect()
 }
