@@ -2,13 +2,16 @@
 //! stop signal, finish, write the report. The dashboard and the headless front end differ only in
 //! how they implement [`FrontEnd`].
 
+mod script;
+
+pub use script::{Script, ScriptPosition};
+
 use crate::brokers::{kafka, nats, BrokerError, Durability, Publisher};
 use crate::cli::RunConfig;
 use crate::engine::{Engine, EngineConfig, EngineHandle, LaneSetup};
 use crate::metrics::PhaseResult;
 use crate::profile::LaneKind;
 use crate::report::{Report, RunInfo};
-use crate::vocab::Step;
 use serde::Serialize;
 use std::future::Future;
 use std::path::Path;
@@ -115,6 +118,7 @@ pub trait FrontEnd {
         &mut self,
         handle: EngineHandle,
         info: &RunInfo,
+        script: &Script,
         stop: impl Future<Output = ()> + Send,
     ) -> impl Future<Output = anyhow::Result<()>>;
 
@@ -128,9 +132,10 @@ pub trait FrontEnd {
 pub async fn run<F: FrontEnd>(cfg: RunConfig, mut front: F) -> anyhow::Result<()> {
     front.starting(&cfg);
     let (engine, info) = start(&cfg).await?;
-    let player = tokio::spawn(play_steps(engine.handle(), cfg.steps.clone()));
+    let script = Script::new(cfg.steps.clone(), engine.handle().started());
+    let player = tokio::spawn(script.clone().play(engine.handle()));
     let outcome = front
-        .drive(engine.handle(), &info, stop_signal(cfg.duration))
+        .drive(engine.handle(), &info, &script, stop_signal(cfg.duration))
         .await;
     player.abort();
     println!("stopping: waiting for outstanding acks...");
@@ -216,15 +221,6 @@ pub fn resolved_toml(cfg: &RunConfig) -> String {
         },
     };
     toml::to_string(&r).unwrap_or_else(|e| format!("# cannot show settings: {e}\n"))
-}
-
-/// Plays a scenario's steps: each at its time from the start of the run, as a phase of its own.
-async fn play_steps(handle: EngineHandle, steps: Vec<Step>) {
-    let start = handle.started();
-    for step in steps {
-        tokio::time::sleep_until((start + step.at).into()).await;
-        handle.step(step.knobs, step.note);
-    }
 }
 
 /// Completes on Ctrl-C, SIGTERM or SIGHUP, or when `duration` has passed.

@@ -209,7 +209,10 @@ async fn permit_and_flight_add_up_to_submit_and_ack() {
         mean(Stage::Permit),
         mean(Stage::Flight),
     );
-    assert!(permit <= submit * 1.01 + 1.0, "permit {permit} > submit {submit}");
+    assert!(
+        permit <= submit * 1.01 + 1.0,
+        "permit {permit} > submit {submit}"
+    );
     assert!(
         permit > 0.5 * submit,
         "8 publishers on 2 permits mostly wait: permit {permit}, submit {submit}"

@@ -18,6 +18,10 @@ pub enum Action {
     TogglePause,
     /// Reset the histograms: start a new phase with the same knobs (`x`).
     NewPhase,
+    /// Play the scenario's next step now (`n`).
+    NextStep,
+    /// Hold the scenario, or release it (`p`).
+    HoldStep,
     /// Write a report (TOML) of the run so far (`s`).
     SaveReport,
     /// A report asked for with `s` was written, or could not be.

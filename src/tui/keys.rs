@@ -173,6 +173,16 @@ pub const KEYS: &[KeyGroup] = &[
         bindings: &[(Key::Char('x'), Action::NewPhase)],
     },
     KeyGroup {
+        label: "n  p",
+        what: "scenario: play the next step now / hold the steps (again: release)",
+        footer: Some(("n/p", "step")),
+        in_help: false,
+        bindings: &[
+            (Key::Char('n'), Action::NextStep),
+            (Key::Char('p'), Action::HoldStep),
+        ],
+    },
+    KeyGroup {
         label: "s",
         what: "write a report of the run so far to reports/pubduel-<time>.toml",
         footer: Some(("s", "save report")),

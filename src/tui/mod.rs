@@ -12,7 +12,7 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
-use crate::app::FrontEnd;
+use crate::app::{FrontEnd, Script};
 use crate::cli::RunConfig;
 use crate::engine::EngineHandle;
 use crate::metrics::{PhaseResult, Snapshot};
@@ -54,13 +54,15 @@ impl FrontEnd for Tui {
         &mut self,
         handle: EngineHandle,
         info: &RunInfo,
+        script: &Script,
         stop: impl Future<Output = ()> + Send,
     ) -> anyhow::Result<()> {
         let ui = self
             .ui
             .take()
             .unwrap_or_else(|| UiState::new(&info.profile, Vec::new(), None));
-        let mut dashboard = Dashboard::new(handle, info.clone(), ui, PathBuf::from(REPORT_DIR));
+        let mut dashboard = Dashboard::new(handle, info.clone(), ui, PathBuf::from(REPORT_DIR))
+            .with_script(script.clone());
         let _restore = RestoreOnDrop;
         let mut terminal = ratatui::try_init().context("cannot open the terminal")?;
         run_loop(&mut terminal, EventStream::new(), &mut dashboard, stop).await
@@ -106,6 +108,7 @@ where
                 None => break,
             },
             _ = frame.tick() => {
+                app.follow_script();
                 let snap = app.handle().snapshot();
                 let fresh = shown.as_ref().is_none_or(|s| !Arc::ptr_eq(s, &snap));
                 if fresh || app.dirty {

@@ -1,6 +1,7 @@
 //! The dashboard's own state and the one place it changes: [`Dashboard::update`].
 
 use super::action::Action;
+use crate::app::{Script, ScriptPosition};
 use crate::engine::{EngineHandle, LaneTarget};
 use crate::report::{self, Report, RunInfo};
 use crate::vocab::{Dir, KnobChange};
@@ -32,6 +33,8 @@ pub struct UiState {
     pub status: Option<Status>,
     /// Run length, when the run stops by itself.
     pub duration: Option<Duration>,
+    /// Where a scenario is, when the profile has steps.
+    pub script: Option<ScriptPosition>,
 }
 
 impl UiState {
@@ -44,6 +47,7 @@ impl UiState {
             help: false,
             status: None,
             duration,
+            script: None,
         }
     }
 
@@ -92,6 +96,7 @@ pub struct Dashboard {
     report_dir: PathBuf,
     saves: mpsc::UnboundedSender<Saved>,
     saved: mpsc::UnboundedReceiver<Saved>,
+    script: Option<Script>,
     /// What the panels draw besides the metrics.
     pub ui: UiState,
     /// Set once the user asked to quit.
@@ -110,6 +115,7 @@ impl Dashboard {
             report_dir,
             saves,
             saved,
+            script: None,
             ui,
             quit: false,
             dirty: true,
@@ -119,6 +125,21 @@ impl Dashboard {
     /// The engine this dashboard steers.
     pub fn handle(&self) -> &EngineHandle {
         &self.handle
+    }
+
+    /// Plays `script` under this dashboard: `n` skips to its next step, `p` holds it.
+    pub fn with_script(mut self, script: Script) -> Dashboard {
+        self.script = Some(script).filter(|s| s.position().total > 0);
+        self
+    }
+
+    /// Reads where the scenario is, for the header; called once per frame.
+    pub fn follow_script(&mut self) {
+        let now = self.script.as_ref().map(Script::position);
+        if now != self.ui.script {
+            self.ui.script = now;
+            self.dirty = true;
+        }
     }
 
     /// Completes when a report asked for with `s` has been written (or has failed).
@@ -158,6 +179,26 @@ impl Dashboard {
                     .say("histograms reset: new phase".to_string(), false);
             }
             Action::SaveReport => self.save_report(),
+            Action::NextStep | Action::HoldStep if self.script.is_none() => {
+                self.ui.say("this profile has no steps".into(), true)
+            }
+            Action::NextStep => {
+                if let Some(s) = &self.script {
+                    s.skip();
+                }
+                self.ui.say("next step: now".into(), false);
+            }
+            Action::HoldStep => {
+                if let Some(s) = &self.script {
+                    s.toggle_hold();
+                    let msg = if s.position().held {
+                        "scenario held: p resumes it"
+                    } else {
+                        "scenario resumed"
+                    };
+                    self.ui.say(msg.into(), false);
+                }
+            }
             Action::Saved(Ok(path)) => self
                 .ui
                 .say(format!("report written to {}", path.display()), false),

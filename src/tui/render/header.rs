@@ -48,6 +48,18 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
         Span::styled(format!(" ({})", clock(snap.phase_elapsed)), dim),
         Span::raw("  "),
     ]);
+    if let Some(p) = ui.script {
+        spans.push(Span::styled(
+            format!("step {}/{}", p.played, p.total),
+            bold.fg(Color::Magenta),
+        ));
+        let next = match (p.held, p.next_in) {
+            (true, _) => " (held: p)".to_string(),
+            (false, Some(d)) => format!(" (next in {})", clock(d)),
+            (false, None) => String::new(),
+        };
+        spans.extend([Span::styled(next, dim), Span::raw("  ")]);
+    }
     spans.push(if snap.paused {
         Span::styled("❚❚ paused", bold.fg(Color::Yellow))
     } else {
