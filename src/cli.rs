@@ -131,6 +131,18 @@ impl Cli {
         if duration.is_some_and(|d| d.is_zero()) {
             return Err(flag_error("duration", "must be longer than zero".into()));
         }
+        let warmup = self
+            .warmup
+            .or(profile.warmup)
+            .unwrap_or(Duration::from_secs(2));
+        if let Some(d) = duration.filter(|d| warmup > *d) {
+            let msg = format!(
+                "{} is longer than the run ({}): nothing would be measured",
+                humantime::format_duration(warmup),
+                humantime::format_duration(d)
+            );
+            return Err(flag_error("warmup", msg));
+        }
         let steps = profile
             .steps_for(&lanes, duration)
             .map_err(ConfigError::Steps)?;
@@ -138,10 +150,7 @@ impl Cli {
             profile_name: self.profile_name(&profile),
             profile_path: self.profile.clone(),
             duration,
-            warmup: self
-                .warmup
-                .or(profile.warmup)
-                .unwrap_or(Duration::from_secs(2)),
+            warmup,
             e2e: self.e2e || profile.e2e.unwrap_or(false),
             lanes,
             kafka,
@@ -263,5 +272,17 @@ mod tests {
         assert_eq!(c.lanes[0].0, LaneKind::Nats);
         assert_eq!(c.nats.url, "nats://127.0.0.1:1");
         assert_eq!(c.kafka.bootstrap, "h:1");
+    }
+
+    #[test]
+    fn a_warm_up_longer_than_the_run_is_refused() {
+        let cli = Cli::parse_from(["pubduel", "--warmup", "5s", "--duration", "2s"]);
+        let e = cli.resolve(true).unwrap_err().to_string();
+        assert!(
+            e.contains("--warmup") && e.contains("longer than the run"),
+            "{e}"
+        );
+        let cli = Cli::parse_from(["pubduel", "--warmup", "2s", "--duration", "2s"]);
+        assert!(cli.resolve(true).is_ok());
     }
 }

@@ -346,7 +346,22 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ProfileError {
         line,
         column,
         key,
-        message: e.message().trim().to_string(),
+        message: with_hint(e.message().trim()),
+    }
+}
+
+/// serde's "unknown field `x`, expected one of `a`, `b`" with the field that was probably meant.
+fn with_hint(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((word, rest)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let known: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    match closest(word, &known) {
+        Some(c) => format!("{message}; did you mean `{c}`?"),
+        None => message.to_string(),
     }
 }
 

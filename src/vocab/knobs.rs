@@ -103,23 +103,33 @@ impl Default for Knobs {
 #[serde(deny_unknown_fields)]
 pub struct KnobLayer {
     /// Publisher tasks per lane.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
     pub concurrency: Option<u32>,
     /// Un-acked messages allowed in flight per lane (pubduel's own limit, same for both lanes).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
     pub max_pending: Option<u32>,
     /// Ack handling: sync, async, task-per-message, batch or none.
     #[arg(long, value_name = "STRATEGY")]
     pub ack: Option<AckStrategy>,
     /// Target msg/s per lane; 0 = as fast as possible (closed loop).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<u64>)]
     pub rate: Option<u64>,
     /// Payload size in bytes.
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
     pub message_size: Option<u32>,
     /// Messages per batch for the batch strategy.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
     pub batch: Option<u32>,
+}
+
+/// A knob's value on the command line: a whole number, 0 or more (the range is checked later).
+fn whole_number<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    if s.trim().starts_with('-') {
+        return Err(format!("must be 0 or more, got {s}"));
+    }
+    s.trim()
+        .parse()
+        .map_err(|_| format!("must be a whole number, got {s}"))
 }
 
 impl KnobLayer {
