@@ -4,7 +4,7 @@ use super::action::Action;
 use crate::app::{Script, ScriptPosition};
 use crate::engine::{EngineHandle, LaneTarget};
 use crate::report::{self, Report, RunInfo};
-use crate::vocab::{Dir, KnobChange};
+use crate::vocab::{AckStrategy, Dir, KnobChange};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
@@ -166,13 +166,17 @@ impl Dashboard {
             Action::SelectTarget(Some(i)) => {
                 self.ui.say(format!("there is no lane {}", i + 1), true)
             }
-            Action::Knob(change) => {
-                self.handle.apply(self.ui.target, change);
-                let t = self.ui.target_name();
-                self.ui
-                    .say(format!("{} on {t}: new phase", describe(change)), false);
+            Action::Knob(change) => self.change_knob(change),
+            Action::TogglePause => {
+                let paused = !self.handle.snapshot().paused;
+                self.handle.toggle_pause();
+                let msg = if paused {
+                    "paused: space resumes (a new phase)"
+                } else {
+                    "resumed: a new phase"
+                };
+                self.ui.say(msg.into(), false);
             }
-            Action::TogglePause => self.handle.toggle_pause(),
             Action::NewPhase => {
                 self.handle.new_phase();
                 self.ui
@@ -204,6 +208,35 @@ impl Dashboard {
                 .say(format!("report written to {}", path.display()), false),
             Action::Saved(Err(e)) => self.ui.say(e, true),
         }
+    }
+
+    /// Applies a knob change to the selected lanes, unless it would change nothing there (a rate
+    /// at max, a batch under another strategy): then it says why and opens no phase.
+    fn change_knob(&mut self, change: KnobChange) {
+        let t = self.ui.target_name();
+        let snap = self.handle.snapshot();
+        let selected: Vec<_> = (snap.lanes.iter().enumerate())
+            .filter(|(i, _)| {
+                self.ui.target == LaneTarget::All || self.ui.target == LaneTarget::One(*i)
+            })
+            .map(|(_, l)| l.knobs)
+            .collect();
+        let idle = match change {
+            KnobChange::Rate(_) if selected.iter().all(|k| k.rate == 0) => {
+                Some("the rate is max (closed loop) on {t}: r and R act on a set rate (--rate)")
+            }
+            KnobChange::Batch(_) if selected.iter().all(|k| k.ack != AckStrategy::Batch) => {
+                Some("batch applies to the batch strategy (a), not used on {t}: nothing changed")
+            }
+            _ => None,
+        };
+        if let Some(why) = idle {
+            self.ui.say(why.replace("{t}", &t), false);
+            return;
+        }
+        self.handle.apply(self.ui.target, change);
+        self.ui
+            .say(format!("{} on {t}: new phase", describe(change)), false);
     }
 
     /// Writes a report of the run so far on a blocking thread (it ends with an fsync), never on
