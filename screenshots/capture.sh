@@ -39,3 +39,10 @@ run --rate 0 --concurrency 16 --max-pending 64 --ack async --warmup 2s
 sleep 20; tmux send-keys -t "$SESSION" s; sleep 2
 shot closed-loop-stalls
 tmux send-keys -t "$SESSION" q; sleep 3
+
+# 3. The seed story (profiles/seed-story.toml): its first step, then the closed loop where NATS
+#    sits at its 4000 cap, each with its caption in the footer.
+run --profile "'$PWD/profiles/seed-story.toml'"
+sleep 16; shot seed-story-1
+sleep 21; shot seed-story-2
+tmux send-keys -t "$SESSION" q; sleep 3

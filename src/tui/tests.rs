@@ -358,3 +358,17 @@ async fn the_main_loop_steers_the_engine_by_keys() {
         insta::assert_snapshot!("live_header_masked", header.trim());
     });
 }
+
+#[test]
+fn a_step_caption_shows_above_the_lanes_wrapped() {
+    let mut snap = fixture();
+    snap.note = Some("As fast as each lane goes: watch NATS fill its 4000 permits while Kafka's submit stays at microseconds.".into());
+    let s = screen(80, 24, &snap, &ui());
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(lines[1].starts_with("▶ As fast as each lane goes"), "{s}");
+    assert!(lines[2].contains("microseconds"), "the caption wraps: {s}");
+    assert!(
+        lines[3].contains("kafka"),
+        "the lanes follow the caption: {s}"
+    );
+}

@@ -1,5 +1,4 @@
-//! The footer: a scripted step's caption, or feedback of the last action (such as where a report
-//! went), and the main keys.
+//! The footer: feedback of the last action (such as where a report went) and the main keys.
 //!
 //! ```text
 //! report written to reports/pubduel-20250101T120000.toml
@@ -18,15 +17,12 @@ use ratatui::widgets::{Paragraph, Widget};
 /// Lines the footer takes.
 pub const HEIGHT: u16 = 2;
 
-/// Draws the status line and the key line. A scripted step's caption (`note`) takes the status
-/// line while its phase runs.
-pub fn render(area: Rect, buf: &mut Buffer, ui: &UiState, note: Option<&str>) {
-    let caption = Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD);
-    let status = match (&ui.status, note) {
-        (_, Some(note)) => Line::styled(format!("▶ {note}"), caption),
-        (Some(s), None) if s.error => Line::styled(s.text.clone(), Style::new().fg(Color::Red)),
-        (Some(s), None) => Line::styled(s.text.clone(), Style::new().fg(Color::Cyan)),
-        (None, None) => Line::styled(
+/// Draws the status line and the key line.
+pub fn render(area: Rect, buf: &mut Buffer, ui: &UiState) {
+    let status = match &ui.status {
+        Some(s) if s.error => Line::styled(s.text.clone(), Style::new().fg(Color::Red)),
+        Some(s) => Line::styled(s.text.clone(), Style::new().fg(Color::Cyan)),
+        None => Line::styled(
             "each knob change starts a new phase; s saves a report of the run so far",
             Style::new().fg(Color::DarkGray),
         ),

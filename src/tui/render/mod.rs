@@ -31,6 +31,9 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use ratatui::Frame;
 use timeline::Metric;
 
+/// Most lines a scripted step's caption takes, above the lanes.
+const MAX_CAPTION_LINES: usize = 3;
+
 /// Smallest terminal the dashboard draws in.
 pub const MIN_WIDTH: u16 = 80;
 /// Smallest terminal height the dashboard draws in.
@@ -48,15 +51,28 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
         too_small(area, buf);
         return;
     }
-    let [head, body, foot] = Layout::vertical([
+    let caption = snap
+        .note
+        .as_deref()
+        .map(|n| text::wrap(&format!("▶ {n}"), area.width))
+        .unwrap_or_default();
+    let caption_h = caption.len().min(MAX_CAPTION_LINES) as u16;
+    let [head, cap, body, foot] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(caption_h),
         Constraint::Fill(1),
         Constraint::Length(footer::HEIGHT),
     ])
     .areas(area);
     header::render(head, buf, snap, ui);
+    let style = Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD);
+    let lines: Vec<Line> = caption
+        .into_iter()
+        .map(|l| Line::styled(l, style))
+        .collect();
+    Paragraph::new(lines).render(cap, buf);
     lanes(body, buf, snap, ui);
-    footer::render(foot, buf, ui, snap.note.as_deref());
+    footer::render(foot, buf, ui);
     if ui.help {
         help::render(area, buf);
     }
