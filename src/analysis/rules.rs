@@ -57,14 +57,15 @@ pub(super) fn max_pending_stall(lane: &LaneResult) -> Option<Finding> {
         return None;
     }
     let pct = 100.0 * c.stalls as f64 / c.sent.max(1) as f64;
-    let submit = p(lane, Stage::Submit, |s| s.p50_us).map_or("-".into(), fmt_us);
+    let submit = p(lane, Stage::Submit, |s| s.p99_us).map_or("-".into(), fmt_us);
+    let permit = p(lane, Stage::Permit, |s| s.p99_us).map_or("-".into(), fmt_us);
     let ack = p(lane, Stage::Ack, |s| s.p50_us).map_or("-".into(), fmt_us);
     Some(Finding::new(
         FindingKind::MaxPendingStall,
         format!(
-            "{} of {} submits ({pct:.0}%) waited for a max-pending permit (max-pending {}): submit p50 {submit} \
-             is mostly waiting for earlier acks (ack p50 {ack}), not the client. Raise max-pending (key M) \
-             or lower concurrency/rate to time the publish call itself.",
+            "{} of {} submits ({pct:.0}%) waited for a max-pending permit (max-pending {}): submit p99 {submit}, \
+             of which the permit wait p99 {permit}, is waiting for earlier acks (ack p50 {ack}), not the client. \
+             Raise max-pending (key M) or lower concurrency/rate to time the publish call itself.",
             c.stalls, c.sent, lane.knobs.max_pending
         ),
     ))
