@@ -50,14 +50,6 @@ fn lane_durability(cfg: &RunConfig, kind: LaneKind) -> Durability {
     }
 }
 
-/// Durability of every lane of `cfg`, in lane order.
-pub fn durability(cfg: &RunConfig) -> Vec<Durability> {
-    cfg.lanes
-        .iter()
-        .map(|(k, _)| lane_durability(cfg, *k))
-        .collect()
-}
-
 /// Connects and starts the engine for `cfg`.
 pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
     let setups = connect_lanes(cfg).await?;

@@ -414,17 +414,28 @@ static SHARED: OnceLock<Result<LocalBrokers, String>> = OnceLock::new();
 /// first use and stopped when the binary exits. Tests keep apart by their own topic and stream
 /// names ([`TestNames`]). Panics with the reason when the brokers cannot start.
 pub fn shared() -> &'static LocalBrokers {
-    let started = SHARED.get_or_init(|| {
-        let brokers = LocalBrokers::start().map_err(|e| e.to_string())?;
+    started_once(&SHARED, "brokers", LocalBrokers::start, stop_shared)
+}
+
+/// What `cell` holds, started by `start` on first use, with `at_exit` registered to stop it when
+/// the test binary exits (statics are never dropped). Panics with the reason when it cannot start.
+pub(crate) fn started_once<T, E: std::fmt::Display>(
+    cell: &'static OnceLock<Result<T, String>>,
+    what: &str,
+    start: impl FnOnce() -> Result<T, E>,
+    at_exit: extern "C" fn(),
+) -> &'static T {
+    let started = cell.get_or_init(|| {
+        let value = start().map_err(|e| e.to_string())?;
         // SAFETY: registers a plain `extern "C"` function with no arguments, as atexit(3) wants.
         unsafe {
-            libc::atexit(stop_shared);
+            libc::atexit(at_exit);
         }
-        Ok(brokers)
+        Ok(value)
     });
     match started {
-        Ok(brokers) => brokers,
-        Err(e) => panic!("the shared test brokers did not start: {e}"),
+        Ok(value) => value,
+        Err(e) => panic!("the shared test {what} did not start: {e}"),
     }
 }
 

@@ -72,11 +72,6 @@ impl BrokerStatus {
         }
     }
 
-    /// Whether the broker is away now.
-    pub fn is_down(&self) -> bool {
-        self.down.load(Ordering::Acquire)
-    }
-
     /// The changes since the last call, oldest first (so a short blip between two reads is
     /// still seen).
     pub fn take_changes(&self) -> Vec<Availability> {

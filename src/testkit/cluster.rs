@@ -272,18 +272,7 @@ static SHARED: OnceLock<Result<LocalClusters, String>> = OnceLock::new();
 /// the binary exits. Tests keep apart by their own topic and stream names
 /// ([`TestNames`](super::TestNames)). Panics with the reason when the clusters cannot start.
 pub fn shared_clusters() -> &'static LocalClusters {
-    let started = SHARED.get_or_init(|| {
-        let clusters = start_clusters().map_err(|e| e.to_string())?;
-        // SAFETY: registers a plain `extern "C"` function with no arguments, as atexit(3) wants.
-        unsafe {
-            libc::atexit(stop_shared);
-        }
-        Ok(clusters)
-    });
-    match started {
-        Ok(clusters) => clusters,
-        Err(e) => panic!("the shared test clusters did not start: {e}"),
-    }
+    super::started_once(&SHARED, "clusters", start_clusters, stop_shared)
 }
 
 /// At exit: stops the shared clusters at once rather than leaving them to the watchdog.
