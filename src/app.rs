@@ -75,6 +75,7 @@ pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
         profile_path: cfg.profile_path.clone(),
         warmup_s: cfg.warmup.as_secs_f64(),
         e2e: cfg.e2e,
+        planned: cfg.duration,
         kafka: has(LaneKind::Kafka).then(|| cfg.kafka.clone()),
         nats: has(LaneKind::Nats).then(|| cfg.nats.clone()),
     }

@@ -1,20 +1,37 @@
 //! TOML reports: data transfer objects apart from live state, built from phase results, written
 //! atomically, read back for comparison.
 
+pub mod histogram;
 mod types;
 
 pub use types::*;
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
-use crate::metrics::{outages_of, LaneResult, PhaseMode, PhaseResult, StageSummary};
+use crate::metrics::{
+    outages_of, LaneResult, PhaseMode, PhaseResult, SeriesPoint, Stage, StageSummary,
+};
 use crate::vocab::{Finding, Knobs};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-/// The report format version; bumped on incompatible changes.
-pub const SCHEMA: u32 = 1;
+/// The report format version; bumped on incompatible changes. Version 2 added the histograms
+/// and the per-second series; version 1 reports still read.
+pub const SCHEMA: u32 = 2;
+
+/// Report format versions this build reads.
+pub const READABLE_SCHEMAS: [u32; 2] = [1, 2];
+
+/// A report file that cannot be used: it names the file and, where it can, the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ReportError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong, naming the key.
+    pub message: String,
+}
 
 /// What a report needs to know about the run besides its phases.
 #[derive(Debug, Clone)]
@@ -29,6 +46,8 @@ pub struct RunInfo {
     pub warmup_s: f64,
     /// End-to-end consumers ran.
     pub e2e: bool,
+    /// The planned length of the run, if it had one.
+    pub planned: Option<std::time::Duration>,
     /// Kafka settings, if the lane ran.
     pub kafka: Option<KafkaSettings>,
     /// NATS settings, if the lane ran.
@@ -64,6 +83,8 @@ impl Report {
                 warmup_s: round3(run.warmup_s),
                 e2e: run.e2e,
                 lanes,
+                interrupted: false,
+                planned_duration_s: run.planned.map(|d| round3(d.as_secs_f64())),
             },
             brokers: Brokers {
                 kafka: run.kafka.as_ref().map(KafkaSettings::redacted),
@@ -80,6 +101,7 @@ impl Report {
                     reason: o.reason,
                 })
                 .collect(),
+            assertions: Vec::new(),
         }
     }
 
@@ -103,10 +125,73 @@ impl Report {
         std::fs::rename(&tmp, path)
     }
 
-    /// Reads a report file.
-    pub fn load(path: &Path) -> Result<Report, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    /// Reads a report file of any readable schema and checks that its histograms decode.
+    pub fn load(path: &Path) -> Result<Report, ReportError> {
+        let fail = |message: String| ReportError {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        let raw: toml::Table = toml::from_str(&text).map_err(|e| fail(format!("not TOML: {e}")))?;
+        match raw.get("schema").and_then(toml::Value::as_integer) {
+            Some(v) if READABLE_SCHEMAS.iter().any(|s| i64::from(*s) == v) => {}
+            Some(v) => {
+                return Err(fail(format!(
+                    "key `schema`: report schema {v} is not one this pubduel reads ({READABLE_SCHEMAS:?}); \
+                     a newer pubduel wrote it?"
+                )))
+            }
+            None => return Err(fail("key `schema` is missing: not a pubduel report".into())),
+        }
+        let report: Report = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+        report.check_histograms().map_err(fail)?;
+        Ok(report)
+    }
+
+    /// Decodes every histogram once, naming the first that does not decode or does not match
+    /// its own count.
+    fn check_histograms(&self) -> Result<(), String> {
+        for (p, phase) in self.phases.iter().enumerate() {
+            for (l, lane) in phase.lanes.iter().enumerate() {
+                for (name, stage) in &lane.stages {
+                    let key = format!("phases[{p}].lanes[{l}].stages.{name}.histogram");
+                    match stage.decode() {
+                        Ok(Some(h)) if h.len() != stage.count => {
+                            return Err(format!(
+                                "key `{key}` holds {} samples, but `count` says {}",
+                                h.len(),
+                                stage.count
+                            ))
+                        }
+                        Err(e) => return Err(format!("key `{key}`: {e}")),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StageReport {
+    /// Count, mean, percentiles and the encoded histogram of `h`.
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> StageReport {
+        let s = StageSummary::of(h);
+        StageReport {
+            count: s.count,
+            mean_us: s.mean_us,
+            p50_us: s.p50_us,
+            p90_us: s.p90_us,
+            p99_us: s.p99_us,
+            p999_us: s.p999_us,
+            max_us: s.max_us,
+            histogram: Some(histogram::encode(h)),
+        }
+    }
+
+    /// The stage's histogram, if the report kept it (schema 2).
+    pub fn decode(&self) -> Result<Option<hdrhistogram::Histogram<u64>>, String> {
+        self.histogram.as_deref().map(histogram::decode).transpose()
     }
 }
 
@@ -173,20 +258,6 @@ impl ReportKnobs {
     }
 }
 
-impl From<&StageSummary> for StageReport {
-    fn from(s: &StageSummary) -> StageReport {
-        StageReport {
-            count: s.count,
-            mean_us: s.mean_us,
-            p50_us: s.p50_us,
-            p90_us: s.p90_us,
-            p99_us: s.p99_us,
-            p999_us: s.p999_us,
-            max_us: s.max_us,
-        }
-    }
-}
-
 impl From<&Finding> for FindingReport {
     fn from(f: &Finding) -> FindingReport {
         FindingReport {
@@ -214,13 +285,24 @@ fn lane_report(l: &LaneResult, e2e: bool) -> LaneReport {
         missing: e2e.then_some(c.acked.saturating_sub(c.received)),
         duplicates: e2e.then_some(c.duplicates),
         knobs: ReportKnobs::of(&l.knobs),
-        stages: l
-            .reported()
-            .summaries()
-            .into_iter()
-            .map(|(s, v)| (s.as_str().to_string(), StageReport::from(&v)))
+        stages: Stage::ALL
+            .iter()
+            .filter_map(|s| Some((s.as_str().to_string(), l.reported().histogram(*s)?)))
+            .map(|(name, h)| (name, StageReport::of(h)))
             .collect(),
         findings: l.findings.iter().map(FindingReport::from).collect(),
+        series: (!l.series.is_empty()).then(|| series_report(&l.series)),
+    }
+}
+
+fn series_report(points: &[SeriesPoint]) -> SeriesReport {
+    SeriesReport {
+        t_s: points.iter().map(|p| round3(p.t_s)).collect(),
+        sent_per_s: points.iter().map(|p| round1(p.sent_per_s)).collect(),
+        acked_per_s: points.iter().map(|p| round1(p.acked_per_s)).collect(),
+        submit_p99_us: points.iter().map(|p| p.submit_p99_us).collect(),
+        ack_p99_us: points.iter().map(|p| p.ack_p99_us).collect(),
+        in_flight: points.iter().map(|p| p.in_flight).collect(),
     }
 }
 

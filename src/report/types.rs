@@ -20,6 +20,25 @@ pub struct Report {
     /// Stretches of time a lane's broker could not be reached.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outages: Vec<OutageReport>,
+    /// Thresholds checked on the run (`--assert`, a profile's `[[assert]]`), one per lane each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assertions: Vec<AssertionReport>,
+}
+
+/// One threshold checked on one lane of the whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssertionReport {
+    /// The threshold as written, e.g. `nats.ack.p99 < 5ms`.
+    pub expr: String,
+    /// The lane it was checked on.
+    pub lane: String,
+    /// The measured value, in `unit` (`us` for latencies); absent when the lane had no samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Unit of `value`: `us`, `msg/s` or `messages`.
+    pub unit: String,
+    /// Whether the threshold held.
+    pub passed: bool,
 }
 
 /// One outage of one lane's broker.
@@ -62,6 +81,12 @@ pub struct Meta {
     pub e2e: bool,
     /// Lanes, in order.
     pub lanes: Vec<String>,
+    /// The run was cut short (Ctrl-C, SIGTERM, quit) before its planned duration.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// The planned length, seconds, when the run had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_duration_s: Option<f64>,
 }
 
 /// Broker settings as used.
@@ -123,7 +148,7 @@ pub struct ReportKnobs {
 }
 
 /// Latency of one stage, in microseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StageReport {
     /// Samples.
     pub count: u64,
@@ -139,6 +164,9 @@ pub struct StageReport {
     pub p999_us: u64,
     /// Largest sample.
     pub max_us: u64,
+    /// Every sample: the HdrHistogram V2 compressed encoding, base64 (schema 2; absent in 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
 }
 
 /// A finding as the report keeps it.
@@ -191,4 +219,24 @@ pub struct LaneReport {
     /// What the numbers mean.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<FindingReport>,
+    /// One point per second of the phase (schema 2), the data behind the sparklines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<SeriesReport>,
+}
+
+/// A lane's per-second points within a phase, as columns of equal length.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesReport {
+    /// Run time at the end of each second.
+    pub t_s: Vec<f64>,
+    /// Messages sent per second.
+    pub sent_per_s: Vec<f64>,
+    /// Messages acked per second.
+    pub acked_per_s: Vec<f64>,
+    /// Submit p99 of each second, microseconds (0 when none).
+    pub submit_p99_us: Vec<u64>,
+    /// Ack p99 of each second, microseconds (0 when none).
+    pub ack_p99_us: Vec<u64>,
+    /// Messages in flight at the end of each second.
+    pub in_flight: Vec<u64>,
 }

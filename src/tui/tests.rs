@@ -267,6 +267,7 @@ async fn the_main_loop_steers_the_engine_by_keys() {
         profile_path: None,
         warmup_s: 0.5,
         e2e: false,
+        planned: None,
         kafka: None,
         nats: None,
     };
