@@ -229,6 +229,7 @@ fn run_engine(
         warmup: Duration::ZERO,
         e2e: false,
         drain: Duration::from_secs(5),
+        keep_intervals: false,
     };
     let engine = rt
         .block_on(Engine::start(vec![setup], config))

@@ -280,6 +280,7 @@ fn run_pubduel(
         warmup: WARM,
         e2e: false,
         drain: Duration::from_secs(5),
+        keep_intervals: false,
     };
     let engine = rt
         .block_on(Engine::start(vec![setup], config))

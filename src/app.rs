@@ -11,10 +11,11 @@ use crate::cli::RunConfig;
 use crate::engine::{Engine, EngineConfig, EngineHandle, LaneSetup};
 use crate::metrics::PhaseResult;
 use crate::profile::LaneKind;
-use crate::report::{Report, RunInfo};
+use crate::report::{Exporter, Report, RunInfo};
 use serde::Serialize;
 use std::future::Future;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -59,6 +60,7 @@ pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
         EngineConfig {
             warmup: cfg.warmup,
             e2e: cfg.e2e,
+            keep_intervals: cfg.export.any(),
             ..EngineConfig::default()
         },
     )
@@ -81,15 +83,10 @@ pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
     }
 }
 
-/// Builds a report and writes it (with an fsync) on a blocking thread, never on the caller's task.
-pub async fn write_report(
-    info: &RunInfo,
-    phases: Vec<PhaseResult>,
-    path: &Path,
-) -> Result<Report, String> {
-    let (info, path) = (info.clone(), path.to_path_buf());
+/// Writes a report (with an fsync) on a blocking thread, never on the caller's task.
+pub async fn write_report(report: Report, path: &Path) -> Result<Report, String> {
+    let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let report = Report::build(&info, &phases);
         report
             .write(&path)
             .map(|()| report)
@@ -119,28 +116,134 @@ pub trait FrontEnd {
     fn finished(&mut self, phases: &[PhaseResult]);
 }
 
+/// How a run ended, for the exit code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// A signal (Ctrl-C, SIGTERM, SIGHUP) cut the run short.
+    pub interrupted: bool,
+    /// The thresholds that failed, as `lane: expr (value)`.
+    pub failed: Vec<String>,
+}
+
 /// Runs `cfg` with `front`: connect, start, drive until the stop signal or quit, finish (waiting
-/// for outstanding acks), show the results and write `--report`. The report is written however
-/// the front end ended, an error included.
-pub async fn run<F: FrontEnd>(cfg: RunConfig, mut front: F) -> anyhow::Result<()> {
+/// for outstanding acks), show the results, check the thresholds and write `--report`. The
+/// report is written however the front end ended, an error included.
+pub async fn run<F: FrontEnd>(cfg: RunConfig, mut front: F) -> anyhow::Result<RunOutcome> {
     front.starting(&cfg);
     let (engine, info) = start(&cfg).await?;
+    let export = Export::start(&cfg, &info, engine.handle()).map_err(anyhow::Error::msg)?;
     let script = Script::new(cfg.steps.clone(), engine.handle().started());
     let player = tokio::spawn(script.clone().play(engine.handle()));
-    let outcome = front
-        .drive(engine.handle(), &info, &script, stop_signal(cfg.duration))
-        .await;
+    let signalled = Arc::new(AtomicBool::new(false));
+    let stop = {
+        let signalled = Arc::clone(&signalled);
+        async move {
+            if stop_signal(cfg.duration).await == Stop::Signal {
+                signalled.store(true, Ordering::Relaxed);
+            }
+        }
+    };
+    let outcome = front.drive(engine.handle(), &info, &script, stop).await;
     player.abort();
     println!("stopping: waiting for outstanding acks...");
     let phases = engine.finish().await;
+    let exported = export.finish().await;
     front.finished(&phases);
+    let interrupted = signalled.load(Ordering::Relaxed);
+    let failed = conclude(&cfg, &info, phases, interrupted).await?;
+    exported.map_err(anyhow::Error::msg)?;
+    outcome.map(|()| RunOutcome {
+        interrupted,
+        failed,
+    })
+}
+
+/// Builds the report, checks the thresholds on it (printing each), writes it when asked, and
+/// returns the thresholds that failed.
+async fn conclude(
+    cfg: &RunConfig,
+    info: &RunInfo,
+    phases: Vec<PhaseResult>,
+    signalled: bool,
+) -> anyhow::Result<Vec<String>> {
+    if cfg.report.is_none() && cfg.asserts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut report = Report::build(info, &phases);
+    let short = cfg
+        .duration
+        .is_some_and(|d| report.meta.duration_s + 0.5 < d.as_secs_f64());
+    report.meta.interrupted = signalled || short;
+    report.check(&cfg.asserts);
+    let failed: Vec<String> = report
+        .assertions
+        .iter()
+        .filter(|a| !a.passed)
+        .map(|a| format!("{}: {} ({})", a.lane, a.expr, shown(a)))
+        .collect();
+    for a in &report.assertions {
+        let verdict = if a.passed { "passed" } else { "FAILED" };
+        println!("assert {verdict}: {} on {}: {}", a.expr, a.lane, shown(a));
+    }
     if let Some(path) = &cfg.report {
-        write_report(&info, phases, path)
+        write_report(report, path)
             .await
             .map_err(anyhow::Error::msg)?;
         println!("\nreport written to {}", path.display());
     }
-    outcome
+    Ok(failed)
+}
+
+fn shown(a: &crate::report::AssertionReport) -> String {
+    match a.value {
+        Some(v) if a.unit == "us" => crate::metrics::fmt_us(v.round() as u64),
+        Some(v) => format!("{v} {}", a.unit),
+        None => "no samples".into(),
+    }
+}
+
+/// The interval log and series file, fed from the engine's closed intervals on every tick.
+struct Export {
+    pump: Option<(tokio::task::JoinHandle<()>, Exporter, EngineHandle)>,
+}
+
+impl Export {
+    fn start(cfg: &RunConfig, info: &RunInfo, handle: EngineHandle) -> Result<Export, String> {
+        if !cfg.export.any() {
+            return Ok(Export { pump: None });
+        }
+        let lanes = cfg
+            .lanes
+            .iter()
+            .map(|(k, _)| k.as_str().to_string())
+            .collect();
+        let exporter = Exporter::start(&cfg.export, lanes, info.started_at)?;
+        let sender = exporter.sender();
+        let h = handle.clone();
+        let task = tokio::spawn(async move {
+            let mut ticks = h.ticks();
+            while ticks.changed().await.is_ok() {
+                sender.send(h.take_intervals());
+            }
+        });
+        Ok(Export {
+            pump: Some((task, exporter, handle)),
+        })
+    }
+
+    /// Writes the intervals closed up to the end of the run and closes the files.
+    async fn finish(self) -> Result<(), String> {
+        let Some((task, exporter, handle)) = self.pump else {
+            return Ok(());
+        };
+        task.abort();
+        // Its sender must be gone before the writer can see the end of the queue.
+        let _ = task.await;
+        exporter.send(handle.take_intervals());
+        tokio::task::spawn_blocking(move || exporter.finish())
+            .await
+            .map_err(|e| format!("the export writer stopped: {e}"))?
+    }
 }
 
 #[derive(Serialize)]
@@ -216,8 +319,17 @@ pub fn resolved_toml(cfg: &RunConfig) -> String {
     toml::to_string(&r).unwrap_or_else(|e| format!("# cannot show settings: {e}\n"))
 }
 
-/// Completes on Ctrl-C, SIGTERM or SIGHUP, or when `duration` has passed.
-pub async fn stop_signal(duration: Option<Duration>) {
+/// Why a run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Its duration passed.
+    Elapsed,
+    /// Ctrl-C, SIGTERM or SIGHUP.
+    Signal,
+}
+
+/// Completes on Ctrl-C, SIGTERM or SIGHUP, or when `duration` has passed, saying which.
+pub async fn stop_signal(duration: Option<Duration>) -> Stop {
     let timer = async {
         match duration {
             Some(d) => tokio::time::sleep(d).await,
@@ -225,9 +337,9 @@ pub async fn stop_signal(duration: Option<Duration>) {
         }
     };
     tokio::select! {
-        _ = timer => {}
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate_or_hangup() => {}
+        _ = timer => Stop::Elapsed,
+        _ = tokio::signal::ctrl_c() => Stop::Signal,
+        _ = terminate_or_hangup() => Stop::Signal,
     }
 }
 

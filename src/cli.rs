@@ -1,11 +1,18 @@
-//! Command line: flags, and the one place where flags, profile and defaults become a [`RunConfig`].
+//! Command line: subcommands, flags, and the one place where flags, profile and defaults become a
+//! [`RunConfig`].
+
+mod reports;
+
+pub use reports::{CompareArgs, MergeArgs, PlotArgs};
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
-use crate::profile::{parse_duration, KnobLayer, LaneKind, Profile, ProfileError};
+use crate::profile::{parse_assert, parse_duration, KnobLayer, LaneKind, Profile, ProfileError};
+use crate::report::threshold::Threshold;
+use crate::report::ExportPaths;
 use crate::vocab::{Knobs, Step};
-use clap::Parser;
-use std::path::PathBuf;
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Publish to Apache Kafka and NATS JetStream side by side and see what each publish really costs.
@@ -14,10 +21,46 @@ use std::time::Duration;
 /// time of the publish call (submit), the time to the broker's ack (ack) and, with --e2e, the time
 /// until an in-process consumer sees it (e2e). In a terminal it shows a live dashboard whose keys
 /// change the knobs while it runs; with --headless (or when stdout is not a terminal) it prints a
-/// progress line per second and a final table.
+/// progress line per second and a final table. Without a subcommand, pubduel runs.
 #[derive(Debug, Parser)]
-#[command(name = "pubduel", version, after_help = AFTER_HELP)]
+#[command(
+    name = "pubduel",
+    version,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
+    /// What to do (default: run).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The run's flags, when no subcommand is given.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// pubduel's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a workload against the brokers (the default).
+    Run(Box<RunArgs>),
+    /// Compare reports side by side: BASE, NEW and more, with ratios and gates for CI.
+    Compare(CompareArgs),
+    /// Draw reports: latency by percentile per stage, and throughput and p99 over time.
+    Plot(PlotArgs),
+    /// Merge reports of runs taken at the same time (several load generators) into one.
+    Merge(MergeArgs),
+}
+
+impl Cli {
+    /// The subcommand, `run` when none was given.
+    pub fn command(self) -> Command {
+        self.command.unwrap_or(Command::Run(Box::new(self.run)))
+    }
+}
+
+/// Everything a run takes.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
     /// Workload profile (TOML); see profiles/ for examples.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
@@ -27,6 +70,17 @@ pub struct Cli {
     /// Write the final report (TOML) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Write an HdrHistogram interval log: a histogram per lane and stage each second, tagged
+    /// like `nats.ack` (for HistogramLogAnalyzer and any HdrHistogram log reader).
+    #[arg(long, value_name = "FILE")]
+    pub hlog: Option<PathBuf>,
+    /// Write the per-second series (throughput, errors, in-flight, p50/p99) as CSV.
+    #[arg(long, value_name = "FILE")]
+    pub series: Option<PathBuf>,
+    /// A threshold the run must meet, e.g. 'nats.ack.p99 < 5ms' or 'kafka.errors == 0'
+    /// (repeatable); a headless run exits 3 when one fails.
+    #[arg(long = "assert", value_name = "EXPR", value_parser = parse_assert)]
+    pub asserts: Vec<Threshold>,
     /// Kafka bootstrap address.
     #[arg(long, value_name = "HOST:PORT", env = "PUBDUEL_KAFKA")]
     pub kafka: Option<String>,
@@ -58,7 +112,8 @@ pub struct Cli {
 
 const AFTER_HELP: &str = "\
 Precedence: flags (and PUBDUEL_KAFKA / PUBDUEL_NATS) over the profile over built-in defaults.
-Exit codes: 0 done, 1 runtime failure (e.g. a broker unreachable at start), 2 invalid input.
+Exit codes: 0 done, 1 runtime failure (e.g. a broker unreachable at start), 2 invalid input,
+3 a threshold failed (--assert, compare --fail-if), 130 interrupted (Ctrl-C, SIGTERM).
 Local brokers: scripts/brokers.sh start (Apache Kafka + nats-server), or docker compose up -d.";
 
 /// Headless runs without --duration stop after this long.
@@ -87,6 +142,10 @@ pub struct RunConfig {
     pub report: Option<PathBuf>,
     /// Scripted knob changes, in time order (a profile's `[[steps]]`, ramps expanded).
     pub steps: Vec<Step>,
+    /// Thresholds checked on the whole run (`--assert`, then the profile's `[[assert]]`).
+    pub asserts: Vec<Threshold>,
+    /// Files streamed while the run goes on.
+    pub export: ExportPaths,
 }
 
 /// Input that cannot be used (exit code 2).
@@ -98,6 +157,16 @@ pub enum ConfigError {
     /// The profile's steps do not fit the knobs the flags set.
     #[error("the profile's steps with these flags: {0}")]
     Steps(String),
+    /// An output file cannot be written.
+    #[error("--{flag} {path}: {message}")]
+    Output {
+        /// The flag, without dashes.
+        flag: &'static str,
+        /// The path given.
+        path: String,
+        /// Why it cannot be written.
+        message: String,
+    },
     /// A flag is out of range.
     #[error("--{flag}: {message}")]
     Flag {
@@ -108,7 +177,7 @@ pub enum ConfigError {
     },
 }
 
-impl Cli {
+impl RunArgs {
     /// Resolves flags over the profile over defaults, in one place.
     pub fn resolve(&self, headless: bool) -> Result<RunConfig, ConfigError> {
         let profile = match &self.profile {
@@ -146,6 +215,22 @@ impl Cli {
         let steps = profile
             .steps_for(&lanes, duration)
             .map_err(ConfigError::Steps)?;
+        let mut asserts = self.asserts.clone();
+        // The profile's were checked when it loaded.
+        asserts.extend(profile.thresholds().unwrap_or_default());
+        for (flag, path) in [
+            ("report", &self.report),
+            ("hlog", &self.hlog),
+            ("series", &self.series),
+        ] {
+            if let Some(p) = path {
+                writable(p).map_err(|message| ConfigError::Output {
+                    flag,
+                    path: p.display().to_string(),
+                    message,
+                })?;
+            }
+        }
         Ok(RunConfig {
             profile_name: self.profile_name(&profile),
             profile_path: self.profile.clone(),
@@ -157,6 +242,11 @@ impl Cli {
             nats,
             report: self.report.clone(),
             steps,
+            asserts,
+            export: ExportPaths {
+                hlog: self.hlog.clone(),
+                series: self.series.clone(),
+            },
         })
     }
 
@@ -201,6 +291,23 @@ impl Cli {
     }
 }
 
+/// Whether a file can be written at `path`, found out before the run rather than after it: not
+/// a folder, and its folder can be made and written to.
+fn writable(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err("is a folder; give a file name, e.g. DIR/run.toml".into());
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot make its folder: {e}"))?;
+    let probe = dir.join(format!(".pubduel-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
 fn flag_error(knob: &str, message: String) -> ConfigError {
     ConfigError::Flag {
         flag: knob.replace('_', "-"),
@@ -213,10 +320,13 @@ mod tests {
     use super::*;
     use crate::vocab::AckStrategy;
 
-    fn cli(args: &[&str]) -> Cli {
+    fn cli(args: &[&str]) -> RunArgs {
         let mut all = vec!["pubduel"];
         all.extend_from_slice(args);
-        Cli::try_parse_from(all).unwrap()
+        match Cli::try_parse_from(all).unwrap().command() {
+            Command::Run(r) => *r,
+            other => panic!("not a run: {other:?}"),
+        }
     }
 
     #[test]
@@ -276,13 +386,16 @@ mod tests {
 
     #[test]
     fn a_warm_up_longer_than_the_run_is_refused() {
-        let cli = Cli::parse_from(["pubduel", "--warmup", "5s", "--duration", "2s"]);
-        let e = cli.resolve(true).unwrap_err().to_string();
+        let e = cli(&["--warmup", "5s", "--duration", "2s"])
+            .resolve(true)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("--warmup") && e.contains("longer than the run"),
             "{e}"
         );
-        let cli = Cli::parse_from(["pubduel", "--warmup", "2s", "--duration", "2s"]);
-        assert!(cli.resolve(true).is_ok());
+        assert!(cli(&["--warmup", "2s", "--duration", "2s"])
+            .resolve(true)
+            .is_ok());
     }
 }

@@ -14,5 +14,6 @@ pub mod metrics;
 pub mod profile;
 pub mod report;
 pub mod testkit;
+pub mod tools;
 pub mod tui;
 pub mod vocab;

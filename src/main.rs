@@ -1,29 +1,46 @@
-//! pubduel's command-line entry: parse, pick the dashboard or headless, run the one lifecycle.
+//! pubduel's command-line entry: parse, dispatch the subcommand; a run picks the dashboard or
+//! headless and goes through the one lifecycle.
 
 use clap::Parser;
-use pubduel::cli::Cli;
-use pubduel::{app, headless::Headless, logging, tui::Tui};
+use pubduel::cli::{Cli, Command, RunArgs};
+use pubduel::{app, headless::Headless, logging, tools, tui::Tui};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let headless = cli.headless || !std::io::stdout().is_terminal();
-    let cfg = match cli.resolve(headless) {
-        Ok(c) => c,
-        Err(e) => return fail(2, format!("{e}")),
+    let done = match Cli::parse().command() {
+        Command::Run(args) => return run(*args),
+        Command::Compare(args) => tools::compare(&args),
+        Command::Merge(args) => tools::merge(&args),
+        Command::Plot(args) => tools::plot(&args),
     };
-    if cli.dry_run {
+    match done {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => fail(e.code, e.message),
+    }
+}
+
+/// Exit code of a headless run cut short by a signal (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn run(args: RunArgs) -> ExitCode {
+    let headless = args.headless || !std::io::stdout().is_terminal();
+    let cfg = match args.resolve(headless) {
+        Ok(c) => c,
+        Err(e) => return fail(tools::EXIT_INVALID, format!("{e}")),
+    };
+    if args.dry_run {
         print!("{}", app::resolved_toml(&cfg));
         return ExitCode::SUCCESS;
     }
-    let _log = match logging::init(headless, &cli.log_file) {
+    let _log = match logging::init(headless, &args.log_file) {
         Ok(guard) => guard,
         Err(e) => {
+            let file = args.log_file.display();
             return fail(
-                2,
-                format!("cannot open log file {}: {e}", cli.log_file.display()),
-            )
+                tools::EXIT_INVALID,
+                format!("cannot open log file {file}: {e}"),
+            );
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -40,7 +57,12 @@ fn main() -> ExitCode {
     };
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(o) if o.interrupted && headless => ExitCode::from(EXIT_INTERRUPTED),
+        Ok(o) if !o.failed.is_empty() => fail(
+            tools::EXIT_GATE,
+            format!("threshold failed: {}", o.failed.join("; ")),
+        ),
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(1, format!("{e:#}")),
     }
 }

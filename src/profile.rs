@@ -3,6 +3,7 @@
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
+use crate::report::threshold::Threshold;
 use crate::vocab::Knobs;
 pub use crate::vocab::{KnobLayer, LaneKind};
 use serde::{Deserialize, Deserializer};
@@ -65,6 +66,17 @@ pub struct Profile {
     /// Scripted knob changes, each opening a phase (a scenario).
     #[serde(default)]
     pub steps: Vec<StepSpec>,
+    /// Thresholds the run must meet: `[[assert]]` tables.
+    #[serde(default, rename = "assert")]
+    pub asserts: Vec<AssertSpec>,
+}
+
+/// A threshold in a profile: `[[assert]]` with `expr = "nats.ack.p99 < 5ms"`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssertSpec {
+    /// The threshold, as `--assert` takes it.
+    pub expr: String,
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -119,7 +131,7 @@ impl fmt::Display for ProfileError {
 impl std::error::Error for ProfileError {}
 
 /// Top-level keys besides the knobs (which come from [`KnobLayer::KEYS`]).
-const OTHER_KEYS: [&str; 10] = [
+const OTHER_KEYS: [&str; 11] = [
     "name",
     "description",
     "duration",
@@ -130,6 +142,7 @@ const OTHER_KEYS: [&str; 10] = [
     "kafka",
     "nats",
     "steps",
+    "assert",
 ];
 
 /// Every key a profile may set at its top level.
@@ -153,8 +166,8 @@ impl Profile {
     /// Parses and validates profile text; `path` is only used in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Profile, ProfileError> {
         let at = |fault: Fault| {
-            let line = match fault.step {
-                Some(i) => locate_step(text, i, &fault.key),
+            let line = match fault.entry {
+                Some((table, i)) => locate_entry(text, table, i, &fault.key),
                 None => locate(text, fault.section.as_deref(), &fault.key),
             };
             ProfileError {
@@ -199,7 +212,21 @@ impl Profile {
             .iter()
             .map(|k| (*k, self.lane.get(*k).over(knobs)))
             .collect();
-        steps::play(&self.steps, &lanes, self.duration).map(|_| ())
+        steps::play(&self.steps, &lanes, self.duration)?;
+        self.thresholds().map(|_| ())
+    }
+
+    /// The profile's `[[assert]]` thresholds, parsed.
+    pub fn thresholds(&self) -> Result<Vec<Threshold>, Fault> {
+        (self.asserts.iter().enumerate())
+            .map(|(i, a)| {
+                parse_assert(&a.expr).map_err(|message| Fault {
+                    entry: Some(("assert", i)),
+                    section: Some("assert".into()),
+                    ..Fault::top(("expr", message))
+                })
+            })
+            .collect()
     }
 
     /// The profile's steps played out over `lanes` (each lane with its first knobs, flags
@@ -211,20 +238,35 @@ impl Profile {
     ) -> Result<Vec<crate::vocab::Step>, String> {
         steps::play(&self.steps, lanes, duration).map_err(|f| {
             let step = f
-                .step
-                .map_or(String::new(), |i| format!("[[steps]] #{} ", i + 1));
+                .entry
+                .map_or(String::new(), |(t, i)| format!("[[{t}]] #{} ", i + 1));
             format!("{step}key `{}`: {}", f.key, f.message)
         })
     }
 }
 
+/// Parses a threshold a run checks (`--assert`, `[[assert]]`): a value, not a ratio, on a lane
+/// pubduel has.
+pub fn parse_assert(expr: &str) -> Result<Threshold, String> {
+    let t = expr
+        .parse::<Threshold>()
+        .and_then(Threshold::absolute)
+        .map_err(|e| e.to_string())?;
+    match t.lane.as_deref() {
+        Some(l) if <LaneKind as clap::ValueEnum>::from_str(l, false).is_err() => {
+            Err(format!("`{expr}`: unknown lane `{l}` (kafka, nats)"))
+        }
+        _ => Ok(t),
+    }
+}
+
 /// What is wrong with a profile, and at which key of which section.
 #[derive(Debug)]
-struct Fault {
+pub struct Fault {
     key: String,
     section: Option<String>,
-    /// The `[[steps]]` entry at fault (0-based), if any.
-    step: Option<usize>,
+    /// The entry at fault of an array of tables (`steps`, 0-based), if any.
+    entry: Option<(&'static str, usize)>,
     message: String,
 }
 
@@ -233,7 +275,7 @@ impl Fault {
         Fault {
             key: key.to_string(),
             section: None,
-            step: None,
+            entry: None,
             message,
         }
     }
@@ -262,7 +304,7 @@ fn check_keys(table: &toml::Table) -> Result<(), Fault> {
     let steps = table.get("steps").and_then(toml::Value::as_array);
     for (i, step) in steps.into_iter().flatten().enumerate() {
         let in_step = |(key, message): (&str, String)| Fault {
-            step: Some(i),
+            entry: Some(("steps", i)),
             section: Some("steps".into()),
             ..Fault::top((key, message))
         };
@@ -302,14 +344,15 @@ fn check_knob_types(table: &toml::Table) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
-/// The 1-based line where `key` is set in the `i`-th (0-based) `[[steps]]` table.
-fn locate_step(text: &str, i: usize, key: &str) -> Option<usize> {
+/// The 1-based line where `key` is set in the `i`-th (0-based) `[[table]]`.
+fn locate_entry(text: &str, table: &str, i: usize, key: &str) -> Option<usize> {
+    let header = format!("[[{table}]]");
     let mut seen = 0;
     let mut inside = false;
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.starts_with('[') {
-            inside = line == "[[steps]]" && {
+            inside = line == header && {
                 seen += 1;
                 seen == i + 1
             };

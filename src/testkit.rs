@@ -502,6 +502,8 @@ impl TestNames {
             },
             report: None,
             steps: Vec::new(),
+            asserts: Vec::new(),
+            export: Default::default(),
         }
     }
 }

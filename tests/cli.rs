@@ -205,6 +205,8 @@ fn help_explains_flags_and_exit_codes() {
 fn a_headless_run_writes_the_documented_report() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("sub/run.toml");
+    let hlog = dir.path().join("run.hlog");
+    let series = dir.path().join("run.csv");
     let o = pubduel_on_brokers(dir.path(), "report")
         .args([
             "--headless",
@@ -218,16 +220,30 @@ fn a_headless_run_writes_the_documented_report() {
             "1s",
         ])
         .args(["--report", report.to_str().unwrap()])
+        .args(["--hlog", hlog.to_str().unwrap()])
+        .args(["--series", series.to_str().unwrap()])
+        .args([
+            "--assert",
+            "ack.p99 < 60s",
+            "--assert",
+            "kafka.ack.p50 < 1ns",
+        ])
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    // One threshold cannot hold: exit 3, and the summary names it.
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains("FAILED: kafka.ack.p50 < 1ns"),
+        "{}",
+        text(&o)
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         out.contains("kafka") && out.contains("nats") && out.contains("p99.9"),
         "{out}"
     );
     let raw: toml::Table = toml::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    assert_eq!(raw["schema"].as_integer(), Some(1));
+    assert_eq!(raw["schema"].as_integer(), Some(2));
     for key in ["tool", "version", "started_at", "profile", "host"] {
         assert!(raw["meta"].get(key).is_some(), "meta.{key}");
     }
@@ -261,10 +277,81 @@ fn a_headless_run_writes_the_documented_report() {
             );
         }
     }
+    let passed: Vec<(&str, &str, bool)> = (r.assertions.iter())
+        .map(|a| (a.expr.as_str(), a.lane.as_str(), a.passed))
+        .collect();
+    assert_eq!(
+        passed,
+        [
+            ("ack.p99 < 60s", "kafka", true),
+            ("ack.p99 < 60s", "nats", true),
+            ("kafka.ack.p50 < 1ns", "kafka", false)
+        ]
+    );
     // The report round-trips through its DTOs unchanged.
     let again = dir.path().join("again.toml");
     r.write(&again).unwrap();
     assert_eq!(Report::load(&again).unwrap(), r);
+    interval_log_and_series_match(&r, &hlog, &series);
+    compare_and_merge_read_it(&report, dir.path());
+}
+
+/// Every acked message's ack sits in exactly one interval of the log; the series has a row per
+/// lane and second.
+fn interval_log_and_series_match(r: &Report, hlog: &Path, series: &Path) {
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let log = std::fs::read(hlog).unwrap();
+    let mut acks = std::collections::BTreeMap::<String, u64>::new();
+    for entry in IntervalLogIterator::new(&log) {
+        if let LogEntry::Interval(h) = entry.unwrap() {
+            let n = pubduel::report::histogram::decode(h.encoded_histogram())
+                .unwrap()
+                .len();
+            *acks
+                .entry(h.tag().unwrap().as_str().to_string())
+                .or_default() += n;
+        }
+    }
+    for lane in &r.phases[0].lanes {
+        let logged = acks[&format!("{}.ack", lane.name)];
+        assert!(
+            lane.stages["ack"].count <= logged && logged <= lane.acked,
+            "{}: {logged} logged, {} measured, {} acked",
+            lane.name,
+            lane.stages["ack"].count,
+            lane.acked
+        );
+    }
+    let csv = std::fs::read_to_string(series).unwrap();
+    assert!(csv.starts_with("t_s,lane,phase,"), "{csv}");
+    assert!(
+        csv.lines().filter(|l| l.contains(",nats,")).count() >= 2,
+        "{csv}"
+    );
+}
+
+/// `compare` and `merge` on a real report: a run against itself is the same, a strict gate
+/// fails with exit 3, a merge doubles the samples.
+fn compare_and_merge_read_it(report: &Path, dir: &Path) {
+    let r = report.to_str().unwrap();
+    let o = pubduel(&["compare", r, r]);
+    assert!(
+        o.status.success() && text(&o).contains("same"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("worse"), "{}", text(&o));
+    let o = pubduel(&["compare", "--fail-if", "ack.p99 > 0.5x", r, r]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let merged = dir.join("merged.toml");
+    let o = pubduel(&["merge", r, r, "-o", merged.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (one, two) = (
+        Report::load(report).unwrap(),
+        Report::load(&merged).unwrap(),
+    );
+    let acks = |x: &Report| x.phases[0].lanes[1].stages["ack"].count;
+    assert_eq!(acks(&two), 2 * acks(&one));
 }
 
 /// Reads the child's stdout on a thread: each line goes to the channel as it comes.
@@ -326,8 +413,10 @@ fn sigterm_ends_a_headless_run_and_keeps_the_report() {
     let status = child.wait().unwrap();
     out.extend(lines.iter());
     let all = format!("{}\n{}", out.join("\n"), errors.join().unwrap());
-    assert!(status.success(), "{all}");
+    assert_eq!(status.code(), Some(130), "{all}");
     let r = Report::load(&report).expect("the report is written on SIGTERM");
+    assert!(r.meta.interrupted, "the report says the run was cut short");
+    assert_eq!(r.meta.planned_duration_s, Some(600.0));
     assert!(
         r.phases[0].lanes.iter().all(|l| l.acked > 50),
         "{:?}",
@@ -385,4 +474,45 @@ fn a_scenario_plays_its_steps_as_captioned_phases() {
     assert_eq!(knobs(3, "kafka").0, 550, "half way from 400 to 700");
     assert_eq!(knobs(4, "kafka").0, 700);
     assert_eq!(knobs(4, "nats").0, 400, "the ramp names kafka only");
+}
+
+#[test]
+fn bad_reports_expressions_and_output_paths_are_exit_2_before_any_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.toml");
+    std::fs::write(&cut, "schema = 2\n[meta]\ntool = \"pub").unwrap();
+    let future = dir.path().join("future.toml");
+    std::fs::write(&future, "schema = 99\n").unwrap();
+    for (file, says) in [(&cut, "cut.toml"), (&future, "schema 99")] {
+        let f = file.to_str().unwrap();
+        let o = pubduel(&["compare", f, f]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(says), "{}", text(&o));
+    }
+    let o = pubduel(&[
+        "--headless",
+        "--assert",
+        "nats.ack.p99 <<< fast",
+        "--dry-run",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("nats.ack.p99 <<< fast"), "{}", text(&o));
+    let o = pubduel(&["compare", "--fail-if", "ack.p99 >", "a.toml", "b.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // A folder as the report is refused at once, with unreachable brokers never tried.
+    let started = Instant::now();
+    let o = pubduel(&[
+        "--headless",
+        "--kafka",
+        "127.0.0.1:1",
+        "--report",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("--report") && text(&o).contains("folder"),
+        "{}",
+        text(&o)
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
 }

@@ -15,7 +15,7 @@ pub use crate::vocab::{AckStrategy, KnobChange, Knobs};
 use crate::analysis;
 use crate::brokers::Durability;
 use crate::brokers::{BrokerError, OnMessage, Publisher};
-use crate::metrics::{Analyser, MetricsStore, PhaseResult, Snapshot};
+use crate::metrics::{Analyser, IntervalRecord, MetricsStore, PhaseResult, Snapshot};
 use e2e::E2eTracker;
 use lane::Lane;
 use payload::PayloadBuilder;
@@ -48,6 +48,8 @@ pub struct EngineConfig {
     pub e2e: bool,
     /// How long to wait at the end for outstanding acks.
     pub drain: Duration,
+    /// Keep every closed interval for [`EngineHandle::take_intervals`] (interval log, series).
+    pub keep_intervals: bool,
 }
 
 impl Default for EngineConfig {
@@ -56,6 +58,7 @@ impl Default for EngineConfig {
             warmup: Duration::from_secs(2),
             e2e: false,
             drain: Duration::from_secs(5),
+            keep_intervals: false,
         }
     }
 }
@@ -129,6 +132,11 @@ impl EngineHandle {
         self.store.phases(Instant::now())
     }
 
+    /// The intervals closed since the last call (kept only with `keep_intervals`).
+    pub fn take_intervals(&self) -> Vec<IntervalRecord> {
+        self.store.take_intervals()
+    }
+
     /// Changes once per stats tick; front ends wait on it.
     pub fn ticks(&self) -> watch::Receiver<u64> {
         self.ticks.clone()
@@ -157,6 +165,9 @@ impl Engine {
         let durability: Vec<Durability> = setups.iter().map(|s| s.durability.clone()).collect();
         let analyse: Analyser = Box::new(move |p| analysis::analyse(p, &durability));
         let store = Arc::new(MetricsStore::new(&names, analyse, config.warmup, epoch));
+        if config.keep_intervals {
+            store.keep_intervals();
+        }
         for (i, setup) in setups.iter().enumerate() {
             store.watch_status(i, setup.publisher.status());
         }

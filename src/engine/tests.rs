@@ -19,6 +19,7 @@ fn config() -> EngineConfig {
         warmup: Duration::ZERO,
         e2e: false,
         drain: Duration::from_secs(2),
+        keep_intervals: false,
     }
 }
 

@@ -14,4 +14,4 @@ pub use histo::{fmt_us, fmt_us_short, Stage, StageSet, StageSummary, HIGHEST_US}
 pub use phase::{outages_of, LaneResult, Outage, PhaseResult};
 pub use recorder::{CounterValues, Counters, Dedicated, Recorder, Recorders};
 pub use snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
-pub use store::{no_analysis, Analyser, LaneMetrics, MetricsStore};
+pub use store::{no_analysis, Analyser, IntervalRecord, LaneMetrics, MetricsStore};

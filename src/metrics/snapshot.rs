@@ -41,6 +41,8 @@ pub struct LaneSnapshot {
     pub phase: PhaseStats,
     /// Percentiles of the last interval (about one second).
     pub interval: Vec<(Stage, StageSummary)>,
+    /// Percentiles of every measured sample of the run so far (each phase's warm-up left out).
+    pub run: Vec<(Stage, StageSummary)>,
     /// One point per stats tick over the last few minutes.
     pub series: Vec<SeriesPoint>,
     /// The latest broker error, if any.

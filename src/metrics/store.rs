@@ -76,10 +76,34 @@ impl PhaseLane {
     }
 }
 
+/// One lane's samples and counts between two stats ticks, for the interval log and the series
+/// file; kept only when asked for ([`MetricsStore::keep_intervals`]).
+#[derive(Clone)]
+pub struct IntervalRecord {
+    /// Lane position.
+    pub lane: usize,
+    /// The phase the interval ended in.
+    pub phase: u32,
+    /// Start, seconds since the run started.
+    pub start_s: f64,
+    /// End, seconds since the run started.
+    pub end_s: f64,
+    /// Counter growth within the interval.
+    pub counts: CounterValues,
+    /// Messages in flight at its end.
+    pub in_flight: u64,
+    /// Every sample recorded within it.
+    pub stages: StageSet,
+}
+
 /// Everything the store keeps about one lane.
 struct LaneState {
     phase: PhaseLane,
     last_values: CounterValues,
+    /// Samples drained since the last interval closed (a knob change may drain in between).
+    pending: StageSet,
+    /// Every measured sample of the run (each phase's warm-up left out), for thresholds.
+    run: StageSet,
     interval: StageSet,
     series: VecDeque<SeriesPoint>,
     status: Arc<BrokerStatus>,
@@ -101,6 +125,8 @@ struct Inner {
     closed: Vec<PhaseResult>,
     phase: LivePhase,
     lanes: Vec<LaneState>,
+    /// Closed intervals not yet taken, when someone takes them.
+    intervals: Option<Vec<IntervalRecord>>,
 }
 
 /// The one shared metrics store of a run.
@@ -136,6 +162,8 @@ impl MetricsStore {
             .map(|(_, knobs)| LaneState {
                 phase: PhaseLane::new(*knobs, start, warmup, CounterValues::default()),
                 last_values: CounterValues::default(),
+                pending: StageSet::default(),
+                run: StageSet::default(),
                 interval: StageSet::default(),
                 series: VecDeque::new(),
                 status: BrokerStatus::new(),
@@ -158,6 +186,7 @@ impl MetricsStore {
                     note: None,
                 },
                 lanes: states,
+                intervals: None,
             }),
             snapshot: Mutex::new(Arc::new(Snapshot::default())),
         };
@@ -206,11 +235,26 @@ impl MetricsStore {
         (pending && from > now).then_some(from)
     }
 
+    /// Keeps every closed interval until [`MetricsStore::take_intervals`] takes it.
+    pub fn keep_intervals(&self) {
+        self.inner.lock().intervals.get_or_insert_with(Vec::new);
+    }
+
+    /// The intervals closed since the last call, in time order (empty unless kept).
+    pub fn take_intervals(&self) -> Vec<IntervalRecord> {
+        self.inner
+            .lock()
+            .intervals
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// The stats tick: drains recorders into interval and phase histograms, extends the series and
     /// publishes a new snapshot.
     pub fn tick(&self, now: Instant) {
         let mut inner = self.inner.lock();
-        self.drain(&mut inner, now);
+        self.drain(&mut inner, now, false);
         self.publish(&inner, now);
     }
 
@@ -218,7 +262,7 @@ impl MetricsStore {
     /// closed phase is analysed once, here.
     pub fn begin_phase(&self, now: Instant, knobs: &[Knobs], paused: bool, note: Option<String>) {
         let mut inner = self.inner.lock();
-        self.drain(&mut inner, now);
+        self.drain(&mut inner, now, false);
         // One reading closes the old phase and opens the new one, so no message falls between.
         let values: Vec<CounterValues> = self.lanes.iter().map(|l| l.counters.values()).collect();
         let closed = self.result_with(&inner, now, &values);
@@ -236,10 +280,11 @@ impl MetricsStore {
         self.publish(&inner, now);
     }
 
-    /// Every phase so far, the current one closed as of `now` (for reports).
+    /// Every phase so far, the current one closed as of `now` (for reports); the interval up to
+    /// `now` closes too, however short.
     pub fn phases(&self, now: Instant) -> Vec<PhaseResult> {
         let mut inner = self.inner.lock();
-        self.drain(&mut inner, now);
+        self.drain(&mut inner, now, true);
         let mut all = inner.closed.clone();
         all.push(self.result_now(&inner, now));
         all
@@ -250,46 +295,79 @@ impl MetricsStore {
         Arc::clone(&self.snapshot.lock())
     }
 
-    fn drain(&self, inner: &mut Inner, now: Instant) {
+    /// Drains the recorders into the phase; closes the interval when it is long enough to make a
+    /// series point, or when `close` says so.
+    fn drain(&self, inner: &mut Inner, now: Instant, close: bool) {
         let dt = now.saturating_duration_since(inner.last_tick).as_secs_f64();
-        let t_s = now.saturating_duration_since(inner.start).as_secs_f64();
+        let close = dt > MIN_INTERVAL_S || (close && dt > 0.0);
         let warm_done = now >= inner.phase.measure_from;
-        let phase = inner.phase.index;
         for (lane, metrics) in inner.lanes.iter_mut().zip(&self.lanes) {
             track_outages(lane);
-            let mut interval = StageSet::default();
-            metrics.recorders.drain_into(&mut interval);
-            let values = metrics.counters.values();
+            let mut drained = StageSet::default();
+            metrics.recorders.drain_into(&mut drained);
             if warm_done {
-                Arc::make_mut(&mut lane.phase.measured).merge(&interval);
+                Arc::make_mut(&mut lane.phase.measured).merge(&drained);
+                lane.run.merge(&drained);
+                let values = metrics.counters.values();
                 lane.phase.measure_base.get_or_insert((now, values));
             } else {
-                Arc::make_mut(&mut lane.phase.warm).merge(&interval);
+                Arc::make_mut(&mut lane.phase.warm).merge(&drained);
             }
-            if dt > MIN_INTERVAL_S {
-                let d = values.since(&lane.last_values);
-                let p99 = |s: Stage| interval.summary(s).map_or(0, |v| v.p99_us);
+            lane.pending.merge(&drained);
+        }
+        if close {
+            self.close_interval(inner, now, dt);
+        }
+    }
+
+    /// Ends the interval since the last tick: a series point per lane, and a record when kept.
+    fn close_interval(&self, inner: &mut Inner, now: Instant, dt: f64) {
+        let (start_s, end_s) = (
+            inner
+                .last_tick
+                .saturating_duration_since(inner.start)
+                .as_secs_f64(),
+            now.saturating_duration_since(inner.start).as_secs_f64(),
+        );
+        let phase = inner.phase.index;
+        for (i, (lane, metrics)) in inner.lanes.iter_mut().zip(&self.lanes).enumerate() {
+            let values = metrics.counters.values();
+            let d = values.since(&lane.last_values);
+            let interval = std::mem::take(&mut lane.pending);
+            let p99 = |s: Stage| interval.summary(s).map_or(0, |v| v.p99_us);
+            // A short closing interval (the end of the run) makes a record, not a spiky point.
+            let point = (dt > MIN_INTERVAL_S).then_some(SeriesPoint {
+                t_s: end_s,
+                phase,
+                sent_per_s: d.sent as f64 / dt,
+                acked_per_s: d.acked as f64 / dt,
+                submit_p99_us: p99(Stage::Submit),
+                ack_p99_us: p99(Stage::Ack),
+                ack_raw_p99_us: p99(Stage::AckRaw),
+                e2e_p99_us: p99(Stage::E2e),
+                in_flight: metrics.counters.in_flight(),
+            });
+            if let Some(p) = point {
                 if lane.series.len() == SERIES_LEN {
                     lane.series.pop_front();
                 }
-                lane.series.push_back(SeriesPoint {
-                    t_s,
-                    phase,
-                    sent_per_s: d.sent as f64 / dt,
-                    acked_per_s: d.acked as f64 / dt,
-                    submit_p99_us: p99(Stage::Submit),
-                    ack_p99_us: p99(Stage::Ack),
-                    ack_raw_p99_us: p99(Stage::AckRaw),
-                    e2e_p99_us: p99(Stage::E2e),
-                    in_flight: metrics.counters.in_flight(),
-                });
-                lane.last_values = values;
-                lane.interval = interval;
+                lane.series.push_back(p);
             }
+            if let Some(kept) = inner.intervals.as_mut() {
+                kept.push(IntervalRecord {
+                    lane: i,
+                    phase,
+                    start_s,
+                    end_s,
+                    counts: d,
+                    in_flight: metrics.counters.in_flight(),
+                    stages: interval.clone(),
+                });
+            }
+            lane.last_values = values;
+            lane.interval = interval;
         }
-        if dt > MIN_INTERVAL_S {
-            inner.last_tick = now;
-        }
+        inner.last_tick = now;
     }
 
     fn result_now(&self, inner: &Inner, now: Instant) -> PhaseResult {
@@ -378,6 +456,7 @@ fn lane_snapshot(metrics: &LaneMetrics, state: &LaneState, lp: LaneResult) -> La
             warmup_only: lp.warmup_only,
         },
         interval: state.interval.summaries(),
+        run: state.run.summaries(),
         series: state.series.iter().copied().collect(),
         last_error: metrics.last_error.lock().clone(),
         unavailable: (lp.outages.iter())

@@ -49,7 +49,7 @@ fn fault(i: usize, key: &str, message: String) -> Fault {
     Fault {
         key: key.to_string(),
         section: Some("steps".into()),
-        step: Some(i),
+        entry: Some(("steps", i)),
         message,
     }
 }
@@ -283,6 +283,6 @@ mod tests {
             },
         ];
         let f = play(&out_of_order, &lanes(), None).unwrap_err();
-        assert_eq!((f.key.as_str(), f.step), ("at", Some(1)));
+        assert_eq!((f.key.as_str(), f.entry), ("at", Some(("steps", 1))));
     }
 }

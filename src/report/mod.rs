@@ -1,8 +1,17 @@
 //! TOML reports: data transfer objects apart from live state, built from phase results, written
 //! atomically, read back for comparison.
 
+pub mod compare;
+mod export;
 pub mod histogram;
+mod merge;
+pub mod threshold;
+mod totals;
 mod types;
+
+pub use export::{ExportPaths, Exporter};
+pub use merge::merge;
+pub use totals::LaneTotals;
 
 pub use types::*;
 
@@ -314,5 +323,7 @@ pub fn report_path_now(dir: &Path, at: SystemTime) -> PathBuf {
     dir.join(format!("pubduel-{}.toml", stamp.trim_end_matches('Z')))
 }
 
+#[cfg(test)]
+mod testdata;
 #[cfg(test)]
 mod tests;

@@ -90,3 +90,33 @@ fn an_unreadable_report_names_the_file() {
     let e = Report::load(&path).unwrap_err().to_string();
     assert!(e.contains("broken.toml"), "{e}");
 }
+
+#[test]
+fn a_histogram_that_does_not_decode_names_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let mut r = report();
+    r.phases[0].lanes[1]
+        .stages
+        .get_mut("ack")
+        .unwrap()
+        .histogram = Some("bm90IGEgaGlzdG9ncmFt".into());
+    r.write(&path).unwrap();
+    let e = Report::load(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("bad.toml") && e.contains("phases[0].lanes[1].stages.ack.histogram"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_histograms_hold_every_sample_and_the_series_every_second() {
+    let r = report();
+    for lane in &r.phases[0].lanes {
+        for (name, s) in &lane.stages {
+            let h = s.decode().unwrap().expect("a histogram");
+            assert_eq!(h.len(), s.count, "{name}");
+            assert_eq!(h.value_at_quantile(0.99), s.p99_us, "{name}");
+        }
+    }
+}

@@ -47,7 +47,9 @@ impl FrontEnd for Tui {
     fn starting(&mut self, cfg: &RunConfig) {
         let names: Vec<String> = cfg.lanes.iter().map(|(k, _)| k.as_str().into()).collect();
         eprintln!("pubduel: connecting to {}...", names.join(", "));
-        self.ui = Some(UiState::new(&cfg.profile_name, names, cfg.duration));
+        let mut ui = UiState::new(&cfg.profile_name, names, cfg.duration);
+        ui.asserts = cfg.asserts.clone();
+        self.ui = Some(ui);
     }
 
     async fn drive(

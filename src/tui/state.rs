@@ -3,6 +3,7 @@
 use super::action::Action;
 use crate::app::{Script, ScriptPosition};
 use crate::engine::{EngineHandle, LaneTarget};
+use crate::report::threshold::Threshold;
 use crate::report::{self, Report, RunInfo};
 use crate::vocab::{AckStrategy, Dir, KnobChange};
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ pub struct UiState {
     pub duration: Option<Duration>,
     /// Where a scenario is, when the profile has steps.
     pub script: Option<ScriptPosition>,
+    /// Thresholds the run checks, shown live.
+    pub asserts: Vec<Threshold>,
 }
 
 impl UiState {
@@ -48,6 +51,7 @@ impl UiState {
             status: None,
             duration,
             script: None,
+            asserts: Vec::new(),
         }
     }
 

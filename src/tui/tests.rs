@@ -81,6 +81,7 @@ fn fixture() -> Snapshot {
                 warmup_only: false,
             },
             interval: Vec::new(),
+            run: vec![(Stage::Ack, summary(ack_us))],
             series,
             last_error: None,
             unavailable: None,
@@ -134,6 +135,25 @@ fn main_screen_smallest() {
     ui.target = LaneTarget::One(1);
     let s = screen(80, 24, &fixture(), &ui);
     insta::assert_snapshot!("main_80x24_nats_selected", s);
+}
+
+#[test]
+fn thresholds_show_live_held_or_failed_per_lane() {
+    let mut ui = ui();
+    ui.asserts = ["ack.p99 < 1s", "nats.ack.p99 < 100us", "kafka.errors == 0"]
+        .iter()
+        .map(|t| crate::profile::parse_assert(t).unwrap())
+        .collect();
+    let s = screen(160, 48, &fixture(), &ui);
+    for shown in [
+        "✔ ack.p99 < 1s (kafka",
+        "✔ ack.p99 < 1s (nats",
+        "✖ nats.ack.p99 < 100us (nats",
+        "✔ kafka.errors == 0 (kafka 0)",
+    ] {
+        assert!(s.contains(shown), "{shown} not in\n{s}");
+    }
+    assert!(!screen(160, 48, &fixture(), &self::ui()).contains("assert"));
 }
 
 #[test]

@@ -6,9 +6,11 @@
 //! ┌ kafka ─────────────────┐┌ nats ──────────────────┐
 //! │ lane column            ││ lane column            │
 //! └────────────────────────┘└────────────────────────┘
+//! assert band (thresholds, when the run has any)
 //! footer (status, keys)               help overlay on `?`
 //! ```
 
+pub mod asserts;
 pub mod counters;
 pub mod findings;
 pub mod footer;
@@ -57,10 +59,11 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
         .map(|n| text::wrap(&format!("▶ {n}"), area.width))
         .unwrap_or_default();
     let caption_h = caption.len().min(MAX_CAPTION_LINES) as u16;
-    let [head, cap, body, foot] = Layout::vertical([
+    let [head, cap, body, checks, foot] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(caption_h),
         Constraint::Fill(1),
+        Constraint::Length(asserts::height(&ui.asserts)),
         Constraint::Length(footer::HEIGHT),
     ])
     .areas(area);
@@ -72,6 +75,7 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
         .collect();
     Paragraph::new(lines).render(cap, buf);
     lanes(body, buf, snap, ui);
+    asserts::render(checks, buf, snap, &ui.asserts);
     footer::render(foot, buf, ui);
     if ui.help {
         help::render(area, buf);

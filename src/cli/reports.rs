@@ -1,0 +1,89 @@
+//! Flags of the subcommands that work on reports: compare, plot, merge.
+
+use crate::metrics::Stage;
+use crate::report::compare::{Format, MatchBy};
+use crate::report::threshold::Threshold;
+use clap::Args;
+use std::path::PathBuf;
+
+/// `pubduel compare BASE NEW [MORE...]`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Each figure of NEW (and MORE) is shown against BASE with the ratio NEW/BASE and a verdict:
+better or worse when the difference is beyond what the two runs' own spread allows (the 99%
+confidence interval of each percentile, read from the exact histograms), same otherwise.
+Gates: --fail-if 'ack.p99 > 1.2x' fails (exit 3) when any lane's ack p99 rose by more than 20%;
+'nats.submit.p50 > 2ms' checks a value; several are allowed. Exit codes: 0 done, 2 invalid input
+(a report that does not read, an expression that does not parse), 3 a gate failed.")]
+pub struct CompareArgs {
+    /// The baseline report.
+    #[arg(value_name = "BASE.toml")]
+    pub base: PathBuf,
+    /// The report(s) to hold against it.
+    #[arg(value_name = "NEW.toml", required = true)]
+    pub new: Vec<PathBuf>,
+    /// Exit 3 when this holds for any lane and phase, e.g. 'ack.p99 > 1.2x' (repeatable).
+    #[arg(long = "fail-if", value_name = "EXPR", value_parser = parse_gate)]
+    pub fail_if: Vec<Threshold>,
+    /// Output: an aligned table, markdown (for a review) or TOML.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Pair phases by index, or by the knobs their lanes ran.
+    #[arg(long = "match", value_enum, default_value_t = MatchBy::Index)]
+    pub match_by: MatchBy,
+    /// Stages to show, e.g. ack,submit,flight, or `all`.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "STAGES",
+        default_value = "submit,ack,e2e"
+    )]
+    pub stages: Vec<String>,
+}
+
+impl CompareArgs {
+    /// The stages `--stages` names.
+    pub fn stages(&self) -> Result<Vec<Stage>, String> {
+        if self.stages.iter().any(|s| s == "all") {
+            return Ok(Stage::ALL.to_vec());
+        }
+        self.stages
+            .iter()
+            .map(|s| {
+                Stage::ALL
+                    .into_iter()
+                    .find(|x| x.as_str() == s)
+                    .ok_or_else(|| {
+                        let all: Vec<&str> = Stage::ALL.iter().map(|x| x.as_str()).collect();
+                        format!("--stages: unknown stage `{s}` ({}, all)", all.join(", "))
+                    })
+            })
+            .collect()
+    }
+}
+
+fn parse_gate(s: &str) -> Result<Threshold, String> {
+    s.parse::<Threshold>().map_err(|e| e.to_string())
+}
+
+/// `pubduel plot REPORT [MORE...] -o FILE`.
+#[derive(Debug, Clone, Args)]
+pub struct PlotArgs {
+    /// Reports to draw, overlaid.
+    #[arg(value_name = "REPORT.toml", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// The image to write: .svg or .png.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+/// `pubduel merge A B [MORE...] -o FILE`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// Reports of runs taken at the same time, with the same phases.
+    #[arg(value_name = "REPORT.toml", required = true, num_args = 2..)]
+    pub reports: Vec<PathBuf>,
+    /// The merged report to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}

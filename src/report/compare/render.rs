@@ -1,0 +1,156 @@
+//! A comparison as text: an aligned table for the terminal, markdown for a review, TOML for tools.
+
+use super::{Cell, Comparison, Row, Verdict};
+use crate::metrics::fmt_us;
+
+/// How `compare` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns, one block per lane and phase.
+    #[default]
+    Table,
+    /// A markdown table to paste into a review.
+    Markdown,
+    /// TOML, for tools.
+    Toml,
+}
+
+impl Comparison {
+    /// The comparison in `format`.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Table => self.table(),
+            Format::Markdown => self.markdown(),
+            Format::Toml => toml::to_string(self).unwrap_or_else(|e| format!("# {e}\n")),
+        }
+    }
+
+    fn header(&self) -> Vec<String> {
+        let mut h = vec!["metric".to_string(), self.reports[0].clone()];
+        for label in &self.reports[1..] {
+            h.extend([label.clone(), "ratio".into(), "verdict".into()]);
+        }
+        h
+    }
+
+    fn cells(row: &Row) -> Vec<String> {
+        let mut cells = vec![row.metric.clone(), value(row.base, &row.unit)];
+        for c in &row.others {
+            match c {
+                Some(c) => cells.extend([value(c.value, &row.unit), ratio(c), verdict(c)]),
+                None => cells.extend(["-".into(), String::new(), String::new()]),
+            }
+        }
+        cells
+    }
+
+    fn blocks(&self) -> Vec<(String, Vec<&Row>)> {
+        let mut blocks: Vec<(String, Vec<&Row>)> = Vec::new();
+        for row in &self.rows {
+            let title = format!("{} · phase {}", row.lane, row.phase);
+            match blocks.last_mut().filter(|(t, _)| *t == title) {
+                Some((_, rows)) => rows.push(row),
+                None => blocks.push((title, vec![row])),
+            }
+        }
+        blocks
+    }
+
+    fn table(&self) -> String {
+        let mut out = format!(
+            "BASE {}  vs  {}\n",
+            self.reports[0],
+            self.reports[1..].join(", ")
+        );
+        let header = self.header();
+        for (title, rows) in self.blocks() {
+            let lines: Vec<Vec<String>> = std::iter::once(header.clone())
+                .chain(rows.iter().map(|r| Self::cells(r)))
+                .collect();
+            out.push_str(&format!("\n{title}\n"));
+            out.push_str(&aligned(&lines));
+        }
+        out.push_str(&self.trailer());
+        out
+    }
+
+    fn markdown(&self) -> String {
+        let mut header = vec!["lane".to_string(), "phase".into()];
+        header.extend(self.header());
+        let mut out = format!("| {} |\n", header.join(" | "));
+        out.push_str(&format!("|{}\n", "---|".repeat(header.len())));
+        for row in &self.rows {
+            let mut cells = vec![row.lane.clone(), row.phase.to_string()];
+            cells.extend(Self::cells(row));
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        out.push_str(&self.trailer());
+        out
+    }
+
+    fn trailer(&self) -> String {
+        let mut out = String::new();
+        for u in &self.unmatched {
+            out.push_str(&format!("\nnote: {u}"));
+        }
+        for f in &self.failures {
+            out.push_str(&format!("\nFAILED {}: {}", f.expr, f.detail));
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn value(v: f64, unit: &str) -> String {
+    match unit {
+        "us" => fmt_us(v.round() as u64),
+        "msg/s" => format!("{v:.1}/s"),
+        _ => format!("{v:.0}"),
+    }
+}
+
+fn ratio(c: &Cell) -> String {
+    c.ratio.map_or("new".into(), |r| format!("{r:.2}x"))
+}
+
+fn verdict(c: &Cell) -> String {
+    match c.verdict {
+        Verdict::Better => "better",
+        Verdict::Worse => "worse",
+        Verdict::Same => "same",
+    }
+    .into()
+}
+
+/// Left-aligns the first column and right-aligns the others, two spaces apart.
+fn aligned(lines: &[Vec<String>]) -> String {
+    let cols = lines.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..cols)
+        .map(|c| {
+            lines
+                .iter()
+                .filter_map(|l| l.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for l in lines {
+        let cells: Vec<String> = l
+            .iter()
+            .enumerate()
+            .map(|(c, s)| match c {
+                0 => format!("  {s:<w$}", w = width[c]),
+                _ if s.is_empty() => " ".repeat(width[c]),
+                _ if width[c] > 0 && c % 3 == 1 && c > 1 => format!("{s:<w$}", w = width[c]),
+                _ => format!("{s:>w$}", w = width[c]),
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
