@@ -11,6 +11,7 @@ pub mod engine;
 pub mod headless;
 pub mod logging;
 pub mod metrics;
+pub mod plot;
 pub mod profile;
 pub mod report;
 pub mod testkit;

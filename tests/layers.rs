@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 /// Top-level modules from the bottom up: each may use only those before it. The front ends sit
 /// on `app`, which runs either of them as a parameter; `testkit` serves the tests.
 const STACK: &[&str] = &[
-    "vocab", "brokers", "metrics", "analysis", "engine", "report", "profile", "cli", "logging",
-    "app", "headless", "tui", "testkit",
+    "vocab", "brokers", "metrics", "analysis", "engine", "report", "plot", "profile", "cli",
+    "logging", "app", "headless", "tui", "testkit",
 ];
 
 /// Modules that must not know about the terminal.
 const NO_TERMINAL: &[&str] = &[
-    "vocab", "brokers", "metrics", "analysis", "engine", "report",
+    "vocab", "brokers", "metrics", "analysis", "engine", "report", "plot",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
