@@ -489,6 +489,24 @@ mod tests {
     }
 
     #[test]
+    fn asserts_parse_and_a_bad_one_names_its_line() {
+        let p = parse(
+            "[[assert]]\nexpr = \"nats.ack.p99 < 5ms\"\n[[assert]]\nexpr = \"errors == 0\"\n",
+        )
+        .unwrap();
+        assert_eq!(p.thresholds().unwrap().len(), 2);
+        let e = parse("rate = 5\n[[assert]]\nexpr = \"ack.p99 < 5ms\"\n\n[[assert]]\nexpr = \"ack.p99 <<< 5\"\n")
+            .unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (Some(6), Some("expr")), "{e}");
+        let e = parse("[[assert]]\nexpr = \"kafak.ack.p99 < 5ms\"\n").unwrap_err();
+        assert!(e.to_string().contains("unknown lane `kafak`"), "{e}");
+        let e = parse("[[assert]]\nexpr = \"ack.p99 > 1.2x\"\n").unwrap_err();
+        assert!(e.to_string().contains("compare"), "{e}");
+        let e = parse("[[assert]]\nexp = \"ack.p99 < 5ms\"\n").unwrap_err();
+        assert!(e.to_string().contains("expr"), "{e}");
+    }
+
+    #[test]
     fn unknown_key_in_a_section() {
         let e = parse("[kafka]\ntopic = \"t\"\nlinger = 5\n").unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");

@@ -1,7 +1,8 @@
 //! The subcommands that work on reports rather than brokers: compare, plot, merge. Each returns
 //! its exit code, or an error with the code that says what kind it is.
 
-use crate::cli::{CompareArgs, MergeArgs};
+use crate::cli::{CompareArgs, MergeArgs, PlotArgs};
+use crate::plot::{self, Plotted};
 use crate::report::compare::{compare as compare_reports, CompareOptions};
 use crate::report::{merge as merge_reports, Report};
 use std::path::{Path, PathBuf};
@@ -99,10 +100,20 @@ pub fn merge(args: &MergeArgs) -> Result<u8, ToolError> {
     Ok(0)
 }
 
-/// `pubduel plot` (wired when the plot layer lands).
-pub fn plot(args: &crate::cli::PlotArgs) -> Result<u8, ToolError> {
-    Err(ToolError::invalid(format!(
-        "cannot plot {} yet",
-        args.output.display()
-    )))
+/// `pubduel plot`: draws the reports into one image.
+pub fn plot(args: &PlotArgs) -> Result<u8, ToolError> {
+    let reports = load_all(&args.reports)?;
+    let plotted: Vec<Plotted<'_>> = reports
+        .iter()
+        .map(|(label, report)| Plotted {
+            label: label.trim_end_matches(".toml").to_string(),
+            report,
+        })
+        .collect();
+    plot::plot(&plotted, &args.output).map_err(|e| ToolError {
+        code: if e.is_input() { EXIT_INVALID } else { 1 },
+        message: e.to_string(),
+    })?;
+    println!("plot written to {}", args.output.display());
+    Ok(0)
 }

@@ -64,6 +64,13 @@ pub enum PlotError {
     },
 }
 
+impl PlotError {
+    /// Whether the input is at fault (a bad name or report), rather than drawing or writing.
+    pub fn is_input(&self) -> bool {
+        !matches!(self, PlotError::Draw { .. })
+    }
+}
+
 /// Image formats by file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {

@@ -112,7 +112,12 @@ fn value(v: f64, unit: &str) -> String {
 }
 
 fn ratio(c: &Cell) -> String {
-    c.ratio.map_or("new".into(), |r| format!("{r:.2}x"))
+    match c.ratio {
+        None => "new".into(),
+        Some(r) if r >= 100.0 => format!("{r:.0}x"),
+        Some(r) if r >= 10.0 => format!("{r:.1}x"),
+        Some(r) => format!("{r:.2}x"),
+    }
 }
 
 fn verdict(c: &Cell) -> String {

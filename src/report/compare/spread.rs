@@ -4,8 +4,8 @@
 //! - A percentile: the distribution-free confidence interval of a quantile. Of `n` samples the
 //!   rank of the q-quantile varies by `sqrt(n q (1-q))`; the values at ranks 2.58 of those away
 //!   on either side (99%) bound it, read from the exact histogram.
-//! - The max: one sample; it reads changed only when it lies outside the other run's
-//!   p99.9-to-max range.
+//! - The max: one sample, the noisiest figure there is; it reads changed only when the two runs'
+//!   top 0.1% (p99.9 to max) do not overlap.
 //! - The mean: `mean ± 2.58 sd / sqrt(n)`.
 //! - Counts: Poisson, `± 2.58 sqrt(n)`.
 //! - Throughput: the per-second throughputs of the phase, `mean ± 2.58 sd / sqrt(seconds)`.
