@@ -2,6 +2,7 @@
 //! stop signal, finish, write the report. The dashboard and the headless front end differ only in
 //! how they implement [`FrontEnd`].
 
+pub mod capacity;
 mod script;
 
 pub use script::{Script, ScriptPosition};

@@ -3,7 +3,7 @@
 
 mod reports;
 
-pub use reports::{CompareArgs, MergeArgs, PlotArgs};
+pub use reports::{CapacityArgs, CompareArgs, MergeArgs, PlotArgs};
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
@@ -49,6 +49,8 @@ pub enum Command {
     Plot(PlotArgs),
     /// Merge reports of runs taken at the same time (several load generators) into one.
     Merge(MergeArgs),
+    /// Find the highest rate at which each lane still meets an SLO, e.g. 'ack.p99 < 10ms'.
+    Capacity(Box<CapacityArgs>),
 }
 
 impl Cli {

@@ -2,7 +2,7 @@
 //! headless and goes through the one lifecycle.
 
 use clap::Parser;
-use pubduel::cli::{Cli, Command, RunArgs};
+use pubduel::cli::{CapacityArgs, Cli, Command, RunArgs};
 use pubduel::{app, headless::Headless, logging, tools, tui::Tui};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -10,6 +10,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let done = match Cli::parse().command() {
         Command::Run(args) => return run(*args),
+        Command::Capacity(args) => return capacity(*args),
         Command::Compare(args) => tools::compare(&args),
         Command::Merge(args) => tools::merge(&args),
         Command::Plot(args) => tools::plot(&args),
@@ -62,6 +63,35 @@ fn run(args: RunArgs) -> ExitCode {
             tools::EXIT_GATE,
             format!("threshold failed: {}", o.failed.join("; ")),
         ),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(1, format!("{e:#}")),
+    }
+}
+
+/// `pubduel capacity`: the search, headless, on its own runtime.
+fn capacity(args: CapacityArgs) -> ExitCode {
+    let mut run_args = args.run.clone();
+    run_args.warmup = run_args.warmup.or(Some(std::time::Duration::from_secs(1)));
+    run_args.duration = None;
+    let cfg = match run_args.resolve(true) {
+        Ok(c) => c,
+        Err(e) => return fail(tools::EXIT_INVALID, format!("{e}")),
+    };
+    let plan = app::capacity::Plan {
+        slo: args.slo,
+        start: args.start_rate.max(1),
+        max: args.max_rate.max(1),
+        step: args.step,
+        resolution: 0.05,
+    };
+    let _log = logging::init(true, &run_args.log_file);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(1, format!("cannot start the runtime: {e}")),
+    };
+    let result = runtime.block_on(app::capacity::run(cfg, plan));
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(1, format!("{e:#}")),
     }

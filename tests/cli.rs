@@ -23,11 +23,17 @@ fn pubduel(args: &[&str]) -> Output {
 
 /// The binary on the shared brokers, with a profile in `dir` naming its own topic and stream.
 fn pubduel_on_brokers(dir: &Path, tag: &str) -> Command {
+    subcommand_on_brokers(dir, tag, "run")
+}
+
+/// [`pubduel_on_brokers`] for a subcommand (`run`, `capacity`).
+fn subcommand_on_brokers(dir: &Path, tag: &str, sub: &str) -> Command {
     let b = testkit::shared();
     let profile: PathBuf = dir.join(format!("{tag}.toml"));
     std::fs::write(&profile, TestNames::new(tag).profile()).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pubduel"));
-    cmd.arg("--profile")
+    cmd.arg(sub)
+        .arg("--profile")
         .arg(&profile)
         .env("PUBDUEL_KAFKA", b.kafka_addr())
         .env("PUBDUEL_NATS", b.nats_url());
@@ -499,6 +505,10 @@ fn bad_reports_expressions_and_output_paths_are_exit_2_before_any_run() {
     assert!(text(&o).contains("nats.ack.p99 <<< fast"), "{}", text(&o));
     let o = pubduel(&["compare", "--fail-if", "ack.p99 >", "a.toml", "b.toml"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    for slo in ["ack.p99 <<", "throughput > 5", "ack.p99 > 5ms"] {
+        let o = pubduel(&["capacity", "--lanes", "nats", "--slo", slo]);
+        assert_eq!(o.status.code(), Some(2), "{slo}: {}", text(&o));
+    }
     // A folder as the report is refused at once, with unreachable brokers never tried.
     let started = Instant::now();
     let o = pubduel(&[
@@ -515,4 +525,31 @@ fn bad_reports_expressions_and_output_paths_are_exit_2_before_any_run() {
         text(&o)
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn capacity_search_measures_steps_on_a_real_broker_and_reports_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("cap.toml");
+    let o = subcommand_on_brokers(dir.path(), "capacity", "capacity")
+        .args(["--lanes", "nats", "--slo", "ack.p99 < 60s"])
+        .args(["--start-rate", "500", "--max-rate", "1000", "--step", "1s"])
+        .args(["--warmup", "0s", "--report", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("max rate"), "{}", text(&o));
+    let r = Report::load(&report).unwrap();
+    let c = &r.capacity[0];
+    assert_eq!(
+        (c.lane.as_str(), c.max_rate, c.broke_at),
+        ("nats", 1000, None)
+    );
+    let rates: Vec<u64> = (r.phases.iter())
+        .filter(|p| p.note.is_some())
+        .map(|p| p.lanes[0].knobs.rate.unwrap())
+        .collect();
+    assert_eq!(rates, [500, 1000, 1000], "double, then confirm the best");
+    let last = &r.phases.last().unwrap().lanes[0];
+    assert!(last.acked > 500 && last.stages["ack"].count > 0, "{last:?}");
 }

@@ -8,15 +8,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// A publisher that acks after a fixed delay (or at once) and can fail every n-th message.
+/// A publisher that acks after a fixed delay (or at once) and can fail every n-th message; with a
+/// service rate it behaves like a broker with one server of that capacity, whose latency rises
+/// without bound past that rate (a known knee).
 #[derive(Debug, Default)]
 pub struct FakePublisher {
     /// Delay before each ack; zero acks at once.
     pub ack_delay: Duration,
     /// Fail the ack of every n-th message (0 = never).
     pub fail_every: u64,
+    /// Messages a second the one server handles (0 = no limit): each message waits for the
+    /// ones before it, then takes `1 / service_rate`.
+    pub service_rate: u64,
     /// Messages submitted.
     pub submitted: AtomicU64,
+    /// When the server is free again (bookkeeping of `service_rate`; leave it default).
+    pub busy_until: parking_lot::Mutex<Option<Instant>>,
 }
 
 impl FakePublisher {
@@ -26,6 +33,29 @@ impl FakePublisher {
             ack_delay,
             ..FakePublisher::default()
         })
+    }
+}
+
+impl FakePublisher {
+    /// A publisher whose one server handles `per_s` messages a second: below that rate an ack
+    /// takes `1 / per_s`, above it a queue builds and latency climbs.
+    pub fn with_capacity(per_s: u64) -> Arc<FakePublisher> {
+        Arc::new(FakePublisher {
+            service_rate: per_s,
+            ..FakePublisher::default()
+        })
+    }
+
+    /// When a message submitted now is served: after the ones before it.
+    fn served_at(&self, now: Instant) -> Option<Instant> {
+        if self.service_rate == 0 {
+            return None;
+        }
+        let service = Duration::from_secs_f64(1.0 / self.service_rate as f64);
+        let mut busy = self.busy_until.lock();
+        let done = busy.map_or(now, |b| b.max(now)) + service;
+        *busy = Some(done);
+        Some(done)
     }
 }
 
@@ -39,6 +69,13 @@ impl Publisher for FakePublisher {
         let fail = self.fail_every > 0 && msg.seq % self.fail_every == self.fail_every - 1;
         let seq = msg.seq;
         let delay = self.ack_delay;
+        if let Some(done) = self.served_at(Instant::now()) {
+            let ack = async move {
+                tokio::time::sleep_until(done.into()).await;
+                Ok(Instant::now())
+            };
+            return future::ready(Ok(ack.boxed() as AckFuture)).boxed();
+        }
         let ack: AckFuture = if delay.is_zero() && !fail {
             future::ready(Ok(Instant::now())).boxed()
         } else {

@@ -87,3 +87,42 @@ pub struct MergeArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
 }
+
+/// `pubduel capacity --slo EXPR`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Each lane is searched alone, in steps of --step after a warm-up (--warmup, 1s by default): the
+open-loop rate doubles from --start-rate until a step breaks the SLO, falls behind its schedule
+or fails messages, then a bisection narrows the gap to 5%, and the best rate is measured once
+more. Latencies are corrected for coordinated omission (measured from each message's intended
+start). Every step is a phase of the report (--report), which adds [[capacity]] per lane.")]
+pub struct CapacityArgs {
+    /// The SLO each step must meet, e.g. 'ack.p99 < 10ms' (a stage statistic below a duration).
+    #[arg(long, value_name = "EXPR", value_parser = parse_slo)]
+    pub slo: Threshold,
+    /// Highest rate tried, msg/s.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_rate: u64,
+    /// First rate tried, msg/s.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub start_rate: u64,
+    /// Measured length of each step (after its warm-up), e.g. 4s.
+    #[arg(long, value_name = "DUR", default_value = "4s", value_parser = crate::profile::parse_duration)]
+    pub step: std::time::Duration,
+    /// Brokers, lanes, knobs, profile and report, as for a run (--rate and --duration are set
+    /// by the search).
+    #[command(flatten)]
+    pub run: super::RunArgs,
+}
+
+/// An SLO: a stage statistic that must stay below a duration.
+fn parse_slo(s: &str) -> Result<Threshold, String> {
+    use crate::report::threshold::{Metric, Op};
+    let t = crate::profile::parse_assert(s)?;
+    match (t.metric, t.op) {
+        (Metric::Stage(..), Op::Lt | Op::Le) => Ok(t),
+        _ => Err(format!(
+            "`{s}`: an SLO is a latency that must stay below a bound, like 'ack.p99 < 10ms'"
+        )),
+    }
+}

@@ -85,6 +85,7 @@ enum Control {
     TogglePause,
     NewPhase,
     Step(Vec<Knobs>, Option<String>),
+    Resume(Vec<Knobs>, Option<String>),
 }
 
 /// A cloneable handle front ends use to steer and observe a running engine.
@@ -110,6 +111,11 @@ impl EngineHandle {
     /// nothing changes: a scripted step.
     pub fn step(&self, knobs: Vec<Knobs>, note: Option<String>) {
         let _ = self.ctrl.send(Control::Step(knobs, note));
+    }
+
+    /// Like [`EngineHandle::step`], and resumes publishing if it was paused.
+    pub fn resume_with(&self, knobs: Vec<Knobs>, note: Option<String>) {
+        let _ = self.ctrl.send(Control::Resume(knobs, note));
     }
 
     /// When the run (and its phase 0) started: scripted steps count from here.
@@ -317,7 +323,11 @@ impl Controller {
             Control::Step(knobs, note) if knobs.len() == current.len() => {
                 return self.begin(knobs, note);
             }
-            Control::Step(..) => return,
+            Control::Resume(knobs, note) if knobs.len() == current.len() => {
+                self.paused = false;
+                return self.begin(knobs, note);
+            }
+            Control::Step(..) | Control::Resume(..) => return,
         };
         self.begin(next, None);
     }

@@ -110,6 +110,7 @@ fn report(slower: f64, seed: u64) -> Report {
         phases,
         outages: Vec::new(),
         assertions: Vec::new(),
+        capacity: Vec::new(),
     }
 }
 

@@ -111,7 +111,36 @@ impl Report {
                 })
                 .collect(),
             assertions: Vec::new(),
+            capacity: Vec::new(),
         }
+    }
+
+    /// Appends a run that followed this one: its phases renumbered after these and its times
+    /// shifted by this run's length, its lanes and outages added.
+    pub fn append(&mut self, next: Report) {
+        let (offset, first) = (self.meta.duration_s, self.phases.len() as u32);
+        for lane in next.meta.lanes {
+            if !self.meta.lanes.contains(&lane) {
+                self.meta.lanes.push(lane);
+            }
+        }
+        self.phases.extend(next.phases.into_iter().map(|mut p| {
+            p.index += first;
+            p.start_s = round3(p.start_s + offset);
+            for series in p.lanes.iter_mut().filter_map(|l| l.series.as_mut()) {
+                series.t_s.iter_mut().for_each(|t| *t = round3(*t + offset));
+            }
+            p
+        }));
+        self.outages.extend(next.outages.into_iter().map(|mut o| {
+            o.start_s = round3(o.start_s + offset);
+            o
+        }));
+        self.brokers.kafka = self.brokers.kafka.take().or(next.brokers.kafka);
+        self.brokers.nats = self.brokers.nats.take().or(next.brokers.nats);
+        self.meta.duration_s = round3(offset + next.meta.duration_s);
+        self.meta.interrupted |= next.meta.interrupted;
+        self.capacity.extend(next.capacity);
     }
 
     /// Writes the report atomically (temporary file, then rename), creating the folder.

@@ -76,5 +76,6 @@ pub fn report(phases: Vec<Vec<LaneReport>>) -> Report {
             .collect(),
         outages: Vec::new(),
         assertions: Vec::new(),
+        capacity: Vec::new(),
     }
 }

@@ -23,6 +23,27 @@ pub struct Report {
     /// Thresholds checked on the run (`--assert`, a profile's `[[assert]]`), one per lane each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assertions: Vec<AssertionReport>,
+    /// What `pubduel capacity` found, one entry per lane.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<CapacityReport>,
+}
+
+/// The highest open-loop rate at which one lane met an SLO.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityReport {
+    /// Lane name.
+    pub lane: String,
+    /// The SLO, e.g. `ack.p99 < 10ms`.
+    pub slo: String,
+    /// The highest rate (msg/s) that met it; 0 when none did.
+    pub max_rate: u64,
+    /// The lowest rate that did not, if one was tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broke_at: Option<u64>,
+    /// Why it broke there (the SLO, the schedule, errors), or why the search stopped.
+    pub reason: String,
+    /// Rates measured, each a phase of this report.
+    pub steps: u32,
 }
 
 /// One threshold checked on one lane of the whole run.

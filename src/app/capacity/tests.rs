@@ -1,0 +1,109 @@
+use super::*;
+use crate::brokers::fake::FakePublisher;
+use crate::brokers::Durability;
+use crate::engine::{EngineConfig, LaneSetup};
+use crate::vocab::AckStrategy;
+
+fn plan(slo: &str, start: u64, max: u64) -> Plan {
+    Plan {
+        slo: crate::profile::parse_assert(slo).unwrap(),
+        start,
+        max,
+        step: Duration::from_millis(600),
+        resolution: 0.05,
+    }
+}
+
+/// Plays a search against a lane that meets the SLO up to `capacity` (and, with `flaky`, once
+/// at `flaky` but not again); returns the rates tried and what it found.
+fn play(p: Plan, capacity: u64, flaky: Option<u64>) -> (Vec<u64>, CapacityReport) {
+    let mut s = Search::new(p);
+    let mut tried = Vec::new();
+    while let Some(rate) = s.next() {
+        let seen_before = tried.contains(&rate);
+        tried.push(rate);
+        let lucky = flaky == Some(rate) && !seen_before;
+        let verdict = if rate <= capacity || lucky {
+            Ok(())
+        } else {
+            Err(Broke("SLO broken".into()))
+        };
+        s.record(rate, verdict);
+    }
+    (tried, s.result("lane"))
+}
+
+#[test]
+fn the_search_doubles_then_bisects_to_the_knee_and_confirms_it() {
+    let (tried, found) = play(plan("ack.p99 < 10ms", 1000, 100_000), 13_700, None);
+    assert_eq!(&tried[..5], &[1000, 2000, 4000, 8000, 16_000]);
+    assert!(
+        (13_700 * 95 / 100..=13_700).contains(&found.max_rate),
+        "{found:?} after {tried:?}"
+    );
+    let broke = found.broke_at.unwrap();
+    assert!(broke > found.max_rate && broke - found.max_rate <= found.max_rate / 20);
+    assert_eq!(
+        tried.last(),
+        Some(&found.max_rate),
+        "the best rate is measured last"
+    );
+    assert_eq!(tried.iter().filter(|r| **r == found.max_rate).count(), 2);
+    assert!(found.reason.contains("SLO broken at"), "{}", found.reason);
+}
+
+#[test]
+fn a_rate_that_holds_only_once_is_not_reported() {
+    let (tried, found) = play(plan("ack.p99 < 10ms", 1000, 100_000), 9_000, Some(15_000));
+    assert!(found.max_rate <= 9_000, "{found:?} after {tried:?}");
+    assert!(found.broke_at.unwrap() > found.max_rate);
+}
+
+#[test]
+fn the_search_stays_within_its_limits() {
+    let (tried, found) = play(plan("ack.p99 < 10ms", 1000, 5000), u64::MAX, None);
+    assert!(tried.iter().all(|r| *r <= 5000), "{tried:?}");
+    assert_eq!((found.max_rate, found.broke_at), (5000, None));
+    assert!(found.reason.contains("--max-rate 5000"), "{}", found.reason);
+    let (tried, found) = play(plan("ack.p99 < 10ms", 1000, 5000), 0, None);
+    assert_eq!(found.max_rate, 0, "{tried:?}");
+    assert!(tried.len() <= MAX_STEPS as usize);
+}
+
+/// A broker with one server of 4000 msg/s: below that an ack takes 250 us, past it a queue
+/// builds and latency climbs without bound (10% over the knee, by 25 ms within a step). The
+/// search must find the knee; the SLO leaves room for a loaded test machine's jitter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_fake_broker_the_search_finds_the_knee() {
+    let knobs = Knobs {
+        concurrency: 4,
+        max_pending: 100_000,
+        ack: AckStrategy::Async,
+        rate: 1000,
+        ..Knobs::default()
+    };
+    let setup = LaneSetup {
+        publisher: FakePublisher::with_capacity(4000),
+        knobs,
+        durability: Durability::default(),
+    };
+    let warmup = Duration::from_millis(300);
+    let config = EngineConfig {
+        warmup,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::start(vec![setup], config).await.unwrap();
+    let mut p = plan("ack.p99 < 25ms", 1000, 32_000);
+    p.resolution = 0.1;
+    let (phases, found) = search(engine, "fake", knobs, warmup, &p).await;
+    assert!(
+        (3000..=4000).contains(&found.max_rate),
+        "knee at 4000, found {found:?}"
+    );
+    assert!(found.broke_at.unwrap() > 4000, "{found:?}");
+    // Every step is a phase with its note, and the last phase measured the reported rate.
+    let last = phases.last().unwrap();
+    assert_eq!(last.lanes[0].knobs.rate, found.max_rate);
+    assert!(last.note.as_deref().unwrap().contains("capacity"));
+    assert!(phases.len() as u32 >= found.steps);
+}
