@@ -281,6 +281,7 @@ fn run_pubduel(
         e2e: false,
         drain: Duration::from_secs(5),
         keep_intervals: false,
+        e2e_grace: Duration::from_secs(2),
     };
     let engine = rt
         .block_on(Engine::start(vec![setup], config))

@@ -146,7 +146,12 @@ pub async fn run<F: FrontEnd>(cfg: RunConfig, mut front: F) -> anyhow::Result<Ru
     };
     let outcome = front.drive(engine.handle(), &info, &script, stop).await;
     player.abort();
-    println!("stopping: waiting for outstanding acks...");
+    if cfg.e2e {
+        let grace = humantime::format_duration(crate::engine::E2E_GRACE);
+        println!("stopping: waiting for outstanding acks, then up to {grace} for the end-to-end consumers to catch up...");
+    } else {
+        println!("stopping: waiting for outstanding acks...");
+    }
     let phases = engine.finish().await;
     let exported = export.finish().await;
     front.finished(&phases);

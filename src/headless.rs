@@ -164,12 +164,14 @@ fn lane_table(out: &mut String, lane: &LaneResult) {
             ""
         }
     );
-    if c.received > 0 || c.duplicates > 0 {
+    if let Some(e) = lane.e2e {
         let _ = writeln!(
             out,
-            "      end to end: received {}  missing {}  duplicates {}",
-            c.received,
-            c.acked.saturating_sub(c.received),
+            "      end to end (messages this phase published): acked {}  received {}  late {}  missing {}  duplicates {}",
+            e.acked,
+            e.received,
+            e.late,
+            e.missing(),
             c.duplicates
         );
     }

@@ -184,6 +184,12 @@ async fn end_to_end_latency_is_recorded() {
             l.measured.count(Stage::E2eRaw) > 0,
             "{name}: open loop keeps raw e2e"
         );
+        // After the end-of-run grace every acked message of the phase has arrived: none is
+        // missing, and the ones still on their way when publishing stopped are late.
+        let e = l.e2e.expect("end-to-end counts with --e2e");
+        assert!(e.acked > 500, "{name}: {e:?}");
+        assert_eq!((e.missing(), e.received), (0, e.acked), "{name}: {e:?}");
+        assert!(e.late < e.received / 10, "{name}: {e:?}");
     }
 }
 

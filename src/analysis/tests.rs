@@ -29,6 +29,7 @@ fn lane(name: &str, knobs: Knobs, counts: CounterValues, stages: &[(Stage, u64)]
         series: Vec::new(),
         outages: Vec::new(),
         findings: Vec::new(),
+        e2e: None,
     }
 }
 

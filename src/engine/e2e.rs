@@ -1,27 +1,56 @@
 //! End-to-end tracking: the in-process consumer's side of a lane.
 
 use super::payload::PayloadBuilder;
-use crate::metrics::{Counters, Recorder, Stage};
+use crate::metrics::{Counters, Dedicated, LaneMetrics, Recorder, Stage};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Sequence numbers seen so far, one bit each.
-#[derive(Default)]
+/// Sequence numbers a duplicate is looked for among: the last 2^23 (8 million, 1 MB of bits),
+/// minutes of traffic at any rate pubduel reaches.
+const WINDOW_BITS: u64 = 1 << 23;
+
+/// Sequence numbers seen lately, one bit each, in a window that slides with the newest: memory
+/// stays the same however long the run.
 struct Seen {
     bits: Vec<u64>,
+    /// The lowest sequence number the window still covers.
+    low: u64,
+}
+
+impl Default for Seen {
+    fn default() -> Seen {
+        Seen {
+            bits: vec![0; (WINDOW_BITS / 64) as usize],
+            low: 0,
+        }
+    }
 }
 
 impl Seen {
-    /// Marks `seq` as seen; false when it was seen before.
+    /// Marks `seq` as seen; false when it was seen before. A number older than the window is
+    /// taken as fresh: too old to tell.
     fn insert(&mut self, seq: u64) -> bool {
-        let (word, bit) = ((seq / 64) as usize, seq % 64);
-        if word >= self.bits.len() {
-            self.bits.resize((word + 1).next_power_of_two(), 0);
+        if seq < self.low {
+            return true;
         }
+        if seq >= self.low + WINDOW_BITS {
+            self.slide_to(seq + 1 - WINDOW_BITS);
+        }
+        let (word, bit) = (((seq / 64) % (WINDOW_BITS / 64)) as usize, seq % 64);
         let fresh = self.bits[word] & (1 << bit) == 0;
         self.bits[word] |= 1 << bit;
         fresh
+    }
+
+    /// Moves the window's low end up to (the word holding) `low`, forgetting what falls out.
+    fn slide_to(&mut self, low: u64) {
+        let words = WINDOW_BITS / 64;
+        let (from, to) = (self.low / 64, low.div_ceil(64));
+        for w in from..to.min(from + words) {
+            self.bits[(w % words) as usize] = 0;
+        }
+        self.low = to * 64;
     }
 }
 
@@ -29,21 +58,18 @@ impl Seen {
 pub(crate) struct E2eTracker {
     payloads: PayloadBuilder,
     rec: Recorder,
-    counters: Arc<Counters>,
+    metrics: Arc<LaneMetrics>,
     seen: Mutex<Seen>,
 }
 
 impl E2eTracker {
-    /// A tracker recording into a lane's metrics.
-    pub(crate) fn new(
-        payloads: PayloadBuilder,
-        recorders: &Arc<crate::metrics::Recorders>,
-        counters: Arc<Counters>,
-    ) -> E2eTracker {
+    /// A tracker recording into a lane's metrics, keeping its end-to-end book.
+    pub(crate) fn new(payloads: PayloadBuilder, metrics: Arc<LaneMetrics>) -> E2eTracker {
+        metrics.e2e.enable();
         E2eTracker {
             payloads,
-            rec: recorders.dedicated(crate::metrics::Dedicated::Consumer),
-            counters,
+            rec: metrics.recorders.dedicated(Dedicated::Consumer),
+            metrics,
             seen: Mutex::default(),
         }
     }
@@ -53,11 +79,13 @@ impl E2eTracker {
         let Some(stamp) = self.payloads.parse(payload) else {
             return;
         };
+        let counters = &self.metrics.counters;
         if !self.seen.lock().insert(stamp.seq) {
-            Counters::bump(&self.counters.duplicates);
+            Counters::bump(&counters.duplicates);
             return;
         }
-        Counters::bump(&self.counters.received);
+        Counters::bump(&counters.received);
+        self.metrics.e2e.received(stamp.seq);
         let start = self.payloads.instant(stamp.start_ns);
         let raw = at.saturating_duration_since(start);
         if stamp.intended_ns == 0 {
@@ -75,26 +103,50 @@ impl E2eTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{Recorders, StageSet};
+    use crate::metrics::{no_analysis, MetricsStore, StageSet};
+    use crate::vocab::Knobs;
     use std::time::Duration;
 
     #[test]
     fn counts_duplicates_and_times_messages() {
         let epoch = Instant::now();
         let payloads = PayloadBuilder::new(256, epoch, 3);
-        let recorders = Arc::new(Recorders::default());
-        let counters = Arc::new(Counters::default());
-        let t = E2eTracker::new(payloads.clone(), &recorders, Arc::clone(&counters));
+        let store = MetricsStore::new(
+            &[("l".into(), Knobs::default())],
+            no_analysis(),
+            Duration::ZERO,
+            epoch,
+        );
+        let metrics = Arc::clone(&store.lanes()[0]);
+        let t = E2eTracker::new(payloads.clone(), Arc::clone(&metrics));
         let start = epoch + Duration::from_millis(1);
         let p = payloads.build(64, 9, start, None);
         t.on_message(&p, start + Duration::from_millis(3));
         t.on_message(&p, start + Duration::from_millis(4));
         t.on_message(b"not ours", start);
-        let v = counters.values();
+        let v = metrics.counters.values();
         assert_eq!((v.received, v.duplicates), (1, 1));
+        assert_eq!(metrics.e2e.counts(0).unwrap().received, 1);
         let mut set = StageSet::default();
-        recorders.drain_into(&mut set);
+        metrics.recorders.drain_into(&mut set);
         let s = set.summary(Stage::E2e).unwrap();
         assert!((2990..=3010).contains(&s.max_us), "{}", s.max_us);
+    }
+
+    #[test]
+    fn the_seen_window_slides_and_keeps_its_size() {
+        let mut seen = Seen::default();
+        let words = seen.bits.len();
+        assert!(seen.insert(5) && !seen.insert(5));
+        // Far ahead: the window moves, forgetting 5; a number below it is taken as fresh.
+        let far = 3 * WINDOW_BITS + 17;
+        assert!(seen.insert(far) && !seen.insert(far));
+        assert!(seen.insert(5), "older than the window: too old to tell");
+        assert!(seen.insert(far - 1) && !seen.insert(far - 1));
+        for seq in far..far + 200_000 {
+            seen.insert(seq);
+        }
+        assert!(!seen.insert(far + 100));
+        assert_eq!(seen.bits.len(), words);
     }
 }

@@ -135,6 +135,11 @@ impl Lane {
         let _ = tokio::time::timeout(timeout, futures::future::join_all(joins)).await;
     }
 
+    /// The sequence number the next message will get.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.shared.seq.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Messages still waiting for an ack.
     pub(crate) fn in_flight(&self) -> u64 {
         self.shared.metrics.counters.in_flight()

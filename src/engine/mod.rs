@@ -26,6 +26,9 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+/// How long the end-to-end consumers may catch up at the end of a run.
+pub const E2E_GRACE: Duration = Duration::from_secs(5);
+
 /// How often the metrics store is drained and a snapshot published.
 pub const STATS_TICK: Duration = Duration::from_secs(1);
 
@@ -50,6 +53,8 @@ pub struct EngineConfig {
     pub drain: Duration,
     /// Keep every closed interval for [`EngineHandle::take_intervals`] (interval log, series).
     pub keep_intervals: bool,
+    /// With `e2e`: how long the consumers may catch up at the end before the rest is missing.
+    pub e2e_grace: Duration,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +64,7 @@ impl Default for EngineConfig {
             e2e: false,
             drain: Duration::from_secs(5),
             keep_intervals: false,
+            e2e_grace: E2E_GRACE,
         }
     }
 }
@@ -182,7 +188,8 @@ impl Engine {
             .map(|_| PayloadBuilder::new(knobs::limits::MAX_MESSAGE_SIZE as usize, epoch, nonce))
             .collect();
         let consumers = if config.e2e {
-            start_consumers(&setups, &store, &payloads, &cancel).await?
+            // Their own token: they outlive publishing by the end-of-run grace.
+            start_consumers(&setups, &store, &payloads, &CancellationToken::new()).await?
         } else {
             Vec::new()
         };
@@ -245,11 +252,7 @@ async fn start_consumers(
 ) -> Result<Vec<JoinHandle<()>>, BrokerError> {
     let mut consumers = Vec::new();
     for ((setup, metrics), payloads) in setups.iter().zip(store.lanes()).zip(payloads) {
-        let tracker = Arc::new(E2eTracker::new(
-            payloads.clone(),
-            &metrics.recorders,
-            Arc::clone(&metrics.counters),
-        ));
+        let tracker = Arc::new(E2eTracker::new(payloads.clone(), Arc::clone(metrics)));
         let on_message: OnMessage =
             Arc::new(move |p: &[u8], at: Instant| tracker.on_message(p, at));
         let task = setup
@@ -340,6 +343,10 @@ impl Controller {
         for (lane, k) in self.lanes.iter_mut().zip(&next) {
             lane.set(*k, self.paused, now);
         }
+        // The new phase's messages are numbered from here: end-to-end counts go by number.
+        for (lane, m) in self.lanes.iter().zip(self.store.lanes()) {
+            m.e2e.begin_phase(lane.next_seq());
+        }
         self.store.begin_phase(now, &next, self.paused, note);
         self.ticks.send_modify(|t| *t += 1);
     }
@@ -357,12 +364,12 @@ impl Controller {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         if self.config.e2e {
-            let deadline = Instant::now() + Duration::from_secs(2);
+            // The consumers catch up for a bounded grace: what arrives now is `late`, what never
+            // does is `missing`.
+            self.store.lanes().iter().for_each(|m| m.e2e.closing());
+            let deadline = Instant::now() + self.config.e2e_grace;
             while Instant::now() < deadline
-                && self.store.lanes().iter().any(|m| {
-                    let v = m.counters.values();
-                    v.received < v.acked
-                })
+                && self.store.lanes().iter().any(|m| m.e2e.outstanding() > 0)
             {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }

@@ -20,6 +20,7 @@ fn config() -> EngineConfig {
         e2e: false,
         drain: Duration::from_secs(2),
         keep_intervals: false,
+        e2e_grace: Duration::from_secs(2),
     }
 }
 

@@ -36,6 +36,8 @@ pub(crate) struct Ticket {
     handed: Option<Instant>,
     gate: Arc<Gate>,
     flying: bool,
+    /// The message's sequence number, once it has one.
+    seq: u64,
 }
 
 impl Ticket {
@@ -48,7 +50,13 @@ impl Ticket {
             handed: None,
             gate,
             flying: false,
+            seq: 0,
         }
+    }
+
+    /// Gives the ticket its message's sequence number.
+    pub(crate) fn numbered(&mut self, seq: u64) {
+        self.seq = seq;
     }
 
     /// Counts the message in flight until the ticket is dropped.
@@ -138,11 +146,12 @@ pub(crate) struct Pending {
 
 /// Records one ack (or its failure); the ticket goes first, so the permit is free at once.
 pub(crate) fn settle(metrics: &LaneMetrics, rec: &Recorder, ticket: Ticket, result: AckResult) {
-    let (start, intended, handed) = (ticket.start, ticket.intended, ticket.handed);
+    let (start, intended, handed, seq) = (ticket.start, ticket.intended, ticket.handed, ticket.seq);
     drop(ticket);
     match result {
         Ok(at) => {
             Counters::bump(&metrics.counters.acked);
+            metrics.e2e.acked(seq);
             let flight = at.saturating_duration_since(handed.unwrap_or(start));
             record_at(rec, start, intended, at, Stage::Ack, Stage::AckRaw, flight);
         }

@@ -149,6 +149,7 @@ async fn submit(
     let start = Instant::now();
     let (mut ticket, permit) = acquire(shared, cancel, start, intended).await?;
     let seq = shared.seq.fetch_add(1, Relaxed);
+    ticket.numbered(seq);
     let size = state.knobs.message_size as usize;
     let msg = Message {
         seq,

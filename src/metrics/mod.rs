@@ -3,6 +3,7 @@
 //! Workers record into striped recorders (no shared lock, no channel per message); a stats tick
 //! drains them into interval and phase histograms and publishes a cheap, cloned [`Snapshot`].
 
+mod e2e;
 mod histo;
 mod phase;
 mod recorder;
@@ -10,6 +11,7 @@ mod snapshot;
 mod store;
 
 pub use crate::vocab::PhaseMode;
+pub use e2e::{E2eBook, E2eCounts};
 pub use histo::{fmt_us, fmt_us_short, Stage, StageSet, StageSummary, HIGHEST_US};
 pub use phase::{outages_of, LaneResult, Outage, PhaseResult};
 pub use recorder::{CounterValues, Counters, Dedicated, Recorder, Recorders};

@@ -1,5 +1,6 @@
 //! A phase's results: what each lane did while the knobs stayed the same, and the outages.
 
+use super::e2e::E2eCounts;
 use super::histo::StageSet;
 use super::recorder::CounterValues;
 use super::snapshot::SeriesPoint;
@@ -51,6 +52,8 @@ pub struct LaneResult {
     /// What the numbers mean: the analysis, run once when the phase closed (and on every tick
     /// for the current phase).
     pub findings: Vec<Finding>,
+    /// End to end: what became of the messages this phase published (with `--e2e`).
+    pub e2e: Option<E2eCounts>,
 }
 
 impl LaneResult {

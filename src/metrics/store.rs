@@ -1,6 +1,7 @@
 //! The metrics store: lanes' recorders and counters, phases, series, outages and the published
 //! snapshot.
 
+use super::e2e::E2eBook;
 use super::histo::{Stage, StageSet};
 use super::phase::{LaneResult, Outage, PhaseResult};
 use super::recorder::{CounterValues, Counters, Recorders};
@@ -35,6 +36,8 @@ pub struct LaneMetrics {
     pub counters: Arc<Counters>,
     /// Striped histogram recorders.
     pub recorders: Arc<Recorders>,
+    /// End-to-end accounting by publishing phase (kept with `--e2e`).
+    pub e2e: E2eBook,
     last_error: Mutex<Option<String>>,
 }
 
@@ -153,6 +156,7 @@ impl MetricsStore {
                     name: name.clone(),
                     counters: Arc::default(),
                     recorders: Arc::default(),
+                    e2e: E2eBook::default(),
                     last_error: Mutex::new(None),
                 })
             })
@@ -386,6 +390,7 @@ impl MetricsStore {
             .enumerate()
             .map(|(i, ((lane, metrics), v))| {
                 let mut result = lane_result(&lane.phase, metrics, *v, phase.start, now);
+                result.e2e = metrics.e2e.counts(phase.index);
                 result.series = (lane.series.iter())
                     .filter(|p| p.phase == phase.index)
                     .copied()
@@ -498,6 +503,7 @@ fn lane_result(
         series: Vec::new(),
         outages: Vec::new(),
         findings: Vec::new(),
+        e2e: None,
     }
 }
 

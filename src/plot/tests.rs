@@ -63,6 +63,7 @@ fn lane(name: &str, median_us: f64, phase: &PhaseReport, rng: &mut StdRng) -> La
         warmup_only: false,
         received: None,
         missing: None,
+        late: None,
         duplicates: None,
         knobs: ReportKnobs::default(),
         stages,

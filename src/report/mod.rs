@@ -99,7 +99,7 @@ impl Report {
                 kafka: run.kafka.as_ref().map(KafkaSettings::redacted),
                 nats: run.nats.as_ref().map(NatsSettings::redacted),
             },
-            phases: phases.iter().map(|p| phase_report(run, p)).collect(),
+            phases: phases.iter().map(phase_report).collect(),
             outages: outages_of(phases)
                 .into_iter()
                 .map(|o| OutageReport {
@@ -240,7 +240,7 @@ fn lanes_named(phases: &[PhaseResult], lane: usize) -> String {
         .map_or_else(|| format!("lane {lane}"), |l| l.name.clone())
 }
 
-fn phase_report(run: &RunInfo, p: &PhaseResult) -> PhaseReport {
+fn phase_report(p: &PhaseResult) -> PhaseReport {
     let modes: Vec<PhaseMode> = p.lanes.iter().map(|l| l.mode).collect();
     let mode = match modes.first() {
         Some(m) if modes.iter().all(|x| x == m) => m.as_str().to_string(),
@@ -256,7 +256,7 @@ fn phase_report(run: &RunInfo, p: &PhaseResult) -> PhaseReport {
         paused: p.paused,
         note: p.note.clone(),
         knobs: ReportKnobs::common(&p.lanes),
-        lanes: p.lanes.iter().map(|l| lane_report(l, run.e2e)).collect(),
+        lanes: p.lanes.iter().map(lane_report).collect(),
     }
 }
 
@@ -305,7 +305,7 @@ impl From<&Finding> for FindingReport {
     }
 }
 
-fn lane_report(l: &LaneResult, e2e: bool) -> LaneReport {
+fn lane_report(l: &LaneResult) -> LaneReport {
     let c = &l.counts;
     LaneReport {
         name: l.name.clone(),
@@ -319,9 +319,10 @@ fn lane_report(l: &LaneResult, e2e: bool) -> LaneReport {
         throughput: round1(l.throughput),
         sent_rate: round1(l.sent_rate),
         warmup_only: l.warmup_only,
-        received: e2e.then_some(c.received),
-        missing: e2e.then_some(c.acked.saturating_sub(c.received)),
-        duplicates: e2e.then_some(c.duplicates),
+        received: l.e2e.map(|x| x.received),
+        missing: l.e2e.map(|x| x.missing()),
+        late: l.e2e.map(|x| x.late),
+        duplicates: l.e2e.map(|_| c.duplicates),
         knobs: ReportKnobs::of(&l.knobs),
         stages: Stage::ALL
             .iter()

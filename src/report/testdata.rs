@@ -30,6 +30,7 @@ pub fn lane(name: &str, base_us: u64, rate: u64) -> LaneReport {
         warmup_only: false,
         received: None,
         missing: None,
+        late: None,
         duplicates: None,
         knobs: ReportKnobs {
             rate: Some(rate),

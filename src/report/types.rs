@@ -224,12 +224,15 @@ pub struct LaneReport {
     pub sent_rate: f64,
     /// True when the phase ended within its warm-up: percentiles then include the warm-up.
     pub warmup_only: bool,
-    /// End to end: messages the consumer received.
+    /// End to end: of the messages this phase published, those the consumer saw.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received: Option<u64>,
-    /// End to end: acked messages the consumer did not see.
+    /// End to end: of those acked, the ones the consumer never saw (after the end-of-run grace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing: Option<u64>,
+    /// End to end: of those seen, the ones seen only after publishing had stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<u64>,
     /// End to end: messages the consumer saw more than once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicates: Option<u64>,
