@@ -231,6 +231,7 @@ fn run_engine(
         drain: Duration::from_secs(5),
         keep_intervals: false,
         e2e_grace: Duration::from_secs(2),
+        precise: false,
     };
     let engine = rt
         .block_on(Engine::start(vec![setup], config))

@@ -62,6 +62,7 @@ pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
             warmup: cfg.warmup,
             e2e: cfg.e2e,
             keep_intervals: cfg.export.any(),
+            precise: cfg.precise,
             ..EngineConfig::default()
         },
     )

@@ -101,6 +101,10 @@ pub struct RunArgs {
     /// Consume in the same process and record end-to-end latency.
     #[arg(long)]
     pub e2e: bool,
+    /// Pace open-loop slots by spinning their last microseconds: generator lag near zero, at the
+    /// cost of CPU (a core's share per lane at high rates).
+    #[arg(long)]
+    pub precise: bool,
     /// Validate the settings, print them resolved, and exit.
     #[arg(long)]
     pub dry_run: bool,
@@ -134,6 +138,8 @@ pub struct RunConfig {
     pub warmup: Duration,
     /// End-to-end consumers on.
     pub e2e: bool,
+    /// Spin the wait for each open-loop slot.
+    pub precise: bool,
     /// Lanes in order, with their first knobs.
     pub lanes: Vec<(LaneKind, Knobs)>,
     /// Kafka settings.
@@ -239,6 +245,7 @@ impl RunArgs {
             duration,
             warmup,
             e2e: self.e2e || profile.e2e.unwrap_or(false),
+            precise: self.precise || profile.precise.unwrap_or(false),
             lanes,
             kafka,
             nats,

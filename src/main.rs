@@ -46,6 +46,7 @@ fn run(args: RunArgs) -> ExitCode {
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_start(pubduel::engine::tight_timer_slack)
         .build()
     {
         Ok(r) => r,
@@ -85,7 +86,11 @@ fn capacity(args: CapacityArgs) -> ExitCode {
         resolution: 0.05,
     };
     let _log = logging::init(true, &run_args.log_file);
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(pubduel::engine::tight_timer_slack)
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return fail(1, format!("cannot start the runtime: {e}")),
     };

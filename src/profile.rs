@@ -51,6 +51,8 @@ pub struct Profile {
     pub warmup: Option<Duration>,
     /// Run an in-process consumer per lane and record end-to-end latency.
     pub e2e: Option<bool>,
+    /// Spin the last microseconds before each open-loop slot (precise pacing, costs CPU).
+    pub precise: Option<bool>,
     /// Lanes to run (both when absent).
     pub lanes: Option<Vec<LaneKind>>,
     /// The knobs for every lane, at the top level of the file.
@@ -131,12 +133,13 @@ impl fmt::Display for ProfileError {
 impl std::error::Error for ProfileError {}
 
 /// Top-level keys besides the knobs (which come from [`KnobLayer::KEYS`]).
-const OTHER_KEYS: [&str; 11] = [
+const OTHER_KEYS: [&str; 12] = [
     "name",
     "description",
     "duration",
     "warmup",
     "e2e",
+    "precise",
     "lanes",
     "lane",
     "kafka",

@@ -487,6 +487,7 @@ impl TestNames {
             duration: None,
             warmup: Duration::ZERO,
             e2e: false,
+            precise: false,
             lanes: vec![(LaneKind::Kafka, knobs), (LaneKind::Nats, knobs)],
             kafka: KafkaSettings {
                 bootstrap: kafka,

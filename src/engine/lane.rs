@@ -30,6 +30,8 @@ pub(crate) struct Lane {
     workers: Vec<Worker>,
     next_worker_id: usize,
     collector: JoinHandle<()>,
+    /// Spin the wait for each open-loop slot.
+    precise: bool,
 }
 
 impl Lane {
@@ -40,6 +42,7 @@ impl Lane {
         payloads: PayloadBuilder,
         knobs: Knobs,
         now: Instant,
+        precise: bool,
     ) -> Lane {
         let (tx, rx) = mpsc::unbounded_channel();
         let (client_cap, settles_inline) = (publisher.client_cap(), publisher.settles_inline());
@@ -56,7 +59,7 @@ impl Lane {
         });
         let rec = shared.metrics.recorders.dedicated(Dedicated::Collector);
         let collector = tokio::spawn(collect(Arc::clone(&shared), rec, rx));
-        let (state_tx, _) = watch::channel(Arc::new(state(knobs, false, now)));
+        let (state_tx, _) = watch::channel(Arc::new(state(knobs, false, now, precise)));
         let mut lane = Lane {
             shared,
             state_tx,
@@ -65,6 +68,7 @@ impl Lane {
             workers: Vec::new(),
             next_worker_id: 0,
             collector,
+            precise,
         };
         lane.resize_workers(knobs.concurrency as usize);
         lane
@@ -80,7 +84,7 @@ impl Lane {
         self.resize_permits(knobs.max_pending);
         self.knobs = knobs;
         self.state_tx
-            .send_replace(Arc::new(state(knobs, paused, now)));
+            .send_replace(Arc::new(state(knobs, paused, now, self.precise)));
         self.resize_workers(knobs.concurrency as usize);
     }
 
@@ -155,9 +159,9 @@ impl Drop for Lane {
     }
 }
 
-fn state(knobs: Knobs, paused: bool, now: Instant) -> LaneState {
+fn state(knobs: Knobs, paused: bool, now: Instant, precise: bool) -> LaneState {
     let open = PhaseMode::of(&knobs) == PhaseMode::Open;
-    let schedule = (open && !paused).then(|| Arc::new(Schedule::new(now, knobs.rate)));
+    let schedule = (open && !paused).then(|| Arc::new(Schedule::new(now, knobs.rate, precise)));
     LaneState {
         knobs,
         paused,

@@ -5,6 +5,7 @@ mod e2e;
 mod lane;
 pub mod payload;
 mod schedule;
+pub use schedule::tight_timer_slack;
 mod shared;
 mod ticket;
 mod worker;
@@ -55,6 +56,8 @@ pub struct EngineConfig {
     pub keep_intervals: bool,
     /// With `e2e`: how long the consumers may catch up at the end before the rest is missing.
     pub e2e_grace: Duration,
+    /// Spin the last microseconds before each open-loop slot (precise pacing, costs CPU).
+    pub precise: bool,
 }
 
 impl Default for EngineConfig {
@@ -65,6 +68,7 @@ impl Default for EngineConfig {
             drain: Duration::from_secs(5),
             keep_intervals: false,
             e2e_grace: E2E_GRACE,
+            precise: false,
         }
     }
 }
@@ -199,7 +203,9 @@ impl Engine {
             .into_iter()
             .zip(store.lanes())
             .zip(payloads)
-            .map(|((s, m), p)| Lane::start(s.publisher, Arc::clone(m), p, s.knobs, now))
+            .map(|((s, m), p)| {
+                Lane::start(s.publisher, Arc::clone(m), p, s.knobs, now, config.precise)
+            })
             .collect();
         let (ctrl, rx) = mpsc::unbounded_channel();
         let (ticks_tx, ticks) = watch::channel(0u64);

@@ -21,6 +21,7 @@ fn config() -> EngineConfig {
         drain: Duration::from_secs(2),
         keep_intervals: false,
         e2e_grace: Duration::from_secs(2),
+        precise: false,
     }
 }
 
