@@ -105,13 +105,13 @@ pub trait FrontEnd {
     fn starting(&mut self, cfg: &RunConfig);
 
     /// Shows the running engine and lets the user steer it, until `stop` completes (the run's
-    /// duration, Ctrl-C, SIGTERM or SIGHUP) or the user quits.
+    /// duration, Ctrl-C, SIGTERM or SIGHUP; its output says which) or the user quits.
     fn drive(
         &mut self,
         handle: EngineHandle,
         info: &RunInfo,
         script: &Script,
-        stop: impl Future<Output = ()> + Send,
+        stop: impl Future<Output = Stop> + Send,
     ) -> impl Future<Output = anyhow::Result<()>>;
 
     /// Shows the final results of every phase.
@@ -140,9 +140,11 @@ pub async fn run<F: FrontEnd>(cfg: RunConfig, mut front: F) -> anyhow::Result<Ru
     let stop = {
         let signalled = Arc::clone(&signalled);
         async move {
-            if stop_signal(cfg.duration).await == Stop::Signal {
+            let why = stop_signal(cfg.duration).await;
+            if why == Stop::Signal {
                 signalled.store(true, Ordering::Relaxed);
             }
+            why
         }
     };
     let outcome = front.drive(engine.handle(), &info, &script, stop).await;

@@ -1,7 +1,7 @@
 //! The headless front end: a progress line per lane each second, then a final table.
 //! Chosen with `--headless` or when stdout is not a terminal; it logs to stderr.
 
-use crate::app::{FrontEnd, Script};
+use crate::app::{FrontEnd, Script, Stop};
 use crate::cli::RunConfig;
 use crate::engine::EngineHandle;
 use crate::metrics::{fmt_us, outages_of, LaneResult, LaneSnapshot, PhaseResult, Snapshot, Stage};
@@ -32,7 +32,7 @@ impl FrontEnd for Headless {
         handle: EngineHandle,
         _info: &RunInfo,
         _script: &Script,
-        stop: impl Future<Output = ()> + Send,
+        stop: impl Future<Output = Stop> + Send,
     ) -> anyhow::Result<()> {
         let mut ticks = handle.ticks();
         let mut shown_phase = 0;

@@ -165,6 +165,9 @@ pub struct StageSummary {
     pub p99_us: u64,
     /// 99.9th percentile.
     pub p999_us: u64,
+    /// 99.99th percentile (the tail the dashboard's distribution panel shows).
+    #[serde(default)]
+    pub p9999_us: u64,
     /// Largest sample.
     pub max_us: u64,
 }
@@ -179,6 +182,7 @@ impl StageSummary {
             p90_us: h.value_at_quantile(0.90),
             p99_us: h.value_at_quantile(0.99),
             p999_us: h.value_at_quantile(0.999),
+            p9999_us: h.value_at_quantile(0.9999),
             max_us: h.max(),
         }
     }
@@ -230,6 +234,7 @@ mod tests {
         assert_eq!(s.count, 1001);
         assert!((499..=501).contains(&s.p50_us), "p50 {}", s.p50_us);
         assert!(s.p50_us <= s.p90_us && s.p90_us <= s.p99_us && s.p99_us <= s.max_us);
+        assert!(s.p999_us <= s.p9999_us && s.p9999_us <= s.max_us);
         assert!(s.max_us >= 4_990_000);
         assert_eq!(a.count(Stage::Submit), 1);
         assert!(a.summary(Stage::E2e).is_none());

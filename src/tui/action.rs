@@ -30,4 +30,22 @@ pub enum Action {
     ToggleHelp,
     /// Close the help overlay (Esc).
     CloseHelp,
+    /// The run's duration is over: hold the final numbers until the user quits.
+    RunEnded,
+}
+
+impl Action {
+    /// Whether the action still acts once the run has finished: quitting, saving, help and
+    /// answers; knob, pause, reset, step and lane keys then change nothing.
+    pub fn acts_when_finished(&self) -> bool {
+        matches!(
+            self,
+            Action::Quit
+                | Action::SaveReport
+                | Action::Saved(_)
+                | Action::ToggleHelp
+                | Action::CloseHelp
+                | Action::RunEnded
+        )
+    }
 }

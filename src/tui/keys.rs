@@ -39,14 +39,30 @@ impl Key {
     }
 }
 
+/// How the footer shows a key group: its keys and a word, or a shorter word on narrow screens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footer {
+    /// The keys, e.g. `c/C`.
+    pub keys: &'static str,
+    /// What they do, in a word or two.
+    pub word: &'static str,
+    /// The same, shorter, for narrow screens.
+    pub short: &'static str,
+}
+
+const fn foot(keys: &'static str, word: &'static str, short: &'static str) -> Option<Footer> {
+    Some(Footer { keys, word, short })
+}
+
 /// One line of the key table: its keys with their actions, and how help and the footer show it.
 pub struct KeyGroup {
     /// The keys as the help overlay prints them.
     pub label: &'static str,
     /// What they do.
     pub what: &'static str,
-    /// The footer's short form (keys, word) for the main keys.
-    pub footer: Option<(&'static str, &'static str)>,
+    /// The footer's form for the main keys; the footer keeps the table's order, drops the last
+    /// ones first when the screen is narrow, and always shows help (`?`) last.
+    pub footer: Option<Footer>,
     /// Whether the keys act while the help overlay is open.
     pub in_help: bool,
     /// Each key and the action it asks for.
@@ -57,12 +73,25 @@ const fn knob(change: KnobChange) -> Action {
     Action::Knob(change)
 }
 
-/// Every key the dashboard knows, in the order the help overlay lists them.
+impl KeyGroup {
+    /// Whether these keys still act once the run has finished (quit, save, help).
+    pub fn acts_when_finished(&self) -> bool {
+        self.bindings.iter().any(|(_, a)| a.acts_when_finished())
+    }
+
+    /// Whether this group opens the help overlay (the footer shows it last, always).
+    pub fn is_help(&self) -> bool {
+        self.bindings.iter().any(|(_, a)| *a == Action::ToggleHelp)
+    }
+}
+
+/// Every key the dashboard knows, in the order the help overlay lists them (and the footer, by
+/// priority).
 pub const KEYS: &[KeyGroup] = &[
     KeyGroup {
         label: "q  Ctrl-C",
         what: "quit (writes --report if given)",
-        footer: Some(("q", "quit")),
+        footer: foot("q", "quit", "quit"),
         in_help: true,
         bindings: &[
             (Key::Char('q'), Action::Quit),
@@ -72,7 +101,7 @@ pub const KEYS: &[KeyGroup] = &[
     KeyGroup {
         label: "?  Esc",
         what: "show / close this help",
-        footer: Some(("?", "help")),
+        footer: foot("?", "help", "help"),
         in_help: true,
         bindings: &[
             (Key::Char('?'), Action::ToggleHelp),
@@ -80,9 +109,16 @@ pub const KEYS: &[KeyGroup] = &[
         ],
     },
     KeyGroup {
+        label: "s",
+        what: "write a report of the run so far to reports/pubduel-<time>.toml",
+        footer: foot("s", "save report", "save"),
+        in_help: false,
+        bindings: &[(Key::Char('s'), Action::SaveReport)],
+    },
+    KeyGroup {
         label: "Tab  Shift-Tab",
         what: "cycle the lanes the knob keys act on: all, kafka, nats",
-        footer: Some(("Tab", "lanes")),
+        footer: foot("Tab", "lanes", "lanes"),
         in_help: false,
         bindings: &[
             (Key::Tab, Action::CycleTarget(Dir::Up)),
@@ -104,7 +140,7 @@ pub const KEYS: &[KeyGroup] = &[
     KeyGroup {
         label: "c  C",
         what: "concurrency -1 / +1 (publisher tasks)",
-        footer: Some(("c/C", "concurrency")),
+        footer: foot("c/C", "concurrency", "conc"),
         in_help: false,
         bindings: &[
             (Key::Char('c'), knob(KnobChange::Concurrency(-1))),
@@ -114,7 +150,7 @@ pub const KEYS: &[KeyGroup] = &[
     KeyGroup {
         label: "m  M",
         what: "max-pending /2 / x2 (un-acked messages in flight)",
-        footer: Some(("m/M", "max-pending")),
+        footer: foot("m/M", "max-pending", "pending"),
         in_help: false,
         bindings: &[
             (Key::Char('m'), knob(KnobChange::MaxPending(Dir::Down))),
@@ -124,14 +160,14 @@ pub const KEYS: &[KeyGroup] = &[
     KeyGroup {
         label: "a",
         what: "next ack strategy: sync, async, task-per-message, batch, none",
-        footer: Some(("a", "ack")),
+        footer: foot("a", "ack", "ack"),
         in_help: false,
         bindings: &[(Key::Char('a'), knob(KnobChange::NextAck))],
     },
     KeyGroup {
         label: "r  R",
         what: "rate /2 / x2 (msg/s per lane; max = as fast as possible)",
-        footer: Some(("r/R", "rate")),
+        footer: foot("r/R", "rate", "rate"),
         in_help: false,
         bindings: &[
             (Key::Char('r'), knob(KnobChange::Rate(Dir::Down))),
@@ -141,7 +177,7 @@ pub const KEYS: &[KeyGroup] = &[
     KeyGroup {
         label: "z  Z",
         what: "message size /2 / x2",
-        footer: Some(("z/Z", "size")),
+        footer: foot("z/Z", "size", "size"),
         in_help: false,
         bindings: &[
             (Key::Char('z'), knob(KnobChange::MessageSize(Dir::Down))),
@@ -151,7 +187,7 @@ pub const KEYS: &[KeyGroup] = &[
     KeyGroup {
         label: "b  B",
         what: "batch /2 / x2 (for the batch strategy)",
-        footer: Some(("b/B", "batch")),
+        footer: foot("b/B", "batch", "batch"),
         in_help: false,
         bindings: &[
             (Key::Char('b'), knob(KnobChange::Batch(Dir::Down))),
@@ -161,33 +197,26 @@ pub const KEYS: &[KeyGroup] = &[
     KeyGroup {
         label: "space",
         what: "pause / resume publishing",
-        footer: Some(("space", "pause")),
+        footer: foot("space", "pause", "pause"),
         in_help: false,
         bindings: &[(Key::Char(' '), Action::TogglePause)],
     },
     KeyGroup {
         label: "x",
         what: "reset the histograms (starts a new phase)",
-        footer: Some(("x", "reset")),
+        footer: foot("x", "reset", "reset"),
         in_help: false,
         bindings: &[(Key::Char('x'), Action::NewPhase)],
     },
     KeyGroup {
         label: "n  p",
         what: "scenario: play the next step now / hold the steps (again: release)",
-        footer: Some(("n/p", "step")),
+        footer: foot("n/p", "step", "step"),
         in_help: false,
         bindings: &[
             (Key::Char('n'), Action::NextStep),
             (Key::Char('p'), Action::HoldStep),
         ],
-    },
-    KeyGroup {
-        label: "s",
-        what: "write a report of the run so far to reports/pubduel-<time>.toml",
-        footer: Some(("s", "save report")),
-        in_help: false,
-        bindings: &[(Key::Char('s'), Action::SaveReport)],
     },
 ];
 

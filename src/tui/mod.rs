@@ -3,7 +3,8 @@
 //! One tokio loop selects over terminal events, a stop signal (Ctrl-C, SIGTERM, SIGHUP or the
 //! run's `--duration`) and a frame tick of [`FRAME`]. Keys become [`action::Action`]s applied by
 //! [`state::Dashboard::update`]; each frame is drawn by [`render::draw`] from the engine's latest
-//! snapshot, and only when that snapshot or the UI state changed.
+//! snapshot, and only when that snapshot or the UI state changed. A signal ends the dashboard at
+//! once; the end of `--duration` freezes it on the final numbers until the user quits.
 
 pub mod action;
 pub mod keys;
@@ -12,7 +13,7 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
-use crate::app::{FrontEnd, Script};
+use crate::app::{self, FrontEnd, Script, Stop};
 use crate::cli::RunConfig;
 use crate::engine::EngineHandle;
 use crate::metrics::{PhaseResult, Snapshot};
@@ -26,6 +27,7 @@ use ratatui::Terminal;
 use state::{Dashboard, UiState};
 use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::MissedTickBehavior;
@@ -57,12 +59,13 @@ impl FrontEnd for Tui {
         handle: EngineHandle,
         info: &RunInfo,
         script: &Script,
-        stop: impl Future<Output = ()> + Send,
+        stop: impl Future<Output = Stop> + Send,
     ) -> anyhow::Result<()> {
-        let ui = self
+        let mut ui = self
             .ui
             .take()
             .unwrap_or_else(|| UiState::new(&info.profile, Vec::new(), None));
+        ui.warmup = Duration::try_from_secs_f64(info.warmup_s).unwrap_or_default();
         let mut dashboard = Dashboard::new(handle, info.clone(), ui, PathBuf::from(REPORT_DIR))
             .with_script(script.clone());
         let _restore = RestoreOnDrop;
@@ -85,24 +88,33 @@ impl Drop for RestoreOnDrop {
 
 /// The main loop, generic over the backend so tests drive it on `TestBackend`: applies key
 /// events as actions, draws at most once per [`FRAME`] when something changed, and returns when
-/// the user quits, `stop` completes or the event stream ends.
+/// the user quits, a signal stops the run or the event stream ends. When `stop` says the run's
+/// duration is over, the dashboard holds the final numbers (and still saves and quits); a later
+/// Ctrl-C, SIGTERM or SIGHUP still ends it.
 pub async fn run_loop<B, E>(
     terminal: &mut Terminal<B>,
     mut events: E,
     app: &mut Dashboard,
-    stop: impl Future<Output = ()>,
+    stop: impl Future<Output = Stop>,
 ) -> anyhow::Result<()>
 where
     B: Backend,
     E: Stream<Item = std::io::Result<Event>> + Unpin,
 {
-    tokio::pin!(stop);
+    let mut stop: Pin<Box<dyn Future<Output = Stop> + '_>> = Box::pin(stop);
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut shown: Option<Arc<Snapshot>> = None;
     while !app.quit {
         tokio::select! {
-            _ = &mut stop => break,
+            why = &mut stop => match why {
+                Stop::Signal => break,
+                Stop::Elapsed => {
+                    app.update(Action::RunEnded);
+                    // Signals still end a finished run at once.
+                    stop = Box::pin(app::stop_signal(None));
+                }
+            },
             Some(saved) = app.saved() => app.update(Action::Saved(saved)),
             event = events.next() => match event {
                 Some(Ok(e)) => on_event(app, e),
@@ -111,7 +123,7 @@ where
             },
             _ = frame.tick() => {
                 app.follow_script();
-                let snap = app.handle().snapshot();
+                let snap = app.snapshot();
                 let fresh = shown.as_ref().is_none_or(|s| !Arc::ptr_eq(s, &snap));
                 if fresh || app.dirty {
                     terminal

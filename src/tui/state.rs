@@ -3,10 +3,12 @@
 use super::action::Action;
 use crate::app::{Script, ScriptPosition};
 use crate::engine::{EngineHandle, LaneTarget};
+use crate::metrics::{PhaseResult, Snapshot};
 use crate::report::threshold::Threshold;
 use crate::report::{self, Report, RunInfo};
 use crate::vocab::{AckStrategy, Dir, KnobChange};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 
@@ -38,6 +40,10 @@ pub struct UiState {
     pub script: Option<ScriptPosition>,
     /// Thresholds the run checks, shown live.
     pub asserts: Vec<Threshold>,
+    /// How long each phase's first stretch is left out of its percentiles.
+    pub warmup: Duration,
+    /// The run's duration is over: the screen holds the final numbers until the user quits.
+    pub finished: bool,
 }
 
 impl UiState {
@@ -52,6 +58,8 @@ impl UiState {
             duration,
             script: None,
             asserts: Vec::new(),
+            warmup: Duration::ZERO,
+            finished: false,
         }
     }
 
@@ -93,6 +101,12 @@ impl UiState {
 /// Where a report asked for with `s` went, or why it could not be written.
 pub type Saved = Result<PathBuf, String>;
 
+/// The run as it stood when its duration ended: what the screen and `s` show from then on.
+struct Frozen {
+    snap: Arc<Snapshot>,
+    phases: Vec<PhaseResult>,
+}
+
 /// The running dashboard: its UI state and the engine it steers.
 pub struct Dashboard {
     handle: EngineHandle,
@@ -101,6 +115,7 @@ pub struct Dashboard {
     saves: mpsc::UnboundedSender<Saved>,
     saved: mpsc::UnboundedReceiver<Saved>,
     script: Option<Script>,
+    frozen: Option<Frozen>,
     /// What the panels draw besides the metrics.
     pub ui: UiState,
     /// Set once the user asked to quit.
@@ -120,6 +135,7 @@ impl Dashboard {
             saves,
             saved,
             script: None,
+            frozen: None,
             ui,
             quit: false,
             dirty: true,
@@ -137,8 +153,19 @@ impl Dashboard {
         self
     }
 
+    /// The snapshot to draw: the engine's latest, or the final one once the run has finished.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        match &self.frozen {
+            Some(f) => Arc::clone(&f.snap),
+            None => self.handle.snapshot(),
+        }
+    }
+
     /// Reads where the scenario is, for the header; called once per frame.
     pub fn follow_script(&mut self) {
+        if self.frozen.is_some() {
+            return;
+        }
         let now = self.script.as_ref().map(Script::position);
         if now != self.ui.script {
             self.ui.script = now;
@@ -158,6 +185,23 @@ impl Dashboard {
             Action::Quit => self.quit = true,
             Action::ToggleHelp => self.ui.help = !self.ui.help,
             Action::CloseHelp => self.ui.help = false,
+            Action::RunEnded => self.finish(),
+            Action::SaveReport => self.save_report(),
+            Action::Saved(Ok(path)) => self
+                .ui
+                .say(format!("report written to {}", path.display()), false),
+            Action::Saved(Err(e)) => self.ui.say(e, true),
+            a if self.ui.finished && !a.acts_when_finished() => self.ui.say(
+                "the run is finished: nothing changes now; s saves a report, q quits".into(),
+                false,
+            ),
+            a => self.steer(a),
+        }
+    }
+
+    /// Applies an action that steers the run (targets, knobs, pause, reset, steps).
+    fn steer(&mut self, action: Action) {
+        match action {
             Action::CycleTarget(dir) => {
                 self.ui.cycle(dir == Dir::Up);
                 let t = self.ui.target_name();
@@ -186,7 +230,6 @@ impl Dashboard {
                 self.ui
                     .say("histograms reset: new phase".to_string(), false);
             }
-            Action::SaveReport => self.save_report(),
             Action::NextStep | Action::HoldStep if self.script.is_none() => {
                 self.ui.say("this profile has no steps".into(), true)
             }
@@ -207,11 +250,30 @@ impl Dashboard {
                     self.ui.say(msg.into(), false);
                 }
             }
-            Action::Saved(Ok(path)) => self
-                .ui
-                .say(format!("report written to {}", path.display()), false),
-            Action::Saved(Err(e)) => self.ui.say(e, true),
+            _ => {}
         }
+    }
+
+    /// The run's duration is over: keeps the final numbers on screen (and for `s`), stops
+    /// publishing and holds the scenario, so nothing runs on behind the frozen screen. The
+    /// pause opens a last, empty phase in the engine; `s` writes the run as it stood.
+    fn finish(&mut self) {
+        if self.frozen.is_some() {
+            return;
+        }
+        let snap = self.handle.snapshot();
+        let phases = self.handle.phases();
+        if !snap.paused {
+            self.handle.toggle_pause();
+        }
+        if let Some(s) = self.script.as_ref().filter(|s| !s.position().held) {
+            s.toggle_hold();
+        }
+        self.frozen = Some(Frozen { snap, phases });
+        self.ui.finished = true;
+        self.ui.help = false;
+        self.ui
+            .say("time is up: these are the final numbers".into(), false);
     }
 
     /// Applies a knob change to the selected lanes, unless it would change nothing there (a rate
@@ -249,7 +311,11 @@ impl Dashboard {
         let path = report::report_path_now(&self.report_dir, SystemTime::now());
         self.ui
             .say(format!("writing a report to {}...", path.display()), false);
-        let (info, phases, tx) = (self.info.clone(), self.handle.phases(), self.saves.clone());
+        let phases = match &self.frozen {
+            Some(f) => f.phases.clone(),
+            None => self.handle.phases(),
+        };
+        let (info, tx) = (self.info.clone(), self.saves.clone());
         tokio::task::spawn_blocking(move || {
             let written = Report::build(&info, &phases)
                 .write(&path)

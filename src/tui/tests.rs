@@ -24,13 +24,14 @@ fn summary(p50: u64) -> StageSummary {
         p90_us: p50 * 2,
         p99_us: p50 * 5,
         p999_us: p50 * 20,
+        p9999_us: p50 * 50,
         max_us: p50 * 90,
     }
 }
 
 /// A two-lane snapshot with fixed numbers: three phases on the timeline, open loop.
 fn fixture() -> Snapshot {
-    let lane = |name: &str, ack_us: u64, submit_us: u64| {
+    let lane = |name: &str, ack_us: u64, submit_us: u64, permit_us: u64| {
         let series = (1..=150u64)
             .map(|t| SeriesPoint {
                 t_s: t as f64,
@@ -75,6 +76,8 @@ fn fixture() -> Snapshot {
                     (Stage::Submit, summary(submit_us)),
                     (Stage::Ack, summary(ack_us)),
                     (Stage::Lag, summary(40)),
+                    (Stage::Permit, summary(permit_us)),
+                    (Stage::Flight, summary(ack_us - 40 - submit_us)),
                     (Stage::SubmitRaw, summary(submit_us / 2)),
                     (Stage::AckRaw, summary(ack_us / 2)),
                 ],
@@ -88,8 +91,8 @@ fn fixture() -> Snapshot {
             findings: Vec::new(),
         }
     };
-    let kafka = lane("kafka", 2_400, 35);
-    let mut nats = lane("nats", 900, 420);
+    let kafka = lane("kafka", 2_400, 35, 2);
+    let mut nats = lane("nats", 900, 420, 380);
     nats.knobs.ack = AckStrategy::Batch;
     nats.phase.warmup_only = true;
     nats.total.stalls = 17;
@@ -113,7 +116,9 @@ fn fixture() -> Snapshot {
 }
 
 fn ui() -> UiState {
-    UiState::new("default", vec!["kafka".into(), "nats".into()], None)
+    let mut ui = UiState::new("default", vec!["kafka".into(), "nats".into()], None);
+    ui.warmup = Duration::from_secs(30);
+    ui
 }
 
 fn screen(w: u16, h: u16, snap: &Snapshot, ui: &UiState) -> String {
@@ -281,18 +286,8 @@ async fn the_main_loop_steers_the_engine_by_keys() {
     let engine = fake_engine().await;
     let handle = engine.handle();
     let dir = tempfile::tempdir().unwrap();
-    let info = RunInfo {
-        started_at: SystemTime::now(),
-        profile: "test".into(),
-        profile_path: None,
-        warmup_s: 0.5,
-        e2e: false,
-        planned: None,
-        kafka: None,
-        nats: None,
-    };
     let ui = UiState::new("test", vec!["kafka".into(), "nats".into()], None);
-    let mut app = Dashboard::new(handle.clone(), info, ui, dir.path().to_path_buf());
+    let mut app = Dashboard::new(handle.clone(), run_info(), ui, dir.path().to_path_buf());
     let shown = Arc::new(Mutex::new(String::new()));
     let size = Arc::new(Mutex::new(Size::new(160, 48)));
     let backend = Recording {
@@ -392,4 +387,181 @@ fn a_step_caption_shows_above_the_lanes_wrapped() {
         lines[3].contains("kafka"),
         "the lanes follow the caption: {s}"
     );
+}
+
+#[test]
+fn the_duel_shows_at_160x48_before_any_data() {
+    let s = screen(160, 48, &Snapshot::default(), &ui());
+    assert!(s.contains(" duel "), "{s}");
+    assert!(s.contains("waiting for data"), "{s}");
+    let s = screen(160, 48, &fixture(), &ui());
+    assert!(s.contains(" duel  kafka vs nats"), "{s}");
+    assert!(s.contains("distribution"), "{s}");
+    assert!(s.contains("ack ≈ lag + permit + call + flight"), "{s}");
+}
+
+#[test]
+fn the_smallest_screen_keeps_a_duel_line_and_a_footer_that_fits() {
+    let s = screen(80, 24, &fixture(), &ui());
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(
+        lines[21].starts_with("duel ack  p50: nats 2.7x faster"),
+        "{s}"
+    );
+    let keys = lines[23].trim_end();
+    assert!(keys.starts_with("q quit  s save"), "{keys}");
+    assert!(
+        keys.ends_with("? help"),
+        "the help key is last and whole: {keys}"
+    );
+    assert!(!s.contains("distribution") && !s.contains("ack ≈"), "{s}");
+}
+
+#[test]
+fn a_finished_run_says_so_and_names_the_keys_left() {
+    let mut ui = ui();
+    ui.finished = true;
+    for (w, h) in [(160, 48), (80, 24)] {
+        let s = screen(w, h, &fixture(), &ui);
+        let head = s.lines().next().unwrap();
+        assert!(head.contains("finished: s save, q quit"), "{w}x{h}: {head}");
+        assert!(!head.contains("running"), "{head}");
+        let keys = s.lines().last().unwrap().trim_end();
+        assert_eq!(keys, "q quit  s save report  ? help");
+    }
+    assert!(!screen(160, 48, &fixture(), &self::ui()).contains("finished"));
+    insta::assert_snapshot!("finished_80x24", screen(80, 24, &fixture(), &ui));
+}
+
+#[test]
+fn a_fresh_phase_shows_no_bare_zero_rate_nor_warming_up() {
+    let mut snap = fixture();
+    snap.phase_elapsed = Duration::from_millis(300);
+    for lane in &mut snap.lanes {
+        lane.phase.throughput = 0.0;
+        lane.phase.sent_rate = 0.0;
+        lane.phase.warmup_only = true;
+    }
+    let s = screen(160, 48, &snap, &ui());
+    assert!(s.contains("phase 2: … acked  … sent"), "{s}");
+    assert!(!s.contains("0/s acked") && !s.contains("warming up"), "{s}");
+    snap.phase_elapsed = Duration::from_secs(2);
+    snap.lanes[1].phase.throughput = 120.0;
+    let s = screen(160, 48, &snap, &ui());
+    assert!(
+        s.contains("phase 2: 120/s acked  0/s sent  warming up"),
+        "{s}"
+    );
+    snap.phase_elapsed = Duration::from_secs(40);
+    assert!(
+        !screen(160, 48, &snap, &ui()).contains("warming up"),
+        "the warm-up (30 s) is over"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_end_of_the_run_holds_the_final_numbers_until_q() {
+    let engine = fake_engine().await;
+    let handle = engine.handle();
+    let dir = tempfile::tempdir().unwrap();
+    let ui = UiState::new("test", vec!["kafka".into(), "nats".into()], None);
+    let mut app = Dashboard::new(handle.clone(), run_info(), ui, dir.path().to_path_buf());
+    let shown = Arc::new(Mutex::new(String::new()));
+    let backend = Recording {
+        inner: TestBackend::new(160, 48),
+        screen: Arc::clone(&shown),
+        size: Arc::new(Mutex::new(Size::new(160, 48))),
+    };
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    let (keys, events) = futures::channel::mpsc::unbounded();
+    let screen = || shown.lock().unwrap().clone();
+    let (ended, stop) = tokio::sync::oneshot::channel::<()>();
+    let stop = async move {
+        let _ = stop.await;
+        crate::app::Stop::Elapsed
+    };
+    let driver = async {
+        until("acks on screen", || {
+            handle.snapshot().lanes[0].total.acked > 0
+        })
+        .await;
+        let _ = ended.send(());
+        until("the finished banner", || {
+            screen().contains("finished: s save, q quit")
+        })
+        .await;
+        until("publishing to stop", || handle.snapshot().paused).await;
+        let frozen = app_elapsed(&screen());
+        keys.unbounded_send(key(KeyCode::Char('C'))).unwrap();
+        until("the knob key refused", || {
+            screen().contains("the run is finished: nothing changes now")
+        })
+        .await;
+        keys.unbounded_send(key(KeyCode::Char('s'))).unwrap();
+        until("the report path", || screen().contains("written to")).await;
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert_eq!(app_elapsed(&screen()), frozen, "the clock stands still");
+        keys.unbounded_send(key(KeyCode::Char('q'))).unwrap();
+    };
+    let run = super::run_loop(&mut terminal, events, &mut app, stop);
+    let (result, ()) = tokio::join!(run, driver);
+    result.expect("the loop ends cleanly on q");
+    assert!(app.quit && app.ui.finished);
+    assert!(
+        handle
+            .snapshot()
+            .lanes
+            .iter()
+            .all(|l| l.knobs.concurrency == 4),
+        "C changed nothing"
+    );
+    let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    let report = Report::load(&written[0].path()).unwrap();
+    assert!(
+        report.phases.iter().all(|p| !p.paused),
+        "s saves the run as it stood"
+    );
+    engine.finish().await;
+}
+
+/// The `elapsed` figure of a captured screen's header.
+fn app_elapsed(screen: &str) -> String {
+    let head = screen.lines().next().unwrap_or("");
+    head.split("elapsed ")
+        .nth(1)
+        .unwrap_or("")
+        .split(' ')
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn run_info() -> RunInfo {
+    RunInfo {
+        started_at: SystemTime::now(),
+        profile: "test".into(),
+        profile_path: None,
+        warmup_s: 0.5,
+        e2e: false,
+        planned: None,
+        kafka: None,
+        nats: None,
+    }
+}
+
+/// Prints the key screens for a look: `cargo test --lib tui::tests::print_screens -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn print_screens() {
+    let mut finished = ui();
+    finished.finished = true;
+    for (w, h, ui) in [
+        (160, 48, ui()),
+        (80, 24, ui()),
+        (120, 40, ui()),
+        (160, 48, finished),
+    ] {
+        println!("{w}x{h}:\n{}\n", screen(w, h, &fixture(), &ui));
+    }
 }

@@ -1,7 +1,9 @@
-//! The header: profile, elapsed time, phase, running or paused, and the lanes the knob keys act on.
+//! The header: profile, elapsed time, phase, running or paused, and the lanes the knob keys act on;
+//! once the run's duration is over, that it finished and what keys are left.
 //!
 //! ```text
 //! pubduel  profile default  elapsed 1m23s  phase 3 (12s)  ● running  knob keys act on: all lanes (Tab)
+//! pubduel  profile default  elapsed 2m00s of 2m00s  phase 3 (49s)  ■ finished: s save, q quit
 //! ```
 
 use crate::metrics::Snapshot;
@@ -48,6 +50,14 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
         Span::styled(format!(" ({})", clock(snap.phase_elapsed)), dim),
         Span::raw("  "),
     ]);
+    if ui.finished {
+        spans.push(Span::styled(
+            "■ finished: s save, q quit",
+            bold.fg(Color::Black).bg(Color::Yellow),
+        ));
+        Paragraph::new(Line::from(spans)).render(area, buf);
+        return;
+    }
     if let Some(p) = ui.script {
         spans.push(Span::styled(
             format!("step {}/{}", p.played, p.total),

@@ -1,4 +1,5 @@
-//! One lane's column: knobs, mode, timelines, in-flight gauge, percentiles, counters, findings.
+//! One lane's column: knobs, mode, timelines, in-flight gauge, percentiles, counters, where an
+//! ack's time goes (on tall screens), findings.
 //!
 //! ```text
 //! ┌ kafka ◀ keys ───────────────────────────────────────────┐
@@ -10,23 +11,31 @@
 //! │in-flight 12/1024 ━━━━━━━──────────────────────           │
 //! │stage     p50   p90   p99  p99.9   max                    │
 //! │sent 12345  acked 12333  errors 0  stalls 0               │
+//! │ack ≈ lag + permit + call + flight  (approx.)             │
+//! │p50 1.10ms [lag][permit][call][flight      ]              │
+//! │p99 4.00ms [lag][permit      ][call][flight]              │
 //! │⚑ findings ...                                            │
 //! └──────────────────────────────────────────────────────────┘
 //! ```
 
 use super::timeline::{self, Metric, Timeline};
-use super::{counters, findings, percentiles, text};
+use super::{counters, findings, percentiles, stagebar, text};
 use crate::metrics::{LaneSnapshot, PhaseMode, Snapshot};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
+use std::time::Duration;
 
 /// Columns taken by a timeline's label, left of its bars.
 pub const LABEL_W: u16 = 12;
 /// Tallest a timeline gets.
 const MAX_TIMELINE_H: u16 = 6;
+/// Lines the timelines (three, at their shortest) and findings keep before stage bars are drawn.
+const ROOM_BEFORE_BARS: u16 = 12;
+/// A phase's rates read `…` rather than `0/s` until it is this old.
+const FIRST_FIGURE: Duration = Duration::from_secs(1);
 
 /// Width of the timeline bars in a lane column of `area`.
 pub fn bars_width(area: Rect) -> u16 {
@@ -43,6 +52,10 @@ pub struct LaneView<'a> {
     pub selected: bool,
     /// Full-height value per timeline metric, shared by every lane so bars compare.
     pub tops: [f64; 3],
+    /// Draw where an ack's time goes, when the column has room.
+    pub stage_bars: bool,
+    /// Each phase's warm-up, for the `warming up` mark.
+    pub warmup: Duration,
 }
 
 /// Draws the lane column into `area`.
@@ -69,22 +82,30 @@ pub fn render(area: Rect, buf: &mut Buffer, v: &LaneView) {
             .height
             .saturating_sub(fixed(percentiles::height(&rows)));
     }
+    let bars_h = if v.stage_bars && rest >= stagebar::HEIGHT + ROOM_BEFORE_BARS {
+        stagebar::HEIGHT
+    } else {
+        0
+    };
+    rest -= bars_h;
     let notes_h = (notes.len() as u16).min(rest / 3);
     let tl_h = ((rest - notes_h) / 3).min(MAX_TIMELINE_H);
 
     let table_h = percentiles::height(&rows);
-    let [knobs_a, mode_a, t0, t1, t2, gauge_a, table_a, counters_a, notes_a] = Layout::vertical([
-        Constraint::Length(knobs.len() as u16),
-        Constraint::Length(mode.len() as u16),
-        Constraint::Length(tl_h),
-        Constraint::Length(tl_h),
-        Constraint::Length(tl_h),
-        Constraint::Length(1),
-        Constraint::Length(table_h),
-        Constraint::Length(counters.len() as u16),
-        Constraint::Fill(1),
-    ])
-    .areas(inner);
+    let [knobs_a, mode_a, t0, t1, t2, gauge_a, table_a, counters_a, bars_a, notes_a] =
+        Layout::vertical([
+            Constraint::Length(knobs.len() as u16),
+            Constraint::Length(mode.len() as u16),
+            Constraint::Length(tl_h),
+            Constraint::Length(tl_h),
+            Constraint::Length(tl_h),
+            Constraint::Length(1),
+            Constraint::Length(table_h),
+            Constraint::Length(counters.len() as u16),
+            Constraint::Length(bars_h),
+            Constraint::Fill(1),
+        ])
+        .areas(inner);
     Paragraph::new(knobs).render(knobs_a, buf);
     Paragraph::new(mode).render(mode_a, buf);
     for ((m, a), top) in Metric::ALL.iter().zip([t0, t1, t2]).zip(v.tops) {
@@ -93,6 +114,9 @@ pub fn render(area: Rect, buf: &mut Buffer, v: &LaneView) {
     counters::render_gauge(gauge_a, buf, lane);
     percentiles::render(table_a, buf, &rows);
     Paragraph::new(counters).render(counters_a, buf);
+    if bars_h > 0 {
+        stagebar::render(bars_a, buf, &lane.phase);
+    }
     findings::render(notes_a, buf, notes);
 }
 
@@ -142,7 +166,8 @@ fn knob_lines(lane: &LaneSnapshot, w: u16) -> Vec<Line<'static>> {
     text::pack_groups(items, w)
 }
 
-/// Loop mode, the phase's rates, and the warming-up and paused marks, packed to the width.
+/// Loop mode, the phase's rates, and the warming-up and paused marks, packed to the width. In a
+/// phase's first second a rate still at zero reads `…`, and `warming up` waits for a figure.
 fn mode_lines(v: &LaneView, w: u16) -> Vec<Line<'static>> {
     let p = &v.lane.phase;
     let (mode, colour) = match p.mode {
@@ -150,16 +175,17 @@ fn mode_lines(v: &LaneView, w: u16) -> Vec<Line<'static>> {
         PhaseMode::Closed => ("closed loop", Color::Magenta),
     };
     let mark = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
+    let fresh = v.snap.phase_elapsed < FIRST_FIGURE;
+    let figure = |r: f64| (!fresh || r >= 0.5).then(|| text::rate(r));
+    let acked = figure(p.throughput);
+    let shown = |f: &Option<String>| f.clone().unwrap_or_else(|| "…".to_string());
     let mut items = vec![
         Span::styled(mode, Style::new().fg(colour).add_modifier(Modifier::BOLD)),
-        Span::raw(format!(
-            "phase {}: {} acked",
-            v.snap.phase,
-            text::rate(p.throughput)
-        )),
-        Span::raw(format!("{} sent", text::rate(p.sent_rate))),
+        Span::raw(format!("phase {}: {} acked", v.snap.phase, shown(&acked))),
+        Span::raw(format!("{} sent", shown(&figure(p.sent_rate)))),
     ];
-    if p.warmup_only {
+    let warming = p.warmup_only && v.snap.phase_elapsed < v.warmup;
+    if warming && acked.is_some() {
         items.push(Span::styled("warming up", mark));
     }
     if v.snap.paused {

@@ -2,22 +2,28 @@
 //! I/O. One file per panel.
 //!
 //! ```text
-//! header (profile, elapsed, phase, running/paused, knob target)
+//! header (profile, elapsed, phase, running/paused/finished, knob target)
 //! ┌ kafka ─────────────────┐┌ nats ──────────────────┐
 //! │ lane column            ││ lane column            │
+//! │ (stage bars when tall) ││                        │
 //! └────────────────────────┘└────────────────────────┘
+//! ┌ duel ──────────────┐┌ distribution ─────────────┐   the band: both panels when the screen
+//! └────────────────────┘└───────────────────────────┘   is large, the duel alone, or one line
 //! assert band (thresholds, when the run has any)
 //! footer (status, keys)               help overlay on `?`
 //! ```
 
 pub mod asserts;
 pub mod counters;
+pub mod distribution;
+pub mod duel;
 pub mod findings;
 pub mod footer;
 pub mod header;
 pub mod help;
 pub mod lane;
 pub mod percentiles;
+pub mod stagebar;
 pub mod text;
 pub mod timeline;
 
@@ -40,6 +46,44 @@ const MAX_CAPTION_LINES: usize = 3;
 pub const MIN_WIDTH: u16 = 80;
 /// Smallest terminal height the dashboard draws in.
 pub const MIN_HEIGHT: u16 = 24;
+
+/// What the band under the lanes holds; the larger the screen, the more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Band {
+    /// One line: the duel of `ack`.
+    Line,
+    /// The duel panel across the width.
+    Duel,
+    /// The duel and distribution panels side by side, and stage bars in the lane columns.
+    Full,
+}
+
+impl Band {
+    /// The band for a body (the space between header and footer) of `area`.
+    pub fn of(area: Rect) -> Band {
+        if area.width >= 140 && area.height >= 40 {
+            Band::Full
+        } else if area.height >= 32 {
+            Band::Duel
+        } else {
+            Band::Line
+        }
+    }
+
+    /// Lines the band takes for `snap`.
+    fn height(self, snap: &Snapshot) -> u16 {
+        match self {
+            Band::Line => 1,
+            Band::Duel => duel::height(snap) + 2,
+            Band::Full => duel::height(snap).max(distribution::height(snap)) + 2,
+        }
+    }
+}
+
+/// The colour that marks lane `i` in the duel and the distribution.
+pub fn lane_colour(i: usize) -> Color {
+    [Color::LightYellow, Color::LightCyan, Color::LightGreen][i % 3]
+}
 
 /// Draws one frame.
 pub fn draw(frame: &mut Frame, snap: &Snapshot, ui: &UiState) {
@@ -74,7 +118,11 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
         .map(|l| Line::styled(l, style))
         .collect();
     Paragraph::new(lines).render(cap, buf);
-    lanes(body, buf, snap, ui);
+    let band = Band::of(body);
+    let [lanes_a, band_a] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(band.height(snap))]).areas(body);
+    lanes(lanes_a, buf, snap, ui, band == Band::Full);
+    render_band(band_a, buf, snap, band);
     asserts::render(checks, buf, snap, &ui.asserts);
     footer::render(foot, buf, ui);
     if ui.help {
@@ -82,7 +130,21 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
     }
 }
 
-fn lanes(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
+/// Draws the band under the lanes.
+fn render_band(area: Rect, buf: &mut Buffer, snap: &Snapshot, band: Band) {
+    match band {
+        Band::Line => Paragraph::new(duel::line(snap, area.width)).render(area, buf),
+        Band::Duel => duel::render(area, buf, snap),
+        Band::Full => {
+            let [left, right] =
+                Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(area);
+            duel::render(left, buf, snap);
+            distribution::render(right, buf, snap);
+        }
+    }
+}
+
+fn lanes(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState, stage_bars: bool) {
     if snap.lanes.is_empty() {
         Paragraph::new("waiting for the first snapshot...").render(area, buf);
         return;
@@ -98,15 +160,19 @@ fn lanes(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
         *top = timeline::scale_top(&all, m);
     }
     for (i, (lane, col)) in snap.lanes.iter().zip(cols.iter()).enumerate() {
-        let selected = match ui.target {
-            LaneTarget::All => true,
-            LaneTarget::One(j) => i == j,
-        };
+        // Once the run has finished the knob keys act on no lane.
+        let selected = !ui.finished
+            && match ui.target {
+                LaneTarget::All => true,
+                LaneTarget::One(j) => i == j,
+            };
         let view = LaneView {
             snap,
             lane,
             selected,
             tops,
+            stage_bars,
+            warmup: ui.warmup,
         };
         lane::render(*col, buf, &view);
     }

@@ -96,6 +96,7 @@ mod tests {
             p90_us: base * 2,
             p99_us: base * 10,
             p999_us: base * 100,
+            p9999_us: base * 500,
             max_us: base * 1000,
         }
     }
