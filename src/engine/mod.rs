@@ -96,6 +96,7 @@ enum Control {
     NewPhase,
     Step(Vec<Knobs>, Option<String>),
     Resume(Vec<Knobs>, Option<String>),
+    Freeze,
 }
 
 /// A cloneable handle front ends use to steer and observe a running engine.
@@ -126,6 +127,13 @@ impl EngineHandle {
     /// Like [`EngineHandle::step`], and resumes publishing if it was paused.
     pub fn resume_with(&self, knobs: Vec<Knobs>, note: Option<String>) {
         let _ = self.ctrl.send(Control::Resume(knobs, note));
+    }
+
+    /// Ends the run here without ending the engine: publishing stops, no phase opens, and the
+    /// phases [`Engine::finish`] returns close at this instant (a front end that keeps the final
+    /// numbers on screen until the user quits).
+    pub fn freeze(&self) {
+        let _ = self.ctrl.send(Control::Freeze);
     }
 
     /// When the run (and its phase 0) started: scripted steps count from here.
@@ -216,6 +224,7 @@ impl Engine {
             paused: false,
             ticks: ticks_tx,
             consumers,
+            frozen_at: None,
         };
         let controller = tokio::spawn(run.run(rx, cancel.clone()));
         Ok(Engine {
@@ -278,6 +287,8 @@ struct Controller {
     paused: bool,
     ticks: watch::Sender<u64>,
     consumers: Vec<JoinHandle<()>>,
+    /// When the run was frozen ([`EngineHandle::freeze`]), if it was.
+    frozen_at: Option<Instant>,
 }
 
 impl Controller {
@@ -305,8 +316,19 @@ impl Controller {
     }
 
     fn control(&mut self, c: Control) {
+        if self.frozen_at.is_some() {
+            return;
+        }
         let current: Vec<Knobs> = self.lanes.iter().map(Lane::knobs).collect();
         let next = match c {
+            Control::Freeze => {
+                let now = Instant::now();
+                self.frozen_at = Some(now);
+                for (lane, k) in self.lanes.iter_mut().zip(&current) {
+                    lane.set(*k, true, now);
+                }
+                return;
+            }
             Control::Apply(target, change) => {
                 let next: Vec<Knobs> = current
                     .iter()
@@ -358,7 +380,7 @@ impl Controller {
     }
 
     async fn shutdown(mut self) -> Vec<PhaseResult> {
-        let stop_at = Instant::now();
+        let stop_at = self.frozen_at.unwrap_or_else(Instant::now);
         futures::future::join_all(
             self.lanes
                 .iter_mut()

@@ -122,12 +122,13 @@ async fn open_loop_keeps_the_rate_and_records_lag() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let phases = engine.finish().await;
     let l = &phases[0].lanes[0];
-    // Never ahead of the schedule (one slot of slack); behind it only as far as a busy machine
-    // can delay a 2 ms slot, and then it shows as lag.
+    // Never ahead of the schedule (a slot per worker of slack: each may hold a slot claimed just
+    // before the stop and send it when due); behind it only as far as a busy machine can delay
+    // a 2 ms slot, and then it shows as lag.
     let due = phases[0].duration_s * 500.0;
     let sent = l.counts.sent as f64;
     assert!(
-        sent <= due + 1.0 && sent >= 0.8 * due,
+        sent <= due + 1.0 + f64::from(knobs.concurrency) && sent >= 0.8 * due,
         "sent {sent} at 500/s over {:.2}s",
         phases[0].duration_s
     );

@@ -254,18 +254,16 @@ impl Dashboard {
         }
     }
 
-    /// The run's duration is over: keeps the final numbers on screen (and for `s`), stops
-    /// publishing and holds the scenario, so nothing runs on behind the frozen screen. The
-    /// pause opens a last, empty phase in the engine; `s` writes the run as it stood.
+    /// The run's duration is over: keeps the final numbers on screen (and for `s`), and
+    /// freezes the engine and holds the scenario, so nothing runs on behind the frozen screen:
+    /// the run's phases end here, however long the screen stays.
     fn finish(&mut self) {
         if self.frozen.is_some() {
             return;
         }
         let snap = self.handle.snapshot();
         let phases = self.handle.phases();
-        if !snap.paused {
-            self.handle.toggle_pause();
-        }
+        self.handle.freeze();
         if let Some(s) = self.script.as_ref().filter(|s| !s.position().held) {
             s.toggle_hold();
         }

@@ -490,7 +490,10 @@ async fn the_end_of_the_run_holds_the_final_numbers_until_q() {
             screen().contains("finished: s save, q quit")
         })
         .await;
-        until("publishing to stop", || handle.snapshot().paused).await;
+        let sent = || handle.phases().last().unwrap().lanes[0].counts.sent;
+        let before = sent();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(sent(), before, "publishing stopped");
         let frozen = app_elapsed(&screen());
         keys.unbounded_send(key(KeyCode::Char('C'))).unwrap();
         until("the knob key refused", || {
@@ -521,7 +524,20 @@ async fn the_end_of_the_run_holds_the_final_numbers_until_q() {
         report.phases.iter().all(|p| !p.paused),
         "s saves the run as it stood"
     );
-    engine.finish().await;
+    // The run's own phases end where the time ran out, not when q was pressed.
+    let phases = engine.finish().await;
+    assert_eq!(
+        phases.len(),
+        report.phases.len(),
+        "no phase for the frozen screen"
+    );
+    assert!(phases.iter().all(|p| !p.paused));
+    let end = phases.last().map_or(0.0, |p| p.start_s + p.duration_s);
+    assert!(
+        end <= report.meta.duration_s + 0.5,
+        "{end} vs {}",
+        report.meta.duration_s
+    );
 }
 
 /// The `elapsed` figure of a captured screen's header.
