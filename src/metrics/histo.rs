@@ -72,10 +72,37 @@ pub fn us(d: Duration) -> u64 {
     (d.as_micros() as u64).clamp(1, HIGHEST_US)
 }
 
-/// One histogram per stage, created on first use (idle stages cost nothing).
+/// One histogram per stage, created on first use (idle stages cost nothing). A set that will not
+/// record again (a closed phase's) can be [packed](StageSet::pack): each histogram is kept in
+/// the HdrHistogram V2 compressed form (a few KB instead of tens), with its summary.
 #[derive(Clone, Default)]
 pub struct StageSet {
     hists: [Option<Histogram<u64>>; 9],
+    packed: [Option<Packed>; 9],
+}
+
+/// A histogram kept compressed, with the figures read from it before.
+#[derive(Clone)]
+struct Packed {
+    summary: StageSummary,
+    v2: std::sync::Arc<[u8]>,
+}
+
+/// The HdrHistogram V2 compressed (deflate) form of `h`, which any HdrHistogram library reads.
+pub fn encode_v2(h: &Histogram<u64>) -> Vec<u8> {
+    use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+    let mut bytes = Vec::new();
+    // Serialising into memory fails only for a histogram too large for the format's length field.
+    let _ = V2DeflateSerializer::new().serialize(h, &mut bytes);
+    bytes
+}
+
+/// Reads a histogram in the HdrHistogram V2 form, compressed or not.
+pub fn decode_v2(bytes: &[u8]) -> Result<Histogram<u64>, String> {
+    use hdrhistogram::serialization::Deserializer;
+    Deserializer::new()
+        .deserialize(&mut &bytes[..])
+        .map_err(|e| format!("not an HdrHistogram V2 histogram: {e:?}"))
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -98,13 +125,49 @@ impl StageSet {
         self.record(stage, us(d));
     }
 
-    /// Adds all samples of `other` into this set (histograms stay mergeable across phases and hosts).
+    /// Adds all samples of `other` into this set (histograms stay mergeable across phases and
+    /// hosts); packed stages of `other` are read back first.
     pub fn merge(&mut self, other: &StageSet) {
-        for (mine, theirs) in self.hists.iter_mut().zip(other.hists.iter()) {
-            if let Some(t) = theirs.as_ref().filter(|t| !t.is_empty()) {
+        self.unpack();
+        for (i, mine) in self.hists.iter_mut().enumerate() {
+            let unpacked = other.packed[i].as_ref().and_then(|p| decode_v2(&p.v2).ok());
+            let theirs = other.hists[i].as_ref().or(unpacked.as_ref());
+            if let Some(t) = theirs.filter(|t| !t.is_empty()) {
                 let h = mine.get_or_insert_with(new_histogram);
                 let _ = h.add(t);
             }
+        }
+    }
+
+    /// Keeps every histogram compressed, with its summary: for a set that will not record again.
+    pub fn pack(&mut self) {
+        for (h, p) in self.hists.iter_mut().zip(self.packed.iter_mut()) {
+            if let Some(h) = h.take().filter(|h| !h.is_empty()) {
+                *p = Some(Packed {
+                    summary: StageSummary::of(&h),
+                    v2: encode_v2(&h).into(),
+                });
+            }
+        }
+    }
+
+    /// Reads packed histograms back, so the set can record again.
+    fn unpack(&mut self) {
+        for (h, p) in self.hists.iter_mut().zip(self.packed.iter_mut()) {
+            if let Some(p) = p.take() {
+                if let Ok(mut back) = decode_v2(&p.v2) {
+                    back.auto(true);
+                    *h = Some(back);
+                }
+            }
+        }
+    }
+
+    /// The V2 compressed form of `stage`'s histogram, if it has samples.
+    pub fn encoded(&self, stage: Stage) -> Option<std::sync::Arc<[u8]>> {
+        match &self.packed[stage.index()] {
+            Some(p) => Some(std::sync::Arc::clone(&p.v2)),
+            None => self.histogram(stage).map(|h| encode_v2(h).into()),
         }
     }
 
@@ -116,6 +179,7 @@ impl StageSet {
 
     /// Empties every histogram, keeping their memory.
     pub fn reset(&mut self) {
+        self.packed = Default::default();
         for h in self.hists.iter_mut().flatten() {
             h.reset();
         }
@@ -123,22 +187,25 @@ impl StageSet {
 
     /// True when no stage holds a sample.
     pub fn is_empty(&self) -> bool {
-        self.hists.iter().flatten().all(|h| h.is_empty())
+        self.packed.iter().all(Option::is_none) && self.hists.iter().flatten().all(|h| h.is_empty())
     }
 
     /// Samples held for `stage`.
     pub fn count(&self, stage: Stage) -> u64 {
-        self.hists[stage.index()].as_ref().map_or(0, |h| h.len())
+        self.summary(stage).map_or(0, |s| s.count)
     }
 
-    /// The histogram of `stage`, if it has samples.
+    /// The histogram of `stage`, if it has samples and is not packed.
     pub fn histogram(&self, stage: Stage) -> Option<&Histogram<u64>> {
         self.hists[stage.index()].as_ref().filter(|h| !h.is_empty())
     }
 
     /// Count, mean and percentiles of `stage`, if it has samples.
     pub fn summary(&self, stage: Stage) -> Option<StageSummary> {
-        self.histogram(stage).map(StageSummary::of)
+        match &self.packed[stage.index()] {
+            Some(p) => Some(p.summary),
+            None => self.histogram(stage).map(StageSummary::of),
+        }
     }
 
     /// Summaries of every stage that has samples, in display order.
@@ -272,5 +339,41 @@ mod tests {
         assert_eq!(fmt_us_short(123_456), "123ms");
         assert_eq!(fmt_us_short(1_500_000), "1.5s");
         assert_eq!(fmt_us_short(12_000_000), "12s");
+    }
+}
+
+#[cfg(test)]
+mod pack_tests {
+    use super::*;
+
+    #[test]
+    fn a_packed_set_keeps_its_figures_in_a_fraction_of_the_memory() {
+        let mut set = StageSet::default();
+        for v in 1..=50_000u64 {
+            set.record(Stage::Ack, v);
+            set.record(Stage::Submit, v % 700 + 1);
+        }
+        let before = (set.summary(Stage::Ack), set.summary(Stage::Submit));
+        let live: usize = set
+            .hists
+            .iter()
+            .flatten()
+            .map(|h| h.distinct_values() * 8)
+            .sum();
+        set.pack();
+        assert_eq!(
+            (set.summary(Stage::Ack), set.summary(Stage::Submit)),
+            before
+        );
+        assert_eq!(set.count(Stage::Ack), 50_000);
+        assert!(set.histogram(Stage::Ack).is_none() && !set.is_empty());
+        let packed: usize = set.packed.iter().flatten().map(|p| p.v2.len()).sum();
+        assert!(packed * 4 < live, "{packed} bytes packed vs {live} live");
+        let back = decode_v2(&set.encoded(Stage::Ack).unwrap()).unwrap();
+        assert_eq!(back.len(), 50_000);
+        let mut merged = StageSet::default();
+        merged.merge(&set);
+        merged.merge(&set);
+        assert_eq!(merged.count(Stage::Ack), 100_000);
     }
 }

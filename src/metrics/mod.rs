@@ -12,7 +12,9 @@ mod store;
 
 pub use crate::vocab::PhaseMode;
 pub use e2e::{E2eBook, E2eCounts};
-pub use histo::{fmt_us, fmt_us_short, Stage, StageSet, StageSummary, HIGHEST_US};
+pub use histo::{
+    decode_v2, encode_v2, fmt_us, fmt_us_short, Stage, StageSet, StageSummary, HIGHEST_US,
+};
 pub use phase::{outages_of, LaneResult, Outage, PhaseResult};
 pub use recorder::{CounterValues, Counters, Dedicated, Recorder, Recorders};
 pub use snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};

@@ -281,6 +281,17 @@ impl MetricsStore {
         for ((lane, k), v) in inner.lanes.iter_mut().zip(knobs).zip(values) {
             lane.phase = PhaseLane::new(*k, now, self.warmup, v);
         }
+        // The closed phase will not record again: its histograms are kept compressed, so a run
+        // of thousands of phases stays small.
+        for l in inner
+            .closed
+            .last_mut()
+            .into_iter()
+            .flat_map(|p| p.lanes.iter_mut())
+        {
+            Arc::make_mut(&mut l.measured).pack();
+            Arc::make_mut(&mut l.warm).pack();
+        }
         self.publish(&inner, now);
     }
 

@@ -150,6 +150,10 @@ fn write_all(
                 writeln!(f, "{}", series_line(r, lane)).map_err(|e| io(&paths.series, e))?;
             }
         }
+        // A second at a time reaches the file, so a reader (a notebook, `tail -f`) keeps up.
+        if let Some(f) = series.as_mut() {
+            f.flush().map_err(|e| io(&paths.series, e))?;
+        }
     }
     drop(log);
     for (f, p) in [(hlog, &paths.hlog), (series, &paths.series)] {

@@ -1,19 +1,19 @@
 //! Histograms in the report: the standard HdrHistogram V2 compressed encoding, base64, so any
 //! HdrHistogram library (Java, Go, Python, C) decodes them, and runs merge exactly.
 
+use crate::metrics::{decode_v2, encode_v2};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
 /// Encodes `h` as base64 of its V2 compressed (deflate) form.
 pub fn encode(h: &Histogram<u64>) -> String {
-    let mut bytes = Vec::new();
-    // Serialising into memory fails only for a histogram too large for the format's length field.
-    match V2DeflateSerializer::new().serialize(h, &mut bytes) {
-        Ok(_) => STANDARD.encode(bytes),
-        Err(_) => String::new(),
-    }
+    base64_of(&encode_v2(h))
+}
+
+/// Base64 of a histogram already in its V2 form.
+pub fn base64_of(v2: &[u8]) -> String {
+    STANDARD.encode(v2)
 }
 
 /// Decodes a histogram written by [`encode`] (or any HdrHistogram V2 writer, compressed or not).
@@ -21,9 +21,7 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
     let bytes = STANDARD
         .decode(text.trim())
         .map_err(|e| format!("not base64: {e}"))?;
-    Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("not an HdrHistogram V2 histogram: {e:?}"))
+    decode_v2(&bytes)
 }
 
 #[cfg(test)]

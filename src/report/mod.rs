@@ -214,7 +214,11 @@ impl Report {
 impl StageReport {
     /// Count, mean, percentiles and the encoded histogram of `h`.
     pub fn of(h: &hdrhistogram::Histogram<u64>) -> StageReport {
-        let s = StageSummary::of(h);
+        StageReport::from_parts(&StageSummary::of(h), &crate::metrics::encode_v2(h))
+    }
+
+    /// A stage from its summary and its histogram's V2 form.
+    pub fn from_parts(s: &StageSummary, v2: &[u8]) -> StageReport {
         StageReport {
             count: s.count,
             mean_us: s.mean_us,
@@ -223,7 +227,7 @@ impl StageReport {
             p99_us: s.p99_us,
             p999_us: s.p999_us,
             max_us: s.max_us,
-            histogram: Some(histogram::encode(h)),
+            histogram: Some(histogram::base64_of(v2)),
         }
     }
 
@@ -326,8 +330,11 @@ fn lane_report(l: &LaneResult) -> LaneReport {
         knobs: ReportKnobs::of(&l.knobs),
         stages: Stage::ALL
             .iter()
-            .filter_map(|s| Some((s.as_str().to_string(), l.reported().histogram(*s)?)))
-            .map(|(name, h)| (name, StageReport::of(h)))
+            .filter_map(|s| {
+                let set = l.reported();
+                let report = StageReport::from_parts(&set.summary(*s)?, &set.encoded(*s)?);
+                Some((s.as_str().to_string(), report))
+            })
             .collect(),
         findings: l.findings.iter().map(FindingReport::from).collect(),
         series: (!l.series.is_empty()).then(|| series_report(&l.series)),
