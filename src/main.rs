@@ -2,7 +2,7 @@
 //! headless and goes through the one lifecycle.
 
 use clap::Parser;
-use pubduel::cli::{CapacityArgs, Cli, Command, RunArgs};
+use pubduel::cli::{CapacityArgs, Cli, Command, RunArgs, RunConfig};
 use pubduel::{app, headless::Headless, logging, tools, tui::Tui};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -44,13 +44,9 @@ fn run(args: RunArgs) -> ExitCode {
             );
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .on_thread_start(pubduel::engine::tight_timer_slack)
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => return fail(1, format!("cannot start the runtime: {e}")),
+        Err(code) => return code,
     };
     let result = if headless {
         runtime.block_on(app::run(cfg, Headless))
@@ -69,13 +65,17 @@ fn run(args: RunArgs) -> ExitCode {
     }
 }
 
-/// `pubduel capacity`: the search, headless, on its own runtime.
+/// `pubduel capacity`: the search, on the dashboard in a terminal, else a line per step.
 fn capacity(args: CapacityArgs) -> ExitCode {
     let mut run_args = args.run.clone();
     run_args.warmup = run_args.warmup.or(Some(std::time::Duration::from_secs(1)));
     run_args.duration = None;
-    let cfg = match run_args.resolve(true) {
-        Ok(c) => c,
+    let headless = run_args.headless || !std::io::stdout().is_terminal();
+    let cfg = match run_args.resolve(headless) {
+        Ok(c) => RunConfig {
+            duration: None,
+            ..c
+        },
         Err(e) => return fail(tools::EXIT_INVALID, format!("{e}")),
     };
     let plan = app::capacity::Plan {
@@ -84,22 +84,32 @@ fn capacity(args: CapacityArgs) -> ExitCode {
         max: args.max_rate.max(1),
         step: args.step,
         resolution: 0.05,
+        verbose: headless,
     };
-    let _log = logging::init(true, &run_args.log_file);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .on_thread_start(pubduel::engine::tight_timer_slack)
-        .build()
-    {
+    let _log = logging::init(headless, &run_args.log_file);
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => return fail(1, format!("cannot start the runtime: {e}")),
+        Err(code) => return code,
     };
-    let result = runtime.block_on(app::capacity::run(cfg, plan));
+    let result = if headless {
+        runtime.block_on(app::capacity::run(cfg, plan, app::capacity::StepLines))
+    } else {
+        runtime.block_on(app::capacity::run(cfg, plan, Tui::default()))
+    };
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(1, format!("{e:#}")),
     }
+}
+
+/// The runtime a run uses: every thread with a tight timer slack, for the pacing.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(pubduel::engine::tight_timer_slack)
+        .build()
+        .map_err(|e| fail(1, format!("cannot start the runtime: {e}")))
 }
 
 /// Prints `message` as an error and returns exit code `code`.

@@ -8,7 +8,7 @@
 //! last measurement met the SLO. A broken step is followed by a pause until the lane has no
 //! messages in flight, so its backlog never counts against the next step.
 
-use super::start;
+use super::{start, FrontEnd, Script, Stop};
 use crate::cli::RunConfig;
 use crate::engine::{Engine, EngineHandle};
 use crate::metrics::{LaneResult, PhaseResult};
@@ -30,6 +30,8 @@ pub struct Plan {
     pub step: Duration,
     /// Stop bisecting when the gap is this share of the rate that met the SLO.
     pub resolution: f64,
+    /// Print a line per step (headless); the dashboard shows the steps as captioned phases.
+    pub verbose: bool,
 }
 
 /// Sent rates below this share of the target mean the lane fell behind its schedule.
@@ -193,12 +195,35 @@ fn slo_value(lane: &LaneResult, slo: &Threshold) -> Option<f64> {
     })
 }
 
-/// Searches one lane of `cfg` (which runs only that lane) and returns its report, the capacity
-/// entry included.
-pub async fn search_lane(cfg: &RunConfig, plan: &Plan) -> anyhow::Result<Report> {
+/// Searches one lane of `cfg` (which runs only that lane) while `front` shows it, and returns
+/// its report, the capacity entry included. Quitting the front end ends the search.
+pub async fn search_lane<F: FrontEnd>(
+    cfg: &RunConfig,
+    plan: &Plan,
+    front: &mut F,
+) -> anyhow::Result<Report> {
     let (engine, info) = start(cfg).await?;
+    let handle = engine.handle();
     let (kind, knobs) = cfg.lanes[0];
-    let (phases, found) = search(engine, kind.as_str(), knobs, cfg.warmup, plan).await;
+    let (warmup, plan_owned) = (cfg.warmup, plan.clone());
+    let task =
+        tokio::spawn(
+            async move { search(engine, kind.as_str(), knobs, warmup, &plan_owned).await },
+        );
+    // The front end shows the search until it is done, or until the user quits.
+    let stop = async {
+        while !task.is_finished() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Stop::Signal
+    };
+    let script = Script::new(Vec::new(), handle.started());
+    front.drive(handle, &info, &script, stop).await?;
+    if !task.is_finished() {
+        task.abort();
+        anyhow::bail!("the capacity search of {} was stopped", kind.as_str());
+    }
+    let (phases, found) = task.await?;
     let mut r = Report::build(&info, &phases);
     r.capacity.push(found);
     Ok(r)
@@ -223,7 +248,9 @@ pub async fn search(
             Some(l) => judge(l, rate, &plan.slo),
             None => (None, Err(Broke("no phase measured".into()))),
         };
-        say_step(lane, search.steps + 1, rate, plan, value, &verdict);
+        if plan.verbose {
+            say_step(lane, search.steps + 1, rate, plan, value, &verdict);
+        }
         let broke = verdict.is_err();
         search.record(rate, verdict);
         if broke && search.next().is_some() {
@@ -265,9 +292,14 @@ fn say_step(
     );
 }
 
-/// Searches every lane of `cfg` the SLO covers, one after the other, prints the table and
-/// writes the report (every lane's steps as phases, and `[[capacity]]`) when `cfg` asks.
-pub async fn run(cfg: RunConfig, plan: Plan) -> anyhow::Result<Vec<CapacityReport>> {
+/// Searches every lane of `cfg` the SLO covers, one after the other, shown by `front`, prints
+/// the table and writes the report (every lane's steps as phases, and `[[capacity]]`) when `cfg`
+/// asks.
+pub async fn run<F: FrontEnd>(
+    cfg: RunConfig,
+    plan: Plan,
+    mut front: F,
+) -> anyhow::Result<Vec<CapacityReport>> {
     let lanes: Vec<_> = (cfg.lanes.iter())
         .filter(|(k, _)| plan.slo.covers(k.as_str()))
         .copied()
@@ -291,7 +323,8 @@ pub async fn run(cfg: RunConfig, plan: Plan) -> anyhow::Result<Vec<CapacityRepor
             lanes: vec![lane],
             ..cfg.clone()
         };
-        let r = search_lane(&one, &plan).await?;
+        front.starting(&one);
+        let r = search_lane(&one, &plan, &mut front).await?;
         match all.as_mut() {
             Some(a) => a.append(r),
             None => all = Some(r),
@@ -306,6 +339,26 @@ pub async fn run(cfg: RunConfig, plan: Plan) -> anyhow::Result<Vec<CapacityRepor
         println!("\nreport written to {}", path.display());
     }
     Ok(found)
+}
+
+/// The headless front end of a search: the step lines say it all, nothing else is drawn.
+pub struct StepLines;
+
+impl FrontEnd for StepLines {
+    fn starting(&mut self, _cfg: &RunConfig) {}
+
+    async fn drive(
+        &mut self,
+        _handle: EngineHandle,
+        _info: &crate::report::RunInfo,
+        _script: &Script,
+        stop: impl std::future::Future<Output = Stop> + Send,
+    ) -> anyhow::Result<()> {
+        stop.await;
+        Ok(())
+    }
+
+    fn finished(&mut self, _phases: &[PhaseResult]) {}
 }
 
 /// The headless table of what the search found.

@@ -11,6 +11,7 @@ fn plan(slo: &str, start: u64, max: u64) -> Plan {
         max,
         step: Duration::from_millis(600),
         resolution: 0.05,
+        verbose: true,
     }
 }
 
