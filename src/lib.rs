@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod app;
 pub mod brokers;
 pub mod cli;
+pub mod cmd;
 pub mod engine;
 pub mod headless;
 pub mod logging;

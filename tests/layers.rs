@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// on `app`, which runs either of them as a parameter; `testkit` serves the tests.
 const STACK: &[&str] = &[
     "vocab", "brokers", "metrics", "analysis", "engine", "report", "plot", "profile", "cli",
-    "tools", "logging", "app", "headless", "tui", "testkit",
+    "tools", "logging", "app", "headless", "tui", "cmd", "testkit",
 ];
 
 /// Modules that must not know about the terminal.

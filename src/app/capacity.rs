@@ -12,7 +12,7 @@ use super::{start, FrontEnd, Script, Stop};
 use crate::cli::RunConfig;
 use crate::engine::{Engine, EngineHandle};
 use crate::metrics::{LaneResult, PhaseResult};
-use crate::report::threshold::{Metric, Stat, Threshold};
+use crate::report::threshold::{Metric, Threshold};
 use crate::report::{CapacityReport, Report};
 use crate::vocab::Knobs;
 use std::time::{Duration, Instant};
@@ -184,15 +184,7 @@ fn slo_value(lane: &LaneResult, slo: &Threshold) -> Option<f64> {
     let Metric::Stage(stage, stat) = slo.metric else {
         return None;
     };
-    let s = lane.reported().summary(stage)?;
-    Some(match stat {
-        Stat::P50 => s.p50_us as f64,
-        Stat::P90 => s.p90_us as f64,
-        Stat::P99 => s.p99_us as f64,
-        Stat::P999 => s.p999_us as f64,
-        Stat::Max => s.max_us as f64,
-        Stat::Mean => s.mean_us,
-    })
+    Some(stat.of(&lane.reported().summary(stage)?))
 }
 
 /// Searches one lane of `cfg` (which runs only that lane) while `front` shows it, and returns

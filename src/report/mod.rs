@@ -231,6 +231,20 @@ impl StageReport {
         }
     }
 
+    /// Count, mean and percentiles as a summary.
+    pub fn summary(&self) -> StageSummary {
+        StageSummary {
+            count: self.count,
+            mean_us: self.mean_us,
+            p50_us: self.p50_us,
+            p90_us: self.p90_us,
+            p99_us: self.p99_us,
+            p999_us: self.p999_us,
+            max_us: self.max_us,
+            ..StageSummary::default()
+        }
+    }
+
     /// The stage's histogram, if the report kept it (schema 2).
     pub fn decode(&self) -> Result<Option<hdrhistogram::Histogram<u64>>, String> {
         self.histogram.as_deref().map(histogram::decode).transpose()

@@ -4,7 +4,7 @@
 //! lane figure (`throughput`, `errors`), and a bound a duration (`5ms`), a number, or a ratio
 //! (`1.2x`, compare only).
 
-use crate::metrics::{fmt_us, Stage};
+use crate::metrics::{fmt_us, Stage, StageSummary};
 use std::fmt;
 use std::str::FromStr;
 
@@ -26,6 +26,18 @@ pub enum Stat {
 }
 
 impl Stat {
+    /// This statistic of a stage's summary, in microseconds.
+    pub fn of(self, s: &StageSummary) -> f64 {
+        match self {
+            Stat::P50 => s.p50_us as f64,
+            Stat::P90 => s.p90_us as f64,
+            Stat::P99 => s.p99_us as f64,
+            Stat::P999 => s.p999_us as f64,
+            Stat::Max => s.max_us as f64,
+            Stat::Mean => s.mean_us,
+        }
+    }
+
     const NAMES: [(&'static str, Stat); 7] = [
         ("p50", Stat::P50),
         ("p90", Stat::P90),

@@ -1,8 +1,9 @@
 //! A lane over the whole run, from the report itself: histograms merged exactly across phases,
 //! counts summed. Thresholds (`--assert`) are checked on it.
 
-use super::threshold::{LaneStat, Metric, Stat, Threshold};
+use super::threshold::{LaneStat, Metric, Threshold};
 use super::{AssertionReport, LaneReport, Report};
+use crate::metrics::StageSummary;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 
@@ -43,14 +44,7 @@ impl LaneTotals {
         match metric {
             Metric::Stage(stage, stat) => {
                 let h = self.stages.get(stage.as_str()).filter(|h| !h.is_empty())?;
-                Some(match stat {
-                    Stat::P50 => h.value_at_quantile(0.50) as f64,
-                    Stat::P90 => h.value_at_quantile(0.90) as f64,
-                    Stat::P99 => h.value_at_quantile(0.99) as f64,
-                    Stat::P999 => h.value_at_quantile(0.999) as f64,
-                    Stat::Max => h.max() as f64,
-                    Stat::Mean => h.mean(),
-                })
+                Some(stat.of(&StageSummary::of(h)))
             }
             Metric::Lane(LaneStat::Throughput) => Some(self.throughput),
             Metric::Lane(LaneStat::Acked) => Some(self.acked as f64),

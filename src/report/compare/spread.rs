@@ -58,17 +58,8 @@ impl Spread {
 pub fn of_stage(stage: &StageReport, stat: Stat) -> Option<Spread> {
     match stage.decode().ok().flatten() {
         Some(h) if !h.is_empty() => Some(of_histogram(&h, stat)),
-        _ => {
-            let value = match stat {
-                Stat::P50 => stage.p50_us as f64,
-                Stat::P90 => stage.p90_us as f64,
-                Stat::P99 => stage.p99_us as f64,
-                Stat::P999 => stage.p999_us as f64,
-                Stat::Max => stage.max_us as f64,
-                Stat::Mean => stage.mean_us,
-            };
-            (stage.count > 0).then(|| Spread::tolerance(value, NO_HISTOGRAM_TOLERANCE))
-        }
+        _ => (stage.count > 0)
+            .then(|| Spread::tolerance(stat.of(&stage.summary()), NO_HISTOGRAM_TOLERANCE)),
     }
 }
 

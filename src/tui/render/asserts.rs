@@ -6,8 +6,8 @@
 //! ```
 
 use super::text;
-use crate::metrics::{LaneSnapshot, Snapshot, Stage, StageSummary};
-use crate::report::threshold::{LaneStat, Metric, Stat, Threshold};
+use crate::metrics::{LaneSnapshot, Snapshot};
+use crate::report::threshold::{LaneStat, Metric, Threshold};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -21,20 +21,11 @@ pub fn height(thresholds: &[Threshold]) -> u16 {
 
 /// The value of `metric` on `lane` over the run so far, if it has one yet.
 pub fn value(snap: &Snapshot, lane: &LaneSnapshot, metric: Metric) -> Option<f64> {
-    let stat = |stage: Stage, f: fn(&StageSummary) -> f64| {
-        lane.run
-            .iter()
-            .find(|(s, _)| *s == stage)
-            .map(|(_, v)| f(v))
-    };
     let t = &lane.total;
     match metric {
-        Metric::Stage(stage, Stat::P50) => stat(stage, |v| v.p50_us as f64),
-        Metric::Stage(stage, Stat::P90) => stat(stage, |v| v.p90_us as f64),
-        Metric::Stage(stage, Stat::P99) => stat(stage, |v| v.p99_us as f64),
-        Metric::Stage(stage, Stat::P999) => stat(stage, |v| v.p999_us as f64),
-        Metric::Stage(stage, Stat::Max) => stat(stage, |v| v.max_us as f64),
-        Metric::Stage(stage, Stat::Mean) => stat(stage, |v| v.mean_us),
+        Metric::Stage(stage, stat) => (lane.run.iter())
+            .find(|(s, _)| *s == stage)
+            .map(|(_, v)| stat.of(v)),
         Metric::Lane(LaneStat::Throughput) => {
             let secs = snap.elapsed.as_secs_f64();
             (secs > 0.0).then(|| t.acked as f64 / secs)

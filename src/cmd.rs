@@ -1,0 +1,119 @@
+//! The subcommands as the binary runs them: dispatch, pick the dashboard or headless, build the
+//! runtime, map outcomes to exit codes. `main.rs` only parses and calls [`main_with`].
+
+use crate::cli::{CapacityArgs, Cli, Command, RunArgs, RunConfig};
+use crate::{app, headless::Headless, logging, tools, tui::Tui};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+/// Runs what `cli` asks for and returns the exit code.
+pub fn main_with(cli: Cli) -> ExitCode {
+    let done = match cli.command() {
+        Command::Run(args) => return run(*args),
+        Command::Capacity(args) => return capacity(*args),
+        Command::Compare(args) => tools::compare(&args),
+        Command::Merge(args) => tools::merge(&args),
+        Command::Plot(args) => tools::plot(&args),
+    };
+    match done {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => fail(e.code, e.message),
+    }
+}
+
+/// Exit code of a headless run cut short by a signal (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn run(args: RunArgs) -> ExitCode {
+    let headless = args.headless || !std::io::stdout().is_terminal();
+    let cfg = match args.resolve(headless) {
+        Ok(c) => c,
+        Err(e) => return fail(tools::EXIT_INVALID, format!("{e}")),
+    };
+    if args.dry_run {
+        print!("{}", app::resolved_toml(&cfg));
+        return ExitCode::SUCCESS;
+    }
+    let _log = match logging::init(headless, &args.log_file) {
+        Ok(guard) => guard,
+        Err(e) => {
+            let file = args.log_file.display();
+            return fail(
+                tools::EXIT_INVALID,
+                format!("cannot open log file {file}: {e}"),
+            );
+        }
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let result = if headless {
+        runtime.block_on(app::run(cfg, Headless))
+    } else {
+        runtime.block_on(app::run(cfg, Tui::default()))
+    };
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(o) if o.interrupted && headless => ExitCode::from(EXIT_INTERRUPTED),
+        Ok(o) if !o.failed.is_empty() => fail(
+            tools::EXIT_GATE,
+            format!("threshold failed: {}", o.failed.join("; ")),
+        ),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(1, format!("{e:#}")),
+    }
+}
+
+/// `pubduel capacity`: the search, on the dashboard in a terminal, else a line per step.
+fn capacity(args: CapacityArgs) -> ExitCode {
+    let mut run_args = args.run.clone();
+    run_args.warmup = run_args.warmup.or(Some(std::time::Duration::from_secs(1)));
+    run_args.duration = None;
+    let headless = run_args.headless || !std::io::stdout().is_terminal();
+    let cfg = match run_args.resolve(headless) {
+        Ok(c) => RunConfig {
+            duration: None,
+            ..c
+        },
+        Err(e) => return fail(tools::EXIT_INVALID, format!("{e}")),
+    };
+    let plan = app::capacity::Plan {
+        slo: args.slo,
+        start: args.start_rate.max(1),
+        max: args.max_rate.max(1),
+        step: args.step,
+        resolution: 0.05,
+        verbose: headless,
+    };
+    let _log = logging::init(headless, &run_args.log_file);
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let result = if headless {
+        runtime.block_on(app::capacity::run(cfg, plan, app::capacity::StepLines))
+    } else {
+        runtime.block_on(app::capacity::run(cfg, plan, Tui::default()))
+    };
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(1, format!("{e:#}")),
+    }
+}
+
+/// The runtime a run uses: every thread with a tight timer slack, for the pacing.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(crate::engine::tight_timer_slack)
+        .build()
+        .map_err(|e| fail(1, format!("cannot start the runtime: {e}")))
+}
+
+/// Prints `message` as an error and returns exit code `code`.
+fn fail(code: u8, message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(code)
+}
