@@ -132,8 +132,12 @@ fn dashboard_runs_steers_snapshots_and_quits_in_tmux() {
     let end = session.wait("a clean exit", 60, |s| s.contains("EXITED-"));
     assert!(end.contains("EXITED-0"), "exit status 0:\n{end}");
     assert!(
-        !end.contains("p99.9"),
+        !end.contains("knob keys act on"),
         "the dashboard is gone after quit:\n{end}"
+    );
+    assert!(
+        end.contains("p99.9") && end.contains("report written to"),
+        "the summary table and the report path are printed after quit:\n{end}"
     );
     let report = Report::load(&report).expect("the final report is written on quit");
     assert!(report.phases.len() >= 2, "C opened a second phase");

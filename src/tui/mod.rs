@@ -73,7 +73,10 @@ impl FrontEnd for Tui {
         run_loop(&mut terminal, EventStream::new(), &mut dashboard, stop).await
     }
 
-    fn finished(&mut self, _phases: &[PhaseResult]) {}
+    /// After the dashboard has closed: the same summary table as headless, on the main screen.
+    fn finished(&mut self, phases: &[PhaseResult]) {
+        print!("{}", crate::headless::summary(phases));
+    }
 }
 
 /// Puts the terminal back (raw mode off, main screen) when dropped: on quit, error and unwind.
