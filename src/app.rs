@@ -70,7 +70,8 @@ pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
     Ok((engine, info))
 }
 
-/// The report's view of the run settings.
+/// The report's view of the run settings, broker settings redacted (it goes to the dashboard
+/// and every report).
 pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
     let has = |k: LaneKind| cfg.lanes.iter().any(|(x, _)| *x == k);
     RunInfo {
@@ -80,8 +81,8 @@ pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
         warmup_s: cfg.warmup.as_secs_f64(),
         e2e: cfg.e2e,
         planned: cfg.duration,
-        kafka: has(LaneKind::Kafka).then(|| cfg.kafka.clone()),
-        nats: has(LaneKind::Nats).then(|| cfg.nats.clone()),
+        kafka: has(LaneKind::Kafka).then(|| cfg.kafka.redacted()),
+        nats: has(LaneKind::Nats).then(|| cfg.nats.redacted()),
     }
 }
 

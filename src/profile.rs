@@ -1,8 +1,8 @@
 //! Workload profiles: TOML files of knobs, per-lane overrides and broker settings.
 //! Unknown keys, wrong types and out-of-range values are errors that name the file, line and key.
 
-use crate::brokers::kafka::KafkaSettings;
-use crate::brokers::nats::NatsSettings;
+use crate::brokers::kafka::{self, KafkaSettings};
+use crate::brokers::nats::{self, NatsSettings};
 use crate::report::threshold::Threshold;
 use crate::vocab::Knobs;
 pub use crate::vocab::{KnobLayer, LaneKind};
@@ -198,6 +198,9 @@ impl Profile {
             k.validate().map_err(|e| Fault::in_section(&section, e))?;
         }
         if let Some(k) = &self.kafka {
+            if let Some((property, message)) = k.typed_property() {
+                return Err(Fault::in_section("kafka.properties", (&property, message)));
+            }
             k.validate().map_err(|e| Fault::in_section("kafka", e))?;
         }
         if let Some(n) = &self.nats {
@@ -304,6 +307,7 @@ fn check_keys(table: &toml::Table) -> Result<(), Fault> {
         return Err(Fault::top((k, msg)));
     }
     check_knob_types(table).map_err(Fault::top)?;
+    check_inline_secrets(table)?;
     let steps = table.get("steps").and_then(toml::Value::as_array);
     for (i, step) in steps.into_iter().flatten().enumerate() {
         let in_step = |(key, message): (&str, String)| Fault {
@@ -330,6 +334,25 @@ fn check_keys(table: &toml::Table) -> Result<(), Fault> {
             return Err(in_step((k, msg)));
         }
         check_knob_types(step).map_err(in_step)?;
+    }
+    Ok(())
+}
+
+/// Refuses a secret written in the profile itself (`[kafka] sasl_password`, `[nats] password`),
+/// saying where it comes from instead.
+fn check_inline_secrets(table: &toml::Table) -> Result<(), Fault> {
+    let sections = [
+        ("kafka", &kafka::INLINE_SECRETS[..]),
+        ("nats", &nats::INLINE_SECRETS[..]),
+    ];
+    for (section, keys) in sections {
+        let Some(t) = table.get(section).and_then(toml::Value::as_table) else {
+            continue;
+        };
+        if let Some((key, instead)) = keys.iter().find(|(k, _)| t.contains_key(*k)) {
+            let msg = format!("a secret is never written in the profile: use {instead}");
+            return Err(Fault::in_section(section, (key, msg)));
+        }
     }
     Ok(())
 }
@@ -470,96 +493,4 @@ fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::vocab::AckStrategy;
-
-    fn parse(text: &str) -> Result<Profile, ProfileError> {
-        Profile::parse(Path::new("p.toml"), text)
-    }
-
-    #[test]
-    fn unknown_key_names_key_and_line() {
-        let e = parse("rate = 5\nconcurency = 4\n").unwrap_err();
-        assert_eq!(e.line, Some(2));
-        assert_eq!(e.key.as_deref(), Some("concurency"));
-        let s = e.to_string();
-        assert!(
-            s.starts_with("p.toml:2:1: key `concurency` (line 2)"),
-            "{s}"
-        );
-        assert!(s.contains("did you mean `concurrency`"), "{s}");
-    }
-
-    #[test]
-    fn asserts_parse_and_a_bad_one_names_its_line() {
-        let p = parse(
-            "[[assert]]\nexpr = \"nats.ack.p99 < 5ms\"\n[[assert]]\nexpr = \"errors == 0\"\n",
-        )
-        .unwrap();
-        assert_eq!(p.thresholds().unwrap().len(), 2);
-        let e = parse("rate = 5\n[[assert]]\nexpr = \"ack.p99 < 5ms\"\n\n[[assert]]\nexpr = \"ack.p99 <<< 5\"\n")
-            .unwrap_err();
-        assert_eq!((e.line, e.key.as_deref()), (Some(6), Some("expr")), "{e}");
-        let e = parse("[[assert]]\nexpr = \"kafak.ack.p99 < 5ms\"\n").unwrap_err();
-        assert!(e.to_string().contains("unknown lane `kafak`"), "{e}");
-        let e = parse("[[assert]]\nexpr = \"ack.p99 > 1.2x\"\n").unwrap_err();
-        assert!(e.to_string().contains("compare"), "{e}");
-        let e = parse("[[assert]]\nexp = \"ack.p99 < 5ms\"\n").unwrap_err();
-        assert!(e.to_string().contains("expr"), "{e}");
-    }
-
-    #[test]
-    fn unknown_key_in_a_section() {
-        let e = parse("[kafka]\ntopic = \"t\"\nlinger = 5\n").unwrap_err();
-        assert_eq!(e.line, Some(3), "{e}");
-        assert!(e.to_string().contains("linger"), "{e}");
-    }
-
-    #[test]
-    fn wrong_type_names_line() {
-        let e = parse("concurrency = \"four\"\n").unwrap_err();
-        assert_eq!(e.line, Some(1), "{e}");
-        assert!(e.to_string().contains("concurrency"), "{e}");
-    }
-
-    #[test]
-    fn out_of_range_names_key_and_line() {
-        let e = parse("# comment\nconcurrency = 0\n").unwrap_err();
-        assert_eq!(
-            (e.line, e.key.as_deref()),
-            (Some(2), Some("concurrency")),
-            "{e}"
-        );
-        let e = parse("[lane.nats]\nmax_pending = 0\n").unwrap_err();
-        assert_eq!(
-            (e.line, e.key.as_deref()),
-            (Some(2), Some("max_pending")),
-            "{e}"
-        );
-        let e = parse("[kafka]\nacks = \"most\"\n").unwrap_err();
-        assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("acks")), "{e}");
-    }
-
-    #[test]
-    fn bad_duration_and_ack() {
-        let e = parse("duration = \"ten\"\n").unwrap_err();
-        assert_eq!(e.line, Some(1), "{e}");
-        let e = parse("ack = \"fast\"\n").unwrap_err();
-        assert_eq!(e.line, Some(1), "{e}");
-    }
-
-    #[test]
-    fn full_profile_parses() {
-        let p = parse(
-            "name = \"x\"\nduration = \"2m\"\nwarmup = \"1s\"\nlanes = [\"nats\"]\nconcurrency = 8\nack = \"task-per-message\"\n\
-             [lane.kafka]\nack = \"async\"\n[kafka]\ntopic = \"t\"\n[kafka.properties]\n\"socket.nagle.disable\" = \"true\"\n\
-             [nats]\nstorage = \"memory\"\n",
-        )
-        .unwrap();
-        assert_eq!(p.duration, Some(Duration::from_secs(120)));
-        assert_eq!(p.knobs.concurrency, Some(8));
-        assert_eq!(p.lane.get(LaneKind::Kafka).ack, Some(AckStrategy::Async));
-        assert_eq!(p.lanes, Some(vec![LaneKind::Nats]));
-    }
-}
+mod tests;

@@ -24,12 +24,18 @@
 //! Tests of replicated topics and streams use a 3-node Kafka cluster and a 3-node JetStream
 //! cluster instead ([`start_clusters`], shared per test binary by [`shared_clusters`]), each node
 //! a [`BrokerProcess`] like a single broker.
+//!
+//! Tests of secured clusters start a Kafka node with SASL/SCRAM and SSL listeners
+//! ([`start_secured_kafka`]) and a nats-server from a configuration of their own
+//! ([`start_nats_with_config`]), with the certificates and credentials the test made.
 
 mod cluster;
 mod process;
+mod secured;
 
 pub use cluster::{shared_clusters, start_clusters, LocalClusters};
 pub use process::BrokerProcess;
+pub use secured::{start_nats_with_config, start_secured_kafka, KafkaSecurity, SecuredKafka};
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
@@ -198,12 +204,24 @@ pub fn unique(tag: &str) -> String {
 }
 
 /// Where one KRaft node (broker and controller) sits: its id, its ports and every voter of its
-/// quorum, `1@127.0.0.1:<controller port>,...`.
+/// quorum, `1@127.0.0.1:<controller port>,...`, and anything beyond a plain node.
 struct KafkaNode {
     id: usize,
     port: u16,
     cport: u16,
     voters: String,
+    extra: KafkaExtras,
+}
+
+/// What a node has beyond its PLAINTEXT and CONTROLLER listeners (nothing by default).
+#[derive(Default)]
+struct KafkaExtras {
+    /// More client listeners, as (listener name = security protocol, port).
+    listeners: Vec<(&'static str, u16)>,
+    /// More lines of `server.properties`.
+    properties: String,
+    /// More arguments to `StorageTool format` (SCRAM credentials).
+    format_args: Vec<String>,
 }
 
 /// One KRaft node, broker and controller, on loopback (as `scripts/` and the checks run it), with
@@ -217,18 +235,26 @@ fn kafka_properties(dir: &Path, node: &KafkaNode) -> String {
         port,
         cport,
         voters,
+        extra,
     } = node;
     let rf = voters.split(',').count();
     let isr = rf.min(2);
+    let listeners: String = (extra.listeners.iter())
+        .map(|(name, p)| format!(",{name}://127.0.0.1:{p}"))
+        .collect();
+    let protocols: String = (extra.listeners.iter())
+        .map(|(name, _)| format!(",{name}:{name}"))
+        .collect();
     format!(
         "process.roles=broker,controller
 node.id={id}
 controller.quorum.voters={voters}
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}{listeners}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}{listeners}
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT{protocols}
+{extra_properties}
 log.dirs={data}
 num.partitions=1
 offsets.topic.replication.factor={rf}
@@ -241,7 +267,8 @@ group.initial.rebalance.delay.ms=0
 broker.heartbeat.interval.ms=500
 broker.session.timeout.ms=3000
 ",
-        data = dir.join("data").display()
+        data = dir.join("data").display(),
+        extra_properties = extra.properties.trim_end(),
     )
 }
 
@@ -257,8 +284,14 @@ fn kafka_jvm_args(home: &Path) -> Vec<OsString> {
     ]
 }
 
-/// Formats the node's storage (`kafka-storage.sh format`), once per scratch folder.
-fn format_kafka_storage(java: &Path, home: &Path, props: &Path) -> Result<(), StartError> {
+/// Formats the node's storage (`kafka-storage.sh format`), once per scratch folder, with `extra`
+/// arguments (SCRAM credentials) at the end.
+fn format_kafka_storage(
+    java: &Path,
+    home: &Path,
+    props: &Path,
+    extra: &[String],
+) -> Result<(), StartError> {
     let out = Command::new(java)
         .arg("-Xmx256m")
         .args(kafka_jvm_args(home))
@@ -270,6 +303,7 @@ fn format_kafka_storage(java: &Path, home: &Path, props: &Path) -> Result<(), St
             "-c",
         ])
         .arg(props)
+        .args(extra)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| failed("running java for Kafka's StorageTool", e))?;
@@ -324,7 +358,7 @@ fn prepare_kafka(java: &Path, home: &Path, node: &KafkaNode) -> Result<PathBuf, 
     let props = dir.join("server.properties");
     let prepared = fs::write(&props, kafka_properties(&dir, node))
         .map_err(|e| failed(format!("writing {}", props.display()), e))
-        .and_then(|()| format_kafka_storage(java, home, &props));
+        .and_then(|()| format_kafka_storage(java, home, &props, &node.extra.format_args));
     match prepared {
         Ok(()) => Ok(dir),
         Err(e) => {
@@ -344,6 +378,7 @@ pub fn start_kafka() -> Result<BrokerProcess, StartError> {
         port,
         cport,
         voters: format!("1@127.0.0.1:{cport}"),
+        extra: KafkaExtras::default(),
     };
     let dir = prepare_kafka(&java, &home, &node)?;
     BrokerProcess::start(kafka_launch(java, &home, &dir, "512m"), port, dir)

@@ -1,5 +1,10 @@
 //! The Kafka lane: an rdkafka producer whose delivery callback times each ack on arrival.
 
+mod contact;
+mod security;
+
+pub use security::{is_secret, SaslMechanism, SecurityProtocol, INLINE_SECRETS};
+
 use super::{
     AckFuture, AckResult, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage,
     Publisher, Settle,
@@ -16,6 +21,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -57,7 +63,25 @@ pub struct KafkaSettings {
     pub message_timeout_ms: u32,
     /// Keep librdkafka's own queue limits instead of setting them above max-pending.
     pub native_defaults: bool,
-    /// Any other librdkafka properties, passed through as they are.
+    /// `security.protocol`: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
+    #[serde(skip_serializing_if = "SecurityProtocol::is_plaintext")]
+    pub security_protocol: SecurityProtocol,
+    /// `sasl.mechanisms` of a SASL login: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    pub sasl_mechanism: Option<SaslMechanism>,
+    /// `sasl.username` of a SASL login.
+    pub sasl_username: Option<String>,
+    /// The environment variable that holds the SASL password (read when the lane connects).
+    pub sasl_password_env: Option<String>,
+    /// The file that holds the SASL password (read when the lane connects).
+    pub sasl_password_file: Option<PathBuf>,
+    /// `ssl.ca.location`: PEM file of the CA that signed the brokers' certificates.
+    pub ssl_ca: Option<PathBuf>,
+    /// `ssl.certificate.location`: PEM file of the client's certificate, for brokers that ask.
+    pub ssl_cert: Option<PathBuf>,
+    /// `ssl.key.location`: PEM file of the client certificate's private key.
+    pub ssl_key: Option<PathBuf>,
+    /// Any other librdkafka properties, passed through as they are (those a key above sets are
+    /// refused; values that may carry secrets are blanked in reports).
     pub properties: BTreeMap<String, String>,
 }
 
@@ -76,6 +100,14 @@ impl Default for KafkaSettings {
             compression: "none".into(),
             message_timeout_ms: 10_000,
             native_defaults: false,
+            security_protocol: SecurityProtocol::Plaintext,
+            sasl_mechanism: None,
+            sasl_username: None,
+            sasl_password_env: None,
+            sasl_password_file: None,
+            ssl_ca: None,
+            ssl_cert: None,
+            ssl_key: None,
             properties: BTreeMap::new(),
         }
     }
@@ -125,14 +157,22 @@ impl KafkaSettings {
         if self.topic.is_empty() {
             return Err(("topic", "must not be empty".into()));
         }
-        Ok(())
+        security::validate(self)
     }
 
-    /// The settings as a report may show them: properties that carry credentials are left out.
+    /// The first `[kafka.properties]` entry that a key of `[kafka]` sets instead, as (property,
+    /// message): one place per setting, and no password written in the profile.
+    pub fn typed_property(&self) -> Option<(String, String)> {
+        security::typed_property(self)
+    }
+
+    /// The settings as a report or `--dry-run` may show them: the values of properties that may
+    /// carry credentials are blanked. The typed keys hold no secret, only where to find one.
     pub fn redacted(&self) -> KafkaSettings {
-        let mut s = self.clone();
-        s.properties.retain(|k, _| !is_secret(k));
-        s
+        KafkaSettings {
+            properties: security::redact_properties(&self.properties),
+            ..self.clone()
+        }
     }
 
     /// Copies a message is sure to have when its ack arrives: none for `acks = 0`, the leader's
@@ -156,18 +196,22 @@ impl KafkaSettings {
         }
     }
 
-    fn base_config(&self) -> ClientConfig {
+    /// What every client of the lane shares: the brokers, the security settings (the password
+    /// read now), the pass-through properties.
+    fn base_config(&self) -> Result<ClientConfig, BrokerError> {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.bootstrap)
             .set("client.id", "pubduel");
+        security::apply(self, &mut c)
+            .map_err(|(key, message)| setup_error(format!("[kafka] {key}: {message}")))?;
         for (k, v) in &self.properties {
             c.set(k, v);
         }
-        c
+        Ok(c)
     }
 
-    fn producer_config(&self) -> ClientConfig {
-        let mut c = self.base_config();
+    fn producer_config(&self) -> Result<ClientConfig, BrokerError> {
+        let mut c = self.base_config()?;
         c.set("acks", &self.acks)
             .set("linger.ms", self.linger_ms.to_string())
             .set("compression.type", &self.compression)
@@ -190,22 +234,8 @@ impl KafkaSettings {
         for (k, v) in &self.properties {
             c.set(k, v);
         }
-        c
+        Ok(c)
     }
-}
-
-fn is_secret(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    [
-        "password",
-        "secret",
-        "token",
-        "jaas",
-        "ssl.key",
-        "sasl.username",
-    ]
-    .iter()
-    .any(|s| k.contains(s))
 }
 
 /// Where a delivery report goes: to an awaited future, or settled right in the callback.
@@ -288,22 +318,20 @@ fn setup_error(detail: String) -> BrokerError {
     }
 }
 
-/// Connects, creates the topic when missing, and returns the lane's publisher.
+/// Connects (failing at once, naming the cause, when the login or TLS is refused), creates the
+/// topic when missing, and returns the lane's publisher.
 pub async fn connect(settings: &KafkaSettings) -> Result<Arc<KafkaPublisher>, BrokerError> {
-    let admin: AdminClient<DefaultClientContext> = settings
-        .base_config()
-        .create()
-        .map_err(|e| setup_error(e.to_string()))?;
-    let admin = Arc::new(admin);
-    let probe = Arc::clone(&admin);
-    tokio::task::spawn_blocking(move || probe.inner().fetch_metadata(None, SETUP_TIMEOUT))
+    let config = settings.base_config()?;
+    let probe = (settings.clone(), config.clone());
+    tokio::task::spawn_blocking(move || contact::first_contact(&probe.0, &probe.1))
         .await
-        .map_err(|e| setup_error(e.to_string()))?
-        .map_err(|e| unreachable(settings, e.to_string()))?;
-    create_topic(&admin, settings).await?;
+        .map_err(|e| setup_error(e.to_string()))??;
+    let admin: AdminClient<DefaultClientContext> =
+        config.create().map_err(|e| setup_error(e.to_string()))?;
+    create_topic(&Arc::new(admin), settings).await?;
     let status = BrokerStatus::new();
     let producer: ThreadedProducer<AckContext> = settings
-        .producer_config()
+        .producer_config()?
         .create_with_context(AckContext {
             status: Arc::clone(&status),
         })
@@ -446,7 +474,7 @@ impl Publisher for KafkaPublisher {
         cancel: CancellationToken,
     ) -> BoxFuture<'_, Result<ConsumerTask, BrokerError>> {
         async move {
-            let mut cfg = self.settings.base_config();
+            let mut cfg = self.settings.base_config()?;
             cfg.set("group.id", format!("pubduel-e2e-{}", std::process::id()))
                 .set("enable.auto.commit", "false")
                 .set("auto.offset.reset", "latest")
@@ -504,12 +532,20 @@ mod tests {
     fn secrets_are_not_reported() {
         let mut s = KafkaSettings::default();
         s.properties
-            .insert("sasl.password".into(), "hunter2".into());
+            .insert("ssl.key.password".into(), "hunter2".into());
         s.properties
             .insert("socket.timeout.ms".into(), "1000".into());
         let r = s.redacted();
-        assert!(!r.properties.contains_key("sasl.password"));
-        assert!(r.properties.contains_key("socket.timeout.ms"));
+        assert_eq!(
+            r.properties["ssl.key.password"],
+            crate::brokers::secret::REDACTED
+        );
+        assert_eq!(r.properties["socket.timeout.ms"], "1000");
+        let text = toml::to_string(&r).unwrap();
+        assert!(
+            !text.contains("hunter2") && !text.contains("security_protocol"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Brokers: one [`Publisher`] trait, with a lane for Kafka (rdkafka) and one for NATS JetStream
-//! (async-nats). New lanes plug in by implementing the trait.
+//! (async-nats), and the secrets of secured clusters ([`secret`]). New lanes plug in by
+//! implementing the trait.
 
 pub mod fake;
 pub mod kafka;
 pub mod nats;
+pub mod secret;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -98,6 +100,19 @@ pub enum BrokerError {
         flag: &'static str,
         /// The environment variable that sets the address.
         env: &'static str,
+    },
+    /// The broker answered but the lane could not get in: a login refused, a certificate not
+    /// trusted, TLS on one side only. The detail is the client's own words (never a secret).
+    #[error("cannot connect to {lane} at {addr}: {detail}\n  {hint}")]
+    Refused {
+        /// Lane name.
+        lane: &'static str,
+        /// The address that was tried (without any credentials).
+        addr: String,
+        /// What the client said.
+        detail: String,
+        /// What to check, naming the profile keys.
+        hint: String,
     },
     /// Setting up the topic, stream or consumer failed.
     #[error("{lane} setup failed: {detail}")]

@@ -1,5 +1,9 @@
 //! The NATS lane: async-nats JetStream publishes with their acks awaited as futures.
 
+mod security;
+
+pub use security::INLINE_SECRETS;
+
 use super::{
     AckFuture, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage, Publisher,
 };
@@ -7,6 +11,7 @@ use async_nats::jetstream::{self, consumer, stream};
 use futures::future::{BoxFuture, FutureExt};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -63,6 +68,29 @@ pub struct NatsSettings {
     /// Keep async-nats's own in-flight ack cap (5000, with backpressure) instead of setting it
     /// above max-pending.
     pub native_defaults: bool,
+    /// A `.creds` file (user JWT and nkey seed), for servers with decentralized auth.
+    pub creds: Option<PathBuf>,
+    /// A file holding an nkey seed (`SU...`), for servers that list the user's public nkey.
+    pub nkey_seed: Option<PathBuf>,
+    /// The environment variable that holds a token (read when the lane connects).
+    pub token_env: Option<String>,
+    /// The file that holds a token (read when the lane connects).
+    pub token_file: Option<PathBuf>,
+    /// The user of a user and password login.
+    pub user: Option<String>,
+    /// The environment variable that holds the user's password (read when the lane connects).
+    pub password_env: Option<String>,
+    /// The file that holds the user's password (read when the lane connects).
+    pub password_file: Option<PathBuf>,
+    /// PEM file of the CA that signed the server's certificate (TLS is then required).
+    pub tls_ca: Option<PathBuf>,
+    /// PEM file of the client's certificate, for servers that verify clients.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file of the client certificate's private key.
+    pub tls_key: Option<PathBuf>,
+    /// TLS before the server's first message, for servers with `handshake_first`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_first: bool,
 }
 
 impl Default for NatsSettings {
@@ -76,6 +104,17 @@ impl Default for NatsSettings {
             max_bytes: 1 << 30,
             ack_timeout_ms: 10_000,
             native_defaults: false,
+            creds: None,
+            nkey_seed: None,
+            token_env: None,
+            token_file: None,
+            user: None,
+            password_env: None,
+            password_file: None,
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_first: false,
         }
     }
 }
@@ -104,7 +143,7 @@ impl NatsSettings {
                 format!("must be between 1 and 5, got {}", self.replicas),
             ));
         }
-        Ok(())
+        security::validate(self)
     }
 
     /// What an ack means with these settings: JetStream acks once a majority of the stream's
@@ -127,7 +166,8 @@ impl NatsSettings {
             .collect()
     }
 
-    /// The settings as a report may show them: any user or password in a URL is left out.
+    /// The settings as a report, `--dry-run` or an error may show them: any user or password in
+    /// a URL is left out. The other keys hold no secret, only where to find one.
     pub fn redacted(&self) -> NatsSettings {
         let hide = |url: &str| match url.split_once("://") {
             Some((scheme, rest)) => match rest.rsplit_once('@') {
@@ -162,23 +202,21 @@ fn setup_error(detail: String) -> BrokerError {
     }
 }
 
-/// Connects, creates or reuses the stream, and returns the lane's publisher.
+/// Connects (failing at once, naming the cause, when the login or TLS is refused), creates or
+/// reuses the stream, and returns the lane's publisher.
 pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, BrokerError> {
-    let unreachable = |detail: String| BrokerError::Unreachable {
-        lane: "nats",
-        addr: settings.url.clone(),
-        detail,
-        flag: "--nats",
-        env: "PUBDUEL_NATS",
-    };
     let status = BrokerStatus::new();
+    let options = security::apply(settings, connect_options(Arc::clone(&status)))
+        .map_err(|(key, message)| setup_error(format!("[nats] {key}: {message}")))?;
+    // Any login in the URLs is in `options` now; the client gets them without it.
+    let shown = settings.redacted();
     let client = tokio::time::timeout(
         SETUP_TIMEOUT + Duration::from_secs(1),
-        connect_options(Arc::clone(&status)).connect(settings.servers()),
+        options.connect(shown.servers()),
     )
     .await
-    .map_err(|_| unreachable("timed out".into()))?
-    .map_err(|e| unreachable(e.to_string()))?;
+    .map_err(|_| unreachable(settings, "timed out".into()))?
+    .map_err(|e| connect_error(settings, &e))?;
     let cap = if settings.native_defaults {
         NATIVE_INFLIGHT_CAP
     } else {
@@ -196,6 +234,36 @@ pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, Brok
         status,
         settings: settings.clone(),
     }))
+}
+
+/// The addresses as errors may show them (without credentials).
+fn shown_addr(settings: &NatsSettings) -> String {
+    settings.redacted().url
+}
+
+fn unreachable(settings: &NatsSettings, detail: String) -> BrokerError {
+    BrokerError::Unreachable {
+        lane: "nats",
+        addr: shown_addr(settings),
+        detail,
+        flag: "--nats",
+        env: "PUBDUEL_NATS",
+    }
+}
+
+/// A failed first connection: refused (a login, a certificate, TLS), or else unreachable.
+fn connect_error(settings: &NatsSettings, e: &async_nats::ConnectError) -> BrokerError {
+    let detail = e.to_string();
+    let tls = security::tls_required(settings);
+    match security::refusal(e.kind(), &detail, tls) {
+        Some(hint) => BrokerError::Refused {
+            lane: "nats",
+            addr: shown_addr(settings),
+            detail,
+            hint: hint.into(),
+        },
+        None => unreachable(settings, detail),
+    }
 }
 
 /// The client's options: quick reconnects, and its connection events followed in `status`.

@@ -6,7 +6,7 @@
 use super::process::{log_tail, scratch_dir, BrokerProcess};
 use super::{
     failed, free_ports, kafka_launch, kafka_tools, nats_launch, nats_server, prepare_kafka,
-    KafkaNode, StartError,
+    KafkaExtras, KafkaNode, StartError,
 };
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, Producer};
@@ -135,6 +135,7 @@ fn start_kafka_cluster(ports: &ClusterPorts) -> Result<Vec<BrokerProcess>, Start
             port: ports.kafka[i],
             cport: ports.controller[i],
             voters: voters.join(","),
+            extra: KafkaExtras::default(),
         })
         .collect();
     let nodes = all_nodes(in_parallel(nodes, |node| {

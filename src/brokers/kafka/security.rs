@@ -1,0 +1,335 @@
+//! The Kafka lane's security settings: TLS and SASL keys of `[kafka]`, their checks, and the
+//! librdkafka properties they become for every client the lane makes (producer, admin, probe,
+//! end-to-end consumer).
+
+use super::KafkaSettings;
+use crate::brokers::secret::{existing_files, Fault, Secret, SecretSource, REDACTED};
+use rdkafka::config::ClientConfig;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How the lane talks to the brokers (librdkafka's `security.protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SecurityProtocol {
+    /// No TLS, no login.
+    #[default]
+    #[serde(rename = "PLAINTEXT", alias = "plaintext")]
+    Plaintext,
+    /// TLS, no login (a client certificate may identify the client).
+    #[serde(rename = "SSL", alias = "ssl")]
+    Ssl,
+    /// A SASL login without TLS.
+    #[serde(rename = "SASL_PLAINTEXT", alias = "sasl_plaintext")]
+    SaslPlaintext,
+    /// A SASL login over TLS.
+    #[serde(rename = "SASL_SSL", alias = "sasl_ssl")]
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    /// The name librdkafka and Kafka's listeners use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityProtocol::Plaintext => "PLAINTEXT",
+            SecurityProtocol::Ssl => "SSL",
+            SecurityProtocol::SaslPlaintext => "SASL_PLAINTEXT",
+            SecurityProtocol::SaslSsl => "SASL_SSL",
+        }
+    }
+
+    /// Whether the client logs in with SASL.
+    pub fn sasl(self) -> bool {
+        matches!(
+            self,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+        )
+    }
+
+    /// Whether the connection is TLS.
+    pub fn tls(self) -> bool {
+        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
+    }
+
+    /// Whether this is the default (for leaving it out of reports).
+    pub fn is_plaintext(&self) -> bool {
+        *self == SecurityProtocol::Plaintext
+    }
+}
+
+/// The SASL mechanism of a login (librdkafka's `sasl.mechanisms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SaslMechanism {
+    /// User and password sent as they are (use it over TLS only).
+    #[serde(rename = "PLAIN")]
+    Plain,
+    /// SCRAM with SHA-256: the password never crosses the wire.
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+    /// SCRAM with SHA-512.
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+}
+
+impl SaslMechanism {
+    /// The name librdkafka uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SaslMechanism::Plain => "PLAIN",
+            SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+            SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+}
+
+/// Keys a profile might use to put a secret in `[kafka]` itself, refused with where the secret
+/// should come from instead.
+pub const INLINE_SECRETS: [(&str, &str); 2] = [
+    (
+        "sasl_password",
+        "sasl_password_env (an environment variable) or sasl_password_file (a file)",
+    ),
+    (
+        "password",
+        "sasl_password_env (an environment variable) or sasl_password_file (a file)",
+    ),
+];
+
+/// librdkafka properties that typed keys of `[kafka]` set: refused in `[kafka.properties]`, so a
+/// setting has one place (and a password is never written in the profile).
+const TYPED_PROPERTIES: [(&str, &str); 8] = [
+    ("security.protocol", "security_protocol"),
+    ("sasl.mechanisms", "sasl_mechanism"),
+    ("sasl.mechanism", "sasl_mechanism"),
+    ("sasl.username", "sasl_username"),
+    (
+        "sasl.password",
+        "sasl_password_env (an environment variable) or sasl_password_file (a file)",
+    ),
+    ("ssl.ca.location", "ssl_ca"),
+    ("ssl.certificate.location", "ssl_cert"),
+    ("ssl.key.location", "ssl_key"),
+];
+
+/// Parts of librdkafka property names whose values are credentials or key material.
+const SECRET_WORDS: [&str; 7] = [
+    "password",
+    "secret",
+    "token",
+    "jaas",
+    "credential",
+    "key",
+    "sasl.oauthbearer.config",
+];
+
+/// Whether a librdkafka property's value may carry a secret (it is blanked in reports).
+pub fn is_secret(property: &str) -> bool {
+    let p = property.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|w| p.contains(w))
+}
+
+/// `properties` with every value that may carry a secret blanked.
+pub(super) fn redact_properties(properties: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    properties
+        .iter()
+        .map(|(k, v)| {
+            let v = if is_secret(k) { REDACTED } else { v.as_str() };
+            (k.clone(), v.to_string())
+        })
+        .collect()
+}
+
+/// The first `[kafka.properties]` entry that a typed key sets, as (property, message).
+pub(super) fn typed_property(s: &KafkaSettings) -> Option<(String, String)> {
+    s.properties.keys().find_map(|k| {
+        let (_, typed) = TYPED_PROPERTIES.iter().find(|(p, _)| p == k)?;
+        Some((
+            k.clone(),
+            format!("is set by a key of [kafka]: use {typed} there instead"),
+        ))
+    })
+}
+
+fn password(s: &KafkaSettings) -> SecretSource<'_> {
+    SecretSource {
+        env: ("sasl_password_env", s.sasl_password_env.as_deref()),
+        file: ("sasl_password_file", s.sasl_password_file.as_deref()),
+    }
+}
+
+/// Checks the security keys: what the protocol needs is there, nothing is set that it would
+/// ignore, and every secret and file can be read. The error names the key, never a secret.
+pub(super) fn validate(s: &KafkaSettings) -> Result<(), Fault> {
+    let p = s.security_protocol.as_str();
+    let sasl_keys = [
+        ("sasl_mechanism", s.sasl_mechanism.is_some()),
+        ("sasl_username", s.sasl_username.is_some()),
+        ("sasl_password_env", s.sasl_password_env.is_some()),
+        ("sasl_password_file", s.sasl_password_file.is_some()),
+    ];
+    if s.security_protocol.sasl() {
+        if let Some((key, _)) = sasl_keys.iter().take(2).find(|(_, set)| !set) {
+            return Err((key, format!("is needed with security_protocol = {p}")));
+        }
+        if s.sasl_username.as_deref().is_some_and(str::is_empty) {
+            return Err(("sasl_username", "must not be empty".into()));
+        }
+        if !password(s).is_set() {
+            let msg = format!("or sasl_password_file is needed with security_protocol = {p}");
+            return Err(("sasl_password_env", msg));
+        }
+        password(s).read()?;
+    } else if let Some((key, _)) = sasl_keys.iter().find(|(_, set)| *set) {
+        let msg = format!(
+            "is set but security_protocol is {p}: a SASL login needs SASL_PLAINTEXT or SASL_SSL"
+        );
+        return Err((key, msg));
+    }
+    let files = [
+        ("ssl_ca", s.ssl_ca.as_deref()),
+        ("ssl_cert", s.ssl_cert.as_deref()),
+        ("ssl_key", s.ssl_key.as_deref()),
+    ];
+    if !s.security_protocol.tls() {
+        if let Some((key, _)) = files.iter().find(|(_, f)| f.is_some()) {
+            let msg = format!("is set but security_protocol is {p}: TLS needs SSL or SASL_SSL");
+            return Err((key, msg));
+        }
+    }
+    match (&s.ssl_cert, &s.ssl_key) {
+        (Some(_), None) => return Err(("ssl_key", "is needed with ssl_cert".into())),
+        (None, Some(_)) => return Err(("ssl_cert", "is needed with ssl_key".into())),
+        _ => {}
+    }
+    existing_files(files)
+}
+
+/// Sets the librdkafka security properties on `c`, with the password read now from its source.
+pub(super) fn apply(s: &KafkaSettings, c: &mut ClientConfig) -> Result<(), Fault> {
+    c.set("security.protocol", s.security_protocol.as_str());
+    if s.security_protocol.sasl() {
+        if let Some(m) = s.sasl_mechanism {
+            c.set("sasl.mechanisms", m.as_str());
+        }
+        if let Some(u) = &s.sasl_username {
+            c.set("sasl.username", u);
+        }
+        if let Some(pw) = password(s).read()? {
+            set_secret(c, "sasl.password", &pw);
+        }
+    }
+    if s.security_protocol.tls() {
+        for (property, path) in [
+            ("ssl.ca.location", &s.ssl_ca),
+            ("ssl.certificate.location", &s.ssl_cert),
+            ("ssl.key.location", &s.ssl_key),
+        ] {
+            if let Some(path) = path {
+                c.set(property, path.to_string_lossy());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hands a secret to librdkafka (whose own `Debug` of the config hides it).
+fn set_secret(c: &mut ClientConfig, property: &str, secret: &Secret) {
+    c.set(property, secret.expose());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn sasl(env: &str) -> KafkaSettings {
+        KafkaSettings {
+            security_protocol: SecurityProtocol::SaslPlaintext,
+            sasl_mechanism: Some(SaslMechanism::ScramSha256),
+            sasl_username: Some("alice".into()),
+            sasl_password_env: Some(env.into()),
+            ..KafkaSettings::default()
+        }
+    }
+
+    #[test]
+    fn a_sasl_login_needs_its_parts_and_a_set_password() {
+        let var = "PUBDUEL_TEST_KAFKA_SASL_PW";
+        let e = validate(&sasl(var)).unwrap_err();
+        assert_eq!(e.0, "sasl_password_env");
+        assert!(e.1.contains(var) && e.1.contains("not set"), "{}", e.1);
+        std::env::set_var(var, "pw-value");
+        assert!(validate(&sasl(var)).is_ok());
+        let mut c = ClientConfig::new();
+        apply(&sasl(var), &mut c).unwrap();
+        assert_eq!(c.get("sasl.password"), Some("pw-value"));
+        assert_eq!(c.get("sasl.mechanisms"), Some("SCRAM-SHA-256"));
+        assert_eq!(c.get("security.protocol"), Some("SASL_PLAINTEXT"));
+        assert!(!format!("{c:?}").contains("pw-value"), "{c:?}");
+        std::env::remove_var(var);
+        let no_mech = KafkaSettings {
+            sasl_mechanism: None,
+            ..sasl(var)
+        };
+        assert_eq!(validate(&no_mech).unwrap_err().0, "sasl_mechanism");
+        let no_pw = KafkaSettings {
+            sasl_password_env: None,
+            ..sasl(var)
+        };
+        assert_eq!(validate(&no_pw).unwrap_err().0, "sasl_password_env");
+    }
+
+    #[test]
+    fn keys_the_protocol_would_ignore_are_refused() {
+        let s = KafkaSettings {
+            sasl_username: Some("alice".into()),
+            ..KafkaSettings::default()
+        };
+        let e = validate(&s).unwrap_err();
+        assert_eq!(e.0, "sasl_username");
+        assert!(e.1.contains("SASL_PLAINTEXT"), "{}", e.1);
+        let s = KafkaSettings {
+            ssl_ca: Some("ca.pem".into()),
+            ..KafkaSettings::default()
+        };
+        assert_eq!(validate(&s).unwrap_err().0, "ssl_ca");
+    }
+
+    #[test]
+    fn tls_files_must_exist() {
+        let s = KafkaSettings {
+            security_protocol: SecurityProtocol::Ssl,
+            ssl_ca: Some(PathBuf::from("/nonexistent/ca.pem")),
+            ..KafkaSettings::default()
+        };
+        let e = validate(&s).unwrap_err();
+        assert_eq!(e.0, "ssl_ca");
+        assert!(e.1.contains("/nonexistent/ca.pem") && e.1.contains("does not exist"));
+        let s = KafkaSettings {
+            security_protocol: SecurityProtocol::Ssl,
+            ssl_cert: Some(PathBuf::from("/nonexistent/c.pem")),
+            ..KafkaSettings::default()
+        };
+        assert_eq!(validate(&s).unwrap_err().0, "ssl_key");
+    }
+
+    #[test]
+    fn secret_properties_are_blanked_and_typed_ones_refused() {
+        let mut s = KafkaSettings::default();
+        for (k, v) in [
+            ("ssl.key.password", "kp"),
+            ("sasl.oauthbearer.client.secret", "cs"),
+            ("socket.timeout.ms", "1000"),
+        ] {
+            s.properties.insert(k.into(), v.into());
+        }
+        let r = redact_properties(&s.properties);
+        assert_eq!(r["ssl.key.password"], REDACTED);
+        assert_eq!(r["sasl.oauthbearer.client.secret"], REDACTED);
+        assert_eq!(r["socket.timeout.ms"], "1000");
+        assert_eq!(typed_property(&s), None);
+        s.properties.insert("sasl.password".into(), "x".into());
+        let (k, msg) = typed_property(&s).unwrap();
+        assert_eq!(k, "sasl.password");
+        assert!(msg.contains("sasl_password_env"), "{msg}");
+    }
+}

@@ -1,0 +1,138 @@
+//! Profile parsing and validation: every error names its key and line.
+
+use super::*;
+use crate::vocab::AckStrategy;
+
+fn parse(text: &str) -> Result<Profile, ProfileError> {
+    Profile::parse(Path::new("p.toml"), text)
+}
+
+#[test]
+fn unknown_key_names_key_and_line() {
+    let e = parse("rate = 5\nconcurency = 4\n").unwrap_err();
+    assert_eq!(e.line, Some(2));
+    assert_eq!(e.key.as_deref(), Some("concurency"));
+    let s = e.to_string();
+    assert!(
+        s.starts_with("p.toml:2:1: key `concurency` (line 2)"),
+        "{s}"
+    );
+    assert!(s.contains("did you mean `concurrency`"), "{s}");
+}
+
+#[test]
+fn asserts_parse_and_a_bad_one_names_its_line() {
+    let p =
+        parse("[[assert]]\nexpr = \"nats.ack.p99 < 5ms\"\n[[assert]]\nexpr = \"errors == 0\"\n")
+            .unwrap();
+    assert_eq!(p.thresholds().unwrap().len(), 2);
+    let e = parse(
+        "rate = 5\n[[assert]]\nexpr = \"ack.p99 < 5ms\"\n\n[[assert]]\nexpr = \"ack.p99 <<< 5\"\n",
+    )
+    .unwrap_err();
+    assert_eq!((e.line, e.key.as_deref()), (Some(6), Some("expr")), "{e}");
+    let e = parse("[[assert]]\nexpr = \"kafak.ack.p99 < 5ms\"\n").unwrap_err();
+    assert!(e.to_string().contains("unknown lane `kafak`"), "{e}");
+    let e = parse("[[assert]]\nexpr = \"ack.p99 > 1.2x\"\n").unwrap_err();
+    assert!(e.to_string().contains("compare"), "{e}");
+    let e = parse("[[assert]]\nexp = \"ack.p99 < 5ms\"\n").unwrap_err();
+    assert!(e.to_string().contains("expr"), "{e}");
+}
+
+#[test]
+fn unknown_key_in_a_section() {
+    let e = parse("[kafka]\ntopic = \"t\"\nlinger = 5\n").unwrap_err();
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(e.to_string().contains("linger"), "{e}");
+}
+
+#[test]
+fn secrets_are_never_inline_and_their_sources_are_checked() {
+    let e = parse("[kafka]\nsecurity_protocol = \"SASL_PLAINTEXT\"\nsasl_password = \"pw\"\n")
+        .unwrap_err();
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(3), Some("sasl_password")),
+        "{e}"
+    );
+    assert!(e.to_string().contains("sasl_password_env") && !e.to_string().contains("pw\""));
+    let e = parse("[nats]\nuser = \"a\"\npassword = \"pw\"\n").unwrap_err();
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(3), Some("password")),
+        "{e}"
+    );
+    assert!(e.to_string().contains("password_file"), "{e}");
+    let e = parse("[kafka.properties]\n\"sasl.password\" = \"pw\"\n").unwrap_err();
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(2), Some("sasl.password")),
+        "{e}"
+    );
+    let e = parse(
+        "[kafka]\nsecurity_protocol = \"SASL_SSL\"\nsasl_mechanism = \"SCRAM-SHA-512\"\n\
+         sasl_username = \"u\"\nsasl_password_env = \"PUBDUEL_TEST_UNSET_PROFILE_PW\"\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(5), Some("sasl_password_env")),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("PUBDUEL_TEST_UNSET_PROFILE_PW is not set"),
+        "{e}"
+    );
+    let e = parse("[kafka]\nsecurity_protocol = \"SASL\"\n").unwrap_err();
+    assert_eq!(e.line, Some(2), "{e}");
+    let e = parse("[nats]\ntls_ca = \"/nonexistent/ca.pem\"\n").unwrap_err();
+    assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("tls_ca")), "{e}");
+}
+
+#[test]
+fn wrong_type_names_line() {
+    let e = parse("concurrency = \"four\"\n").unwrap_err();
+    assert_eq!(e.line, Some(1), "{e}");
+    assert!(e.to_string().contains("concurrency"), "{e}");
+}
+
+#[test]
+fn out_of_range_names_key_and_line() {
+    let e = parse("# comment\nconcurrency = 0\n").unwrap_err();
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(2), Some("concurrency")),
+        "{e}"
+    );
+    let e = parse("[lane.nats]\nmax_pending = 0\n").unwrap_err();
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(2), Some("max_pending")),
+        "{e}"
+    );
+    let e = parse("[kafka]\nacks = \"most\"\n").unwrap_err();
+    assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("acks")), "{e}");
+}
+
+#[test]
+fn bad_duration_and_ack() {
+    let e = parse("duration = \"ten\"\n").unwrap_err();
+    assert_eq!(e.line, Some(1), "{e}");
+    let e = parse("ack = \"fast\"\n").unwrap_err();
+    assert_eq!(e.line, Some(1), "{e}");
+}
+
+#[test]
+fn full_profile_parses() {
+    let p = parse(
+        "name = \"x\"\nduration = \"2m\"\nwarmup = \"1s\"\nlanes = [\"nats\"]\nconcurrency = 8\nack = \"task-per-message\"\n\
+         [lane.kafka]\nack = \"async\"\n[kafka]\ntopic = \"t\"\n[kafka.properties]\n\"socket.nagle.disable\" = \"true\"\n\
+         [nats]\nstorage = \"memory\"\n",
+    )
+    .unwrap();
+    assert_eq!(p.duration, Some(Duration::from_secs(120)));
+    assert_eq!(p.knobs.concurrency, Some(8));
+    assert_eq!(p.lane.get(LaneKind::Kafka).ack, Some(AckStrategy::Async));
+    assert_eq!(p.lanes, Some(vec![LaneKind::Nats]));
+}
