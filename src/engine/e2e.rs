@@ -20,10 +20,14 @@ struct Seen {
 
 impl Default for Seen {
     fn default() -> Seen {
-        Seen {
-            bits: vec![0; (WINDOW_BITS / 64) as usize],
-            low: 0,
+        let mut bits = vec![0u64; (WINDOW_BITS / 64) as usize];
+        // Touch every page now: the window's memory is resident from the start instead of
+        // growing for the minutes it takes to fill, so memory is flat from the first minute.
+        for w in bits.iter_mut().step_by(512) {
+            // SAFETY: `w` is a valid, aligned, exclusive reference into `bits`.
+            unsafe { std::ptr::write_volatile(w, 0) };
         }
+        Seen { bits, low: 0 }
     }
 }
 
