@@ -12,7 +12,7 @@
 
 use super::axis::Axis;
 use super::data::StageChart;
-use super::style::{axis_us, nines_label, text, GRID, INK};
+use super::style::{axis_us, house_mesh, nines_label, text, GRID};
 use super::{draw_curves, Failed};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -32,17 +32,14 @@ pub(super) fn draw<DB: DrawingBackend>(
         .x_label_area_size(44)
         .y_label_area_size(72)
         .build_cartesian_2d(Axis::nines(chart.x_max), Axis::log(lo, hi))?;
-    ctx.configure_mesh()
-        .x_label_formatter(&nines_label)
-        .y_label_formatter(&|v| axis_us(*v))
-        .x_desc("percentile")
-        .y_desc("latency")
-        .label_style(text(12))
-        .axis_desc_style(text(13))
-        .axis_style(INK)
-        .bold_line_style(GRID.mix(0.7))
-        .light_line_style(TRANSPARENT)
-        .draw()?;
+    house_mesh(
+        ctx.configure_mesh()
+            .x_label_formatter(&nines_label)
+            .y_label_formatter(&|v| axis_us(*v))
+            .x_desc("percentile")
+            .y_desc("latency"),
+    )
+    .draw()?;
     draw_curves(&mut ctx, &chart.curves)?;
     ctx.configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)

@@ -126,3 +126,19 @@ pub(super) fn nines_label(x: &f64) -> String {
     let decimals = (x.round() as i64 - 2).clamp(0, 6) as usize;
     format!("{p:.decimals$}%")
 }
+
+/// The house style of a chart's mesh: label sizes, a quiet grid, no minor lines.
+pub(super) fn house_mesh<'m, 'a, 'b, X, Y, DB>(
+    mesh: &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: plotters::coord::ranged1d::Ranged,
+    Y: plotters::coord::ranged1d::Ranged,
+    DB: DrawingBackend,
+{
+    mesh.label_style(text(12))
+        .axis_desc_style(text(13))
+        .axis_style(INK)
+        .bold_line_style(GRID.mix(0.7))
+        .light_line_style(TRANSPARENT)
+}

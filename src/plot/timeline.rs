@@ -12,7 +12,7 @@
 
 use super::axis::Axis;
 use super::data::{span, Curve, Timeline};
-use super::style::{axis_rate, axis_us, text, GRID, INK};
+use super::style::{axis_rate, axis_us, house_mesh, text, GRID, INK};
 use super::{draw_curves, Failed};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -51,17 +51,14 @@ fn throughput<DB: DrawingBackend>(
     let hi = (hi * 1.3).max(10.0);
     let mut ctx = builder(area, "acked msg/s, per second")
         .build_cartesian_2d(0.0..timeline.t_max, 0.0..hi)?;
-    ctx.configure_mesh()
-        .x_label_formatter(&|t| format!("{t:.0}s"))
-        .y_label_formatter(&|v| axis_rate(*v))
-        .x_desc("run time")
-        .y_desc("acked msg/s")
-        .label_style(text(12))
-        .axis_desc_style(text(13))
-        .axis_style(INK)
-        .bold_line_style(GRID.mix(0.7))
-        .light_line_style(TRANSPARENT)
-        .draw()?;
+    house_mesh(
+        ctx.configure_mesh()
+            .x_label_formatter(&|t| format!("{t:.0}s"))
+            .y_label_formatter(&|v| axis_rate(*v))
+            .x_desc("run time")
+            .y_desc("acked msg/s"),
+    )
+    .draw()?;
     phase_lines(&mut ctx, timeline, (0.0, hi))?;
     phase_captions(&mut ctx, timeline, hi)?;
     draw_curves(&mut ctx, &timeline.acked)?;
@@ -77,17 +74,14 @@ fn ack_p99<DB: DrawingBackend>(
     let (lo, hi) = (lo / 1.5, hi * 6.0);
     let mut ctx = builder(area, "ack p99 of each second")
         .build_cartesian_2d(0.0..timeline.t_max, Axis::log(lo, hi))?;
-    ctx.configure_mesh()
-        .x_label_formatter(&|t| format!("{t:.0}s"))
-        .y_label_formatter(&|v| axis_us(*v))
-        .x_desc("run time")
-        .y_desc("ack p99")
-        .label_style(text(12))
-        .axis_desc_style(text(13))
-        .axis_style(INK)
-        .bold_line_style(GRID.mix(0.7))
-        .light_line_style(TRANSPARENT)
-        .draw()?;
+    house_mesh(
+        ctx.configure_mesh()
+            .x_label_formatter(&|t| format!("{t:.0}s"))
+            .y_label_formatter(&|v| axis_us(*v))
+            .x_desc("run time")
+            .y_desc("ack p99"),
+    )
+    .draw()?;
     phase_lines(&mut ctx, timeline, (lo, hi))?;
     draw_curves(&mut ctx, &timeline.ack_p99)?;
     ctx.configure_series_labels()
