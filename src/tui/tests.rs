@@ -204,6 +204,20 @@ struct Recording {
 }
 
 impl Recording {
+    /// A `width` x `height` backend, with handles on what it shows and on its size.
+    fn new(width: u16, height: u16) -> (Recording, Arc<Mutex<String>>, Arc<Mutex<Size>>) {
+        let (screen, size) = (
+            Arc::new(Mutex::new(String::new())),
+            Arc::new(Mutex::new(Size::new(width, height))),
+        );
+        let backend = Recording {
+            inner: TestBackend::new(width, height),
+            screen: Arc::clone(&screen),
+            size: Arc::clone(&size),
+        };
+        (backend, screen, size)
+    }
+
     fn sync_size(&mut self) {
         let want = *self.size.lock().unwrap();
         let have = self.inner.size().unwrap_or_default();
@@ -288,13 +302,7 @@ async fn the_main_loop_steers_the_engine_by_keys() {
     let dir = tempfile::tempdir().unwrap();
     let ui = UiState::new("test", vec!["kafka".into(), "nats".into()], None);
     let mut app = Dashboard::new(handle.clone(), run_info(), ui, dir.path().to_path_buf());
-    let shown = Arc::new(Mutex::new(String::new()));
-    let size = Arc::new(Mutex::new(Size::new(160, 48)));
-    let backend = Recording {
-        inner: TestBackend::new(160, 48),
-        screen: Arc::clone(&shown),
-        size: Arc::clone(&size),
-    };
+    let (backend, shown, size) = Recording::new(160, 48);
     let mut terminal = ratatui::Terminal::new(backend).unwrap();
     let (keys, events) = futures::channel::mpsc::unbounded();
     let screen = || shown.lock().unwrap().clone();
@@ -466,12 +474,7 @@ async fn the_end_of_the_run_holds_the_final_numbers_until_q() {
     let dir = tempfile::tempdir().unwrap();
     let ui = UiState::new("test", vec!["kafka".into(), "nats".into()], None);
     let mut app = Dashboard::new(handle.clone(), run_info(), ui, dir.path().to_path_buf());
-    let shown = Arc::new(Mutex::new(String::new()));
-    let backend = Recording {
-        inner: TestBackend::new(160, 48),
-        screen: Arc::clone(&shown),
-        size: Arc::new(Mutex::new(Size::new(160, 48))),
-    };
+    let (backend, shown, _) = Recording::new(160, 48);
     let mut terminal = ratatui::Terminal::new(backend).unwrap();
     let (keys, events) = futures::channel::mpsc::unbounded();
     let screen = || shown.lock().unwrap().clone();
