@@ -478,7 +478,10 @@ impl Publisher for KafkaPublisher {
             cfg.set("group.id", format!("pubduel-e2e-{}", std::process::id()))
                 .set("enable.auto.commit", "false")
                 .set("auto.offset.reset", "latest")
-                .set("fetch.wait.max.ms", "10");
+                .set("fetch.wait.max.ms", "10")
+                // The consumer keeps up, so a small prefetch suffices; librdkafka's default (64 MB
+                // per partition) would be filled by the catch-up after a stall, and kept.
+                .set("queued.max.messages.kbytes", "4096");
             let consumer: StreamConsumer = cfg
                 .create()
                 .map_err(|e| setup_error(format!("consumer: {e}")))?;

@@ -16,7 +16,9 @@ pub use crate::vocab::{AckStrategy, KnobChange, Knobs};
 use crate::analysis;
 use crate::brokers::Durability;
 use crate::brokers::{BrokerError, OnMessage, Publisher};
-use crate::metrics::{Analyser, IntervalRecord, MetricsStore, PhaseResult, Snapshot};
+use crate::metrics::{
+    give_back_memory, Analyser, IntervalRecord, MetricsStore, PhaseResult, Snapshot,
+};
 use e2e::E2eTracker;
 use lane::Lane;
 use payload::PayloadBuilder;
@@ -306,10 +308,14 @@ impl Controller {
                 _ = cancel.cancelled() => break,
                 Some(c) = rx.recv() => self.control(c),
                 _ = tick.tick() => {
-                    self.store.tick(Instant::now());
+                    if self.store.tick(Instant::now()) {
+                        tokio::task::spawn_blocking(give_back_memory);
+                    }
                     self.ticks.send_modify(|t| *t += 1);
                 }
-                _ = sleep_until_opt(warm) => self.store.tick(Instant::now()),
+                _ = sleep_until_opt(warm) => {
+                    self.store.tick(Instant::now());
+                }
             }
         }
         self.shutdown().await

@@ -8,6 +8,10 @@ use std::time::Duration;
 pub const HIGHEST_US: u64 = 60_000_000;
 /// Significant digits kept by every histogram.
 const SIGFIG: u8 = 3;
+/// A histogram refilled every interval that has grown to cover more than this (about 130 ms,
+/// 64 KB) is dropped when the interval it held needed a quarter of its range
+/// ([`StageSet::clear`]); below it, a histogram keeps its memory from one interval to the next.
+pub const KEEP_RANGE_US: u64 = 1 << 17;
 
 /// A stretch of a message's life whose latency is recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -171,18 +175,32 @@ impl StageSet {
         }
     }
 
-    /// Moves every sample into `into` and leaves this set empty (but allocated).
-    pub fn drain_into(&mut self, into: &mut StageSet) {
+    /// Moves every sample into `into` and leaves this set empty, as [`clear`](Self::clear) does.
+    /// Returns true when it dropped a histogram.
+    pub fn drain_into(&mut self, into: &mut StageSet) -> bool {
         into.merge(self);
-        self.reset();
+        self.clear()
     }
 
-    /// Empties every histogram, keeping their memory.
-    pub fn reset(&mut self) {
+    /// Empties the set for the next interval. A histogram keeps its memory unless a burst of slow
+    /// samples grew it past [`KEEP_RANGE_US`] and to four times the range this interval needed:
+    /// then it is dropped, and made again small on its next sample. So sets that are refilled
+    /// every interval stay as large as the latencies they see now, not as the worst the run has
+    /// seen. Returns true when it dropped one.
+    pub fn clear(&mut self) -> bool {
         self.packed = Default::default();
-        for h in self.hists.iter_mut().flatten() {
-            h.reset();
+        let mut dropped = false;
+        for slot in self.hists.iter_mut() {
+            match slot {
+                Some(h) if h.high() > KEEP_RANGE_US && h.max() < h.high() / 4 => {
+                    *slot = None;
+                    dropped = true;
+                }
+                Some(h) => h.reset(),
+                None => {}
+            }
         }
+        dropped
     }
 
     /// True when no stage holds a sample.
@@ -325,6 +343,38 @@ mod tests {
         a.drain_into(&mut b);
         assert_eq!(a.count(Stage::Submit), 0);
         assert_eq!(b.count(Stage::Submit), 1);
+    }
+
+    #[test]
+    fn a_burst_grows_a_recording_set_only_while_it_lasts() {
+        let (mut stripe, mut into) = (StageSet::default(), StageSet::default());
+        let capacity = |s: &StageSet| {
+            s.hists[Stage::Ack.index()]
+                .as_ref()
+                .map(|h| h.distinct_values())
+        };
+        stripe.record(Stage::Ack, 2_000);
+        assert!(
+            !stripe.drain_into(&mut into),
+            "a small histogram keeps its memory"
+        );
+        let small = capacity(&stripe).unwrap();
+        stripe.record(Stage::Ack, 3_000_000);
+        assert!(
+            !stripe.drain_into(&mut into),
+            "kept through the interval that needed it"
+        );
+        assert!(capacity(&stripe).unwrap() > small);
+        stripe.record(Stage::Ack, 2_000);
+        assert!(
+            stripe.drain_into(&mut into),
+            "dropped once the burst is over"
+        );
+        assert_eq!(capacity(&stripe), None);
+        stripe.record(Stage::Ack, 2_000);
+        assert_eq!(capacity(&stripe), Some(small));
+        assert_eq!(into.count(Stage::Ack), 3);
+        assert_eq!(into.summary(Stage::Ack).unwrap().max_us / 1000, 3_000);
     }
 
     #[test]

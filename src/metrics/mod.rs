@@ -18,4 +18,6 @@ pub use histo::{
 pub use phase::{outages_of, LaneResult, Outage, PhaseResult};
 pub use recorder::{CounterValues, Counters, Dedicated, Recorder, Recorders};
 pub use snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
-pub use store::{no_analysis, Analyser, IntervalRecord, LaneMetrics, MetricsStore};
+pub use store::{
+    give_back_memory, no_analysis, Analyser, IntervalRecord, LaneMetrics, MetricsStore,
+};

@@ -28,6 +28,18 @@ pub fn no_analysis() -> Analyser {
     Box::new(|p: &PhaseResult| vec![Vec::new(); p.lanes.len()])
 }
 
+/// Asks the allocator to return the memory the store freed to the system. glibc keeps freed
+/// memory in its arenas, so without this the resident size would stay at the high-water mark of
+/// the worst burst the run has seen. It walks the arenas (a fraction of a millisecond): call it
+/// off the async workers, after a [tick](MetricsStore::tick) that freed something.
+pub fn give_back_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointers; it only releases free pages of the arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// A lane's recording handles, shared with its workers.
 pub struct LaneMetrics {
     /// Lane name.
@@ -105,6 +117,8 @@ struct LaneState {
     last_values: CounterValues,
     /// Samples drained since the last interval closed (a knob change may drain in between).
     pending: StageSet,
+    /// The tick's scratch set: what the recorders held, before it goes to the phase and run.
+    drained: StageSet,
     /// Every measured sample of the run (each phase's warm-up left out), for thresholds.
     run: StageSet,
     interval: StageSet,
@@ -130,6 +144,8 @@ struct Inner {
     lanes: Vec<LaneState>,
     /// Closed intervals not yet taken, when someone takes them.
     intervals: Option<Vec<IntervalRecord>>,
+    /// Histograms were freed since the last tick (a burst's grown ones, a closed phase's).
+    freed: bool,
 }
 
 /// The one shared metrics store of a run.
@@ -167,6 +183,7 @@ impl MetricsStore {
                 phase: PhaseLane::new(*knobs, start, warmup, CounterValues::default()),
                 last_values: CounterValues::default(),
                 pending: StageSet::default(),
+                drained: StageSet::default(),
                 run: StageSet::default(),
                 interval: StageSet::default(),
                 series: VecDeque::new(),
@@ -191,6 +208,7 @@ impl MetricsStore {
                 },
                 lanes: states,
                 intervals: None,
+                freed: false,
             }),
             snapshot: Mutex::new(Arc::new(Snapshot::default())),
         };
@@ -255,11 +273,13 @@ impl MetricsStore {
     }
 
     /// The stats tick: drains recorders into interval and phase histograms, extends the series and
-    /// publishes a new snapshot.
-    pub fn tick(&self, now: Instant) {
+    /// publishes a new snapshot. Returns true when histograms were freed since the last tick, so
+    /// the caller can [give the memory back](give_back_memory).
+    pub fn tick(&self, now: Instant) -> bool {
         let mut inner = self.inner.lock();
         self.drain(&mut inner, now, false);
         self.publish(&inner, now);
+        std::mem::take(&mut inner.freed)
     }
 
     /// Closes the current phase at `now` and opens the next with `knobs` (one per lane); the
@@ -292,6 +312,7 @@ impl MetricsStore {
             Arc::make_mut(&mut l.measured).pack();
             Arc::make_mut(&mut l.warm).pack();
         }
+        inner.freed = true;
         self.publish(&inner, now);
     }
 
@@ -316,20 +337,27 @@ impl MetricsStore {
         let dt = now.saturating_duration_since(inner.last_tick).as_secs_f64();
         let close = dt > MIN_INTERVAL_S || (close && dt > 0.0);
         let warm_done = now >= inner.phase.measure_from;
+        let mut freed = false;
         for (lane, metrics) in inner.lanes.iter_mut().zip(&self.lanes) {
             track_outages(lane);
-            let mut drained = StageSet::default();
-            metrics.recorders.drain_into(&mut drained);
+            let drained = &mut lane.drained;
+            freed |= metrics.recorders.drain_into(drained);
             if warm_done {
-                Arc::make_mut(&mut lane.phase.measured).merge(&drained);
-                lane.run.merge(&drained);
-                let values = metrics.counters.values();
-                lane.phase.measure_base.get_or_insert((now, values));
+                Arc::make_mut(&mut lane.phase.measured).merge(drained);
+                lane.run.merge(drained);
+                if lane.phase.measure_base.is_none() {
+                    lane.phase.measure_base = Some((now, metrics.counters.values()));
+                    // The warm-up will not record again.
+                    Arc::make_mut(&mut lane.phase.warm).pack();
+                    freed = true;
+                }
             } else {
-                Arc::make_mut(&mut lane.phase.warm).merge(&drained);
+                Arc::make_mut(&mut lane.phase.warm).merge(drained);
             }
-            lane.pending.merge(&drained);
+            lane.pending.merge(drained);
+            freed |= drained.clear();
         }
+        inner.freed |= freed;
         if close {
             self.close_interval(inner, now, dt);
         }
@@ -348,7 +376,10 @@ impl MetricsStore {
         for (i, (lane, metrics)) in inner.lanes.iter_mut().zip(&self.lanes).enumerate() {
             let values = metrics.counters.values();
             let d = values.since(&lane.last_values);
-            let interval = std::mem::take(&mut lane.pending);
+            // The interval's samples move to `interval`; the set they replace is refilled next.
+            std::mem::swap(&mut lane.pending, &mut lane.interval);
+            inner.freed |= lane.pending.clear();
+            let interval = &lane.interval;
             let p99 = |s: Stage| interval.summary(s).map_or(0, |v| v.p99_us);
             // A short closing interval (the end of the run) makes a record, not a spiky point.
             let point = (dt > MIN_INTERVAL_S).then_some(SeriesPoint {
@@ -380,7 +411,6 @@ impl MetricsStore {
                 });
             }
             lane.last_values = values;
-            lane.interval = interval;
         }
         inner.last_tick = now;
     }
