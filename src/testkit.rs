@@ -25,7 +25,7 @@
 //! cluster instead ([`start_clusters`], shared per test binary by [`shared_clusters`]), each node
 //! a [`BrokerProcess`] like a single broker.
 //!
-//! Tests of secured clusters start a Kafka node with SASL/SCRAM and SSL listeners
+//! Tests of secured clusters start a Kafka node with SASL/SCRAM, SSL and mutual-TLS listeners
 //! ([`start_secured_kafka`]) and a nats-server from a configuration of their own
 //! ([`start_nats_with_config`]), with the certificates and credentials the test made.
 
@@ -216,8 +216,8 @@ struct KafkaNode {
 /// What a node has beyond its PLAINTEXT and CONTROLLER listeners (nothing by default).
 #[derive(Default)]
 struct KafkaExtras {
-    /// More client listeners, as (listener name = security protocol, port).
-    listeners: Vec<(&'static str, u16)>,
+    /// More client listeners, as (listener name, security protocol, port).
+    listeners: Vec<(&'static str, &'static str, u16)>,
     /// More lines of `server.properties`.
     properties: String,
     /// More arguments to `StorageTool format` (SCRAM credentials).
@@ -240,10 +240,10 @@ fn kafka_properties(dir: &Path, node: &KafkaNode) -> String {
     let rf = voters.split(',').count();
     let isr = rf.min(2);
     let listeners: String = (extra.listeners.iter())
-        .map(|(name, p)| format!(",{name}://127.0.0.1:{p}"))
+        .map(|(name, _, p)| format!(",{name}://127.0.0.1:{p}"))
         .collect();
     let protocols: String = (extra.listeners.iter())
-        .map(|(name, _)| format!(",{name}:{name}"))
+        .map(|(name, protocol, _)| format!(",{name}:{protocol}"))
         .collect();
     format!(
         "process.roles=broker,controller

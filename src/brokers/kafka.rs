@@ -80,6 +80,11 @@ pub struct KafkaSettings {
     pub ssl_cert: Option<PathBuf>,
     /// `ssl.key.location`: PEM file of the client certificate's private key.
     pub ssl_key: Option<PathBuf>,
+    /// The environment variable that holds the password of an encrypted `ssl_key`
+    /// (`ssl.key.password`, read when the lane connects).
+    pub ssl_key_password_env: Option<String>,
+    /// The file that holds the password of an encrypted `ssl_key` (read when the lane connects).
+    pub ssl_key_password_file: Option<PathBuf>,
     /// Any other librdkafka properties, passed through as they are (those a key above sets are
     /// refused; values that may carry secrets are blanked in reports).
     pub properties: BTreeMap<String, String>,
@@ -108,6 +113,8 @@ impl Default for KafkaSettings {
             ssl_ca: None,
             ssl_cert: None,
             ssl_key: None,
+            ssl_key_password_env: None,
+            ssl_key_password_file: None,
             properties: BTreeMap::new(),
         }
     }
@@ -196,7 +203,7 @@ impl KafkaSettings {
         }
     }
 
-    /// What every client of the lane shares: the brokers, the security settings (the password
+    /// What every client of the lane shares: the brokers, the security settings (the passwords
     /// read now), the pass-through properties.
     fn base_config(&self) -> Result<ClientConfig, BrokerError> {
         let mut c = ClientConfig::new();
@@ -535,12 +542,12 @@ mod tests {
     fn secrets_are_not_reported() {
         let mut s = KafkaSettings::default();
         s.properties
-            .insert("ssl.key.password".into(), "hunter2".into());
+            .insert("ssl.keystore.password".into(), "hunter2".into());
         s.properties
             .insert("socket.timeout.ms".into(), "1000".into());
         let r = s.redacted();
         assert_eq!(
-            r.properties["ssl.key.password"],
+            r.properties["ssl.keystore.password"],
             crate::brokers::secret::REDACTED
         );
         assert_eq!(r.properties["socket.timeout.ms"], "1000");

@@ -254,8 +254,7 @@ fn unreachable(settings: &NatsSettings, detail: String) -> BrokerError {
 /// A failed first connection: refused (a login, a certificate, TLS), or else unreachable.
 fn connect_error(settings: &NatsSettings, e: &async_nats::ConnectError) -> BrokerError {
     let detail = e.to_string();
-    let tls = security::tls_required(settings);
-    match security::refusal(e.kind(), &detail, tls) {
+    match security::refusal(e.kind(), &detail, settings) {
         Some(hint) => BrokerError::Refused {
             lane: "nats",
             addr: shown_addr(settings),

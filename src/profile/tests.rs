@@ -84,6 +84,27 @@ fn secrets_are_never_inline_and_their_sources_are_checked() {
             .contains("PUBDUEL_TEST_UNSET_PROFILE_PW is not set"),
         "{e}"
     );
+    let e =
+        parse("[kafka]\nsecurity_protocol = \"SSL\"\nssl_key_password = \"kpw\"\n").unwrap_err();
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(3), Some("ssl_key_password")),
+        "{e}"
+    );
+    assert!(e.to_string().contains("ssl_key_password_file") && !e.to_string().contains("kpw"));
+    let e = parse("[kafka.properties]\n\"ssl.key.password\" = \"kpw\"\n").unwrap_err();
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(2), Some("ssl.key.password")),
+        "{e}"
+    );
+    assert!(e.to_string().contains("ssl_key_password_env") && !e.to_string().contains("kpw"));
+    let e = parse("[kafka]\nssl_key_password_env = \"KPW\"\n").unwrap_err();
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(2), Some("ssl_key_password_env")),
+        "{e}"
+    );
     let e = parse("[kafka]\nsecurity_protocol = \"SASL\"\n").unwrap_err();
     assert_eq!(e.line, Some(2), "{e}");
     let e = parse("[nats]\ntls_ca = \"/nonexistent/ca.pem\"\n").unwrap_err();

@@ -21,6 +21,8 @@ enum Refusal {
     Login,
     /// TLS failed on the broker's certificate.
     Certificate,
+    /// The broker did not take the client's certificate, or wants one and got none.
+    ClientCertificate,
     /// One side speaks TLS or SASL and the other does not.
     Protocol,
 }
@@ -29,8 +31,14 @@ impl Refusal {
     /// The refusal an error from librdkafka's error callback stands for, if any.
     fn of(code: Option<RDKafkaErrorCode>, reason: &str) -> Option<Refusal> {
         let lower = reason.to_ascii_lowercase();
+        // OpenSSL's words for the alerts a broker sends about the client's certificate (Java
+        // sends `bad certificate` for a missing one as well as for one it does not trust).
+        let client_alert = CLIENT_CERTIFICATE_ALERTS
+            .iter()
+            .any(|a| lower.contains(&format!("alert {a}")));
         match code {
             Some(RDKafkaErrorCode::Authentication) => Some(Refusal::Login),
+            _ if client_alert => Some(Refusal::ClientCertificate),
             Some(RDKafkaErrorCode::SSL) if lower.contains("certificate") => {
                 Some(Refusal::Certificate)
             }
@@ -51,6 +59,10 @@ impl Refusal {
                 "The broker's TLS certificate is not trusted: point ssl_ca of [kafka] at the PEM \
                  file of the CA that signed it (and check the certificate names this host)."
             }
+            Refusal::ClientCertificate => {
+                "The broker did not take a client certificate: it wants one signed by a CA it \
+                 trusts; set ssl_cert and ssl_key of [kafka] to it and its key."
+            }
             Refusal::Protocol => {
                 "The listener at this address seems to expect another security protocol (TLS or \
                  SASL): set security_protocol of [kafka] to what it speaks (PLAINTEXT, SSL, \
@@ -59,6 +71,17 @@ impl Refusal {
         }
     }
 }
+
+/// TLS alerts about the client's certificate, as OpenSSL names them.
+const CLIENT_CERTIFICATE_ALERTS: [&str; 7] = [
+    "bad certificate",
+    "certificate required",
+    "unknown ca",
+    "certificate unknown",
+    "unsupported certificate",
+    "certificate expired",
+    "certificate revoked",
+];
 
 /// Keeps the errors librdkafka reports while the probe waits for metadata.
 #[derive(Default)]
@@ -117,6 +140,37 @@ impl ProducerContext for ProbeContext {
     fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
 }
 
+/// The TLS files librdkafka loads when it creates a client, by its property and the keys of
+/// `[kafka]` to check when it cannot.
+const TLS_FILES: [(&str, &str); 3] = [
+    (
+        "ssl.key.location",
+        "The private key in ssl_key of [kafka] could not be loaded: check that it is the PEM key \
+         of ssl_cert and, if it is encrypted, its password in ssl_key_password_env or \
+         ssl_key_password_file.",
+    ),
+    (
+        "ssl.certificate.location",
+        "The client certificate in ssl_cert of [kafka] could not be loaded: check that it is a \
+         PEM certificate.",
+    ),
+    (
+        "ssl.ca.location",
+        "The CA in ssl_ca of [kafka] could not be loaded: check that it is a PEM file of \
+         certificates.",
+    ),
+];
+
+/// A client librdkafka would not create, with what to check when a TLS file is the cause (a
+/// wrong key password reads `ssl.key.location failed: ... PEM lib`).
+fn creation_error(e: &KafkaError) -> BrokerError {
+    let detail = e.to_string();
+    match TLS_FILES.iter().find(|(p, _)| detail.contains(p)) {
+        Some((_, hint)) => setup_error(format!("{detail}\n  {hint}")),
+        None => setup_error(detail),
+    }
+}
+
 /// Asks the cluster for its metadata until it answers (then `Ok`), refuses the lane (a login,
 /// certificate or protocol error, at once) or [`SETUP_TIMEOUT`] passes (unreachable, with the
 /// latest reason librdkafka gave). Blocks: run it on a blocking thread.
@@ -126,7 +180,7 @@ pub(super) fn first_contact(s: &KafkaSettings, config: &ClientConfig) -> Result<
     config.set_log_level(RDKafkaLogLevel::Info);
     let probe: BaseProducer<ProbeContext> = config
         .create_with_context(ProbeContext::default())
-        .map_err(|e| setup_error(e.to_string()))?;
+        .map_err(|e| creation_error(&e))?;
     let deadline = Instant::now() + SETUP_TIMEOUT;
     loop {
         let answer = probe.client().fetch_metadata(None, SLICE);
@@ -160,6 +214,8 @@ mod tests {
         let auth = "SASL authentication error: Authentication failed during authentication due \
                     to invalid credentials with SASL mechanism SCRAM-SHA-256";
         let ca = "SSL handshake failed: error:0A000086:SSL routines::certificate verify failed";
+        let no_cert = "Receive failed: error:0A000412:SSL routines::sslv3 alert bad certificate: \
+                       SSL alert number 42 (after 5ms in state APIVERSION_QUERY)";
         let plain = "Disconnected while requesting ApiVersion: might be caused by incorrect \
                      security.protocol configuration (connecting to a SSL listener?)";
         let cases = [
@@ -184,11 +240,32 @@ mod tests {
                 "Connection refused",
                 None,
             ),
+            (
+                Some(RDKafkaErrorCode::BrokerTransportFailure),
+                no_cert,
+                Some(Refusal::ClientCertificate),
+            ),
+            (
+                Some(RDKafkaErrorCode::SSL),
+                "SSL handshake failed: error:0A000418:SSL routines::tlsv1 alert unknown ca",
+                Some(Refusal::ClientCertificate),
+            ),
         ];
         for (code, reason, want) in cases {
             assert_eq!(Refusal::of(code, reason), want, "{reason}");
         }
         assert!(Refusal::Login.hint().contains("authentication"));
+        let bad_key = KafkaError::ClientCreation(
+            "ssl.key.location failed: error:0A080009:SSL routines::PEM lib".into(),
+        );
+        let e = creation_error(&bad_key).to_string();
+        assert!(
+            e.contains("PEM lib") && e.contains("ssl_key_password_env"),
+            "{e}"
+        );
+        let other = KafkaError::ClientCreation("Invalid value for configuration property".into());
+        assert!(!creation_error(&other).to_string().contains("[kafka]"));
         assert!(Refusal::Certificate.hint().contains("certificate"));
+        assert!(Refusal::ClientCertificate.hint().contains("ssl_cert"));
     }
 }

@@ -7,6 +7,7 @@ use crate::brokers::secret::{existing_files, Fault, Secret, SecretSource, REDACT
 use rdkafka::config::ClientConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// How the lane talks to the brokers (librdkafka's `security.protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -83,7 +84,7 @@ impl SaslMechanism {
 
 /// Keys a profile might use to put a secret in `[kafka]` itself, refused with where the secret
 /// should come from instead.
-pub const INLINE_SECRETS: [(&str, &str); 2] = [
+pub const INLINE_SECRETS: [(&str, &str); 3] = [
     (
         "sasl_password",
         "sasl_password_env (an environment variable) or sasl_password_file (a file)",
@@ -92,11 +93,15 @@ pub const INLINE_SECRETS: [(&str, &str); 2] = [
         "password",
         "sasl_password_env (an environment variable) or sasl_password_file (a file)",
     ),
+    (
+        "ssl_key_password",
+        "ssl_key_password_env (an environment variable) or ssl_key_password_file (a file)",
+    ),
 ];
 
 /// librdkafka properties that typed keys of `[kafka]` set: refused in `[kafka.properties]`, so a
 /// setting has one place (and a password is never written in the profile).
-const TYPED_PROPERTIES: [(&str, &str); 8] = [
+const TYPED_PROPERTIES: [(&str, &str); 9] = [
     ("security.protocol", "security_protocol"),
     ("sasl.mechanisms", "sasl_mechanism"),
     ("sasl.mechanism", "sasl_mechanism"),
@@ -108,6 +113,10 @@ const TYPED_PROPERTIES: [(&str, &str); 8] = [
     ("ssl.ca.location", "ssl_ca"),
     ("ssl.certificate.location", "ssl_cert"),
     ("ssl.key.location", "ssl_key"),
+    (
+        "ssl.key.password",
+        "ssl_key_password_env (an environment variable) or ssl_key_password_file (a file)",
+    ),
 ];
 
 /// Parts of librdkafka property names whose values are credentials or key material.
@@ -156,9 +165,22 @@ fn password(s: &KafkaSettings) -> SecretSource<'_> {
     }
 }
 
+fn key_password(s: &KafkaSettings) -> SecretSource<'_> {
+    SecretSource {
+        env: ("ssl_key_password_env", s.ssl_key_password_env.as_deref()),
+        file: ("ssl_key_password_file", s.ssl_key_password_file.as_deref()),
+    }
+}
+
 /// Checks the security keys: what the protocol needs is there, nothing is set that it would
 /// ignore, and every secret and file can be read. The error names the key, never a secret.
 pub(super) fn validate(s: &KafkaSettings) -> Result<(), Fault> {
+    validate_sasl(s)?;
+    validate_tls(s)
+}
+
+/// Checks the SASL login keys against the protocol, and reads the password.
+fn validate_sasl(s: &KafkaSettings) -> Result<(), Fault> {
     let p = s.security_protocol.as_str();
     let sasl_keys = [
         ("sasl_mechanism", s.sasl_mechanism.is_some()),
@@ -166,44 +188,82 @@ pub(super) fn validate(s: &KafkaSettings) -> Result<(), Fault> {
         ("sasl_password_env", s.sasl_password_env.is_some()),
         ("sasl_password_file", s.sasl_password_file.is_some()),
     ];
-    if s.security_protocol.sasl() {
-        if let Some((key, _)) = sasl_keys.iter().take(2).find(|(_, set)| !set) {
-            return Err((key, format!("is needed with security_protocol = {p}")));
+    if !s.security_protocol.sasl() {
+        if let Some((key, _)) = sasl_keys.iter().find(|(_, set)| *set) {
+            let msg = format!(
+                "is set but security_protocol is {p}: a SASL login needs SASL_PLAINTEXT or \
+                 SASL_SSL"
+            );
+            return Err((key, msg));
         }
-        if s.sasl_username.as_deref().is_some_and(str::is_empty) {
-            return Err(("sasl_username", "must not be empty".into()));
-        }
-        if !password(s).is_set() {
-            let msg = format!("or sasl_password_file is needed with security_protocol = {p}");
-            return Err(("sasl_password_env", msg));
-        }
-        password(s).read()?;
-    } else if let Some((key, _)) = sasl_keys.iter().find(|(_, set)| *set) {
-        let msg = format!(
-            "is set but security_protocol is {p}: a SASL login needs SASL_PLAINTEXT or SASL_SSL"
-        );
-        return Err((key, msg));
+        return Ok(());
     }
+    if let Some((key, _)) = sasl_keys.iter().take(2).find(|(_, set)| !set) {
+        return Err((key, format!("is needed with security_protocol = {p}")));
+    }
+    if s.sasl_username.as_deref().is_some_and(str::is_empty) {
+        return Err(("sasl_username", "must not be empty".into()));
+    }
+    if !password(s).is_set() {
+        let msg = format!("or sasl_password_file is needed with security_protocol = {p}");
+        return Err(("sasl_password_env", msg));
+    }
+    password(s).read().map(|_| ())
+}
+
+/// Checks the TLS keys against the protocol: the files exist, a certificate comes with its key,
+/// and the key's password (for an encrypted key only) can be read.
+fn validate_tls(s: &KafkaSettings) -> Result<(), Fault> {
+    let p = s.security_protocol.as_str();
     let files = [
         ("ssl_ca", s.ssl_ca.as_deref()),
         ("ssl_cert", s.ssl_cert.as_deref()),
         ("ssl_key", s.ssl_key.as_deref()),
     ];
-    if !s.security_protocol.tls() {
-        if let Some((key, _)) = files.iter().find(|(_, f)| f.is_some()) {
-            let msg = format!("is set but security_protocol is {p}: TLS needs SSL or SASL_SSL");
-            return Err((key, msg));
-        }
+    let password_keys = [
+        ("ssl_key_password_env", s.ssl_key_password_env.is_some()),
+        ("ssl_key_password_file", s.ssl_key_password_file.is_some()),
+    ];
+    let tls_keys = files.iter().map(|(key, f)| (*key, f.is_some()));
+    let set = tls_keys.chain(password_keys).find(|(_, set)| *set);
+    if let (false, Some((key, _))) = (s.security_protocol.tls(), set) {
+        let msg = format!("is set but security_protocol is {p}: TLS needs SSL or SASL_SSL");
+        return Err((key, msg));
     }
     match (&s.ssl_cert, &s.ssl_key) {
         (Some(_), None) => return Err(("ssl_key", "is needed with ssl_cert".into())),
         (None, Some(_)) => return Err(("ssl_cert", "is needed with ssl_key".into())),
         _ => {}
     }
-    existing_files(files)
+    if let (None, Some((key, _))) = (&s.ssl_key, password_keys.iter().find(|(_, set)| *set)) {
+        let msg = "is set but ssl_key is not: it is the password of an encrypted ssl_key";
+        return Err((key, msg.into()));
+    }
+    existing_files(files)?;
+    match (&s.ssl_key, key_password(s).read()?) {
+        (Some(key), None) if encrypted_key(key) => Err((
+            "ssl_key",
+            format!(
+                "{} is encrypted: its password goes in ssl_key_password_env or \
+                 ssl_key_password_file",
+                key.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
-/// Sets the librdkafka security properties on `c`, with the password read now from its source.
+/// Whether the PEM file at `path` holds an encrypted private key (PKCS#8, or OpenSSL's older
+/// form with a `Proc-Type` header).
+fn encrypted_key(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| {
+        text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+            || text.contains("Proc-Type: 4,ENCRYPTED")
+    })
+}
+
+/// Sets the librdkafka security properties on `c`, with the passwords read now from their
+/// sources.
 pub(super) fn apply(s: &KafkaSettings, c: &mut ClientConfig) -> Result<(), Fault> {
     c.set("security.protocol", s.security_protocol.as_str());
     if s.security_protocol.sasl() {
@@ -226,6 +286,9 @@ pub(super) fn apply(s: &KafkaSettings, c: &mut ClientConfig) -> Result<(), Fault
             if let Some(path) = path {
                 c.set(property, path.to_string_lossy());
             }
+        }
+        if let Some(pw) = key_password(s).read()? {
+            set_secret(c, "ssl.key.password", &pw);
         }
     }
     Ok(())
@@ -316,20 +379,118 @@ mod tests {
     fn secret_properties_are_blanked_and_typed_ones_refused() {
         let mut s = KafkaSettings::default();
         for (k, v) in [
-            ("ssl.key.password", "kp"),
+            ("ssl.keystore.password", "kp"),
             ("sasl.oauthbearer.client.secret", "cs"),
             ("socket.timeout.ms", "1000"),
         ] {
             s.properties.insert(k.into(), v.into());
         }
         let r = redact_properties(&s.properties);
-        assert_eq!(r["ssl.key.password"], REDACTED);
+        assert_eq!(r["ssl.keystore.password"], REDACTED);
         assert_eq!(r["sasl.oauthbearer.client.secret"], REDACTED);
         assert_eq!(r["socket.timeout.ms"], "1000");
         assert_eq!(typed_property(&s), None);
-        s.properties.insert("sasl.password".into(), "x".into());
-        let (k, msg) = typed_property(&s).unwrap();
-        assert_eq!(k, "sasl.password");
-        assert!(msg.contains("sasl_password_env"), "{msg}");
+        for (property, key) in [
+            ("sasl.password", "sasl_password_env"),
+            ("ssl.key.password", "ssl_key_password_env"),
+        ] {
+            let mut s = s.clone();
+            s.properties.insert(property.into(), "x".into());
+            let (k, msg) = typed_property(&s).unwrap();
+            assert_eq!(k, property);
+            assert!(msg.contains(key), "{msg}");
+        }
+    }
+
+    /// SSL settings with a client certificate whose key is encrypted, its password in `var`.
+    fn with_encrypted_key(dir: &Path, var: &str) -> KafkaSettings {
+        let (cert, key) = (dir.join("client.pem"), dir.join("client.key"));
+        std::fs::write(&cert, "cert").unwrap();
+        let pem =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        std::fs::write(&key, pem).unwrap();
+        KafkaSettings {
+            security_protocol: SecurityProtocol::Ssl,
+            ssl_cert: Some(cert),
+            ssl_key: Some(key),
+            ssl_key_password_env: Some(var.into()),
+            ..KafkaSettings::default()
+        }
+    }
+
+    #[test]
+    fn a_key_password_is_read_from_its_source_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let var = "PUBDUEL_TEST_KAFKA_KEY_PW";
+        let s = with_encrypted_key(dir.path(), var);
+        let e = validate(&s).unwrap_err();
+        assert_eq!(e.0, "ssl_key_password_env");
+        assert!(e.1.contains(var) && e.1.contains("not set"), "{}", e.1);
+        std::env::set_var(var, "key-pw-value");
+        assert!(validate(&s).is_ok());
+        let mut c = ClientConfig::new();
+        apply(&s, &mut c).unwrap();
+        assert_eq!(c.get("ssl.key.password"), Some("key-pw-value"));
+        assert!(!format!("{c:?}").contains("key-pw-value"), "{c:?}");
+        assert!(!format!("{:?}", s.redacted()).contains("key-pw-value"));
+        std::env::remove_var(var);
+        let pw_file = dir.path().join("key-pw");
+        std::fs::write(&pw_file, "from-file\n").unwrap();
+        let from_file = KafkaSettings {
+            ssl_key_password_env: None,
+            ssl_key_password_file: Some(pw_file.clone()),
+            ..s.clone()
+        };
+        let mut c = ClientConfig::new();
+        apply(&from_file, &mut c).unwrap();
+        assert_eq!(c.get("ssl.key.password"), Some("from-file"));
+        let both = KafkaSettings {
+            ssl_key_password_file: Some(pw_file),
+            ..s.clone()
+        };
+        assert!(validate(&both).unwrap_err().1.contains("not both"));
+    }
+
+    #[test]
+    fn a_key_password_needs_a_key_and_tls() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = with_encrypted_key(dir.path(), "PUBDUEL_TEST_KAFKA_KEY_PW_UNSET");
+        let no_password = KafkaSettings {
+            ssl_key_password_env: None,
+            ..s.clone()
+        };
+        let e = validate(&no_password).unwrap_err();
+        assert_eq!(e.0, "ssl_key");
+        assert!(e.1.contains("is encrypted"), "{}", e.1);
+        let plain_key = no_password.ssl_key.clone().unwrap();
+        std::fs::write(&plain_key, "-----BEGIN PRIVATE KEY-----\n").unwrap();
+        assert!(validate(&no_password).is_ok());
+        let no_key = KafkaSettings {
+            ssl_cert: None,
+            ssl_key: None,
+            ..s.clone()
+        };
+        let e = validate(&no_key).unwrap_err();
+        assert_eq!(e.0, "ssl_key_password_env");
+        assert!(e.1.contains("ssl_key is not"), "{}", e.1);
+        let plain = KafkaSettings {
+            security_protocol: SecurityProtocol::Plaintext,
+            ..no_key
+        };
+        let e = validate(&plain).unwrap_err();
+        assert_eq!(e.0, "ssl_key_password_env");
+        assert!(e.1.contains("TLS needs SSL"), "{}", e.1);
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "pw").unwrap();
+        let sasl_plain = KafkaSettings {
+            sasl_password_env: None,
+            sasl_password_file: Some(pw.clone()),
+            ssl_key_password_file: Some(pw),
+            ..sasl("PUBDUEL_TEST_KAFKA_KEY_PW_UNSET")
+        };
+        assert_eq!(
+            validate(&sasl_plain).unwrap_err().0,
+            "ssl_key_password_file"
+        );
     }
 }

@@ -161,11 +161,34 @@ fn owned(secret: &Secret) -> String {
     secret.expose().to_string()
 }
 
+/// TLS alerts a server sends when it does not take the client's certificate (rustls's names).
+const CLIENT_CERTIFICATE_ALERTS: [&str; 6] = [
+    "badcertificate",
+    "unknownca",
+    "certificateunknown",
+    "unsupportedcertificate",
+    "certificateexpired",
+    "certificaterevoked",
+];
+
 /// Why a server that answered did not let the lane in, as a hint naming the keys to check; `None`
 /// when the failure is not one of those (the server is rather unreachable).
-pub(super) fn refusal(kind: ConnectErrorKind, detail: &str, tls: bool) -> Option<&'static str> {
+pub(super) fn refusal(
+    kind: ConnectErrorKind,
+    detail: &str,
+    s: &NatsSettings,
+) -> Option<&'static str> {
     let lower = detail.to_ascii_lowercase();
+    // An alert the server sent: about the client's certificate, when it is one of these.
+    let alert = lower
+        .split_once("received fatal alert: ")
+        .map_or("", |(_, a)| a);
+    let wanted = alert.starts_with("certificaterequired");
+    let not_taken = CLIENT_CERTIFICATE_ALERTS
+        .iter()
+        .any(|c| alert.starts_with(c));
     let certificate = lower.contains("certificate") || lower.contains("unknownissuer");
+    let tls = tls_required(s);
     match kind {
         ConnectErrorKind::AuthorizationViolation => Some(
             "The server refused the login: check user and the password in password_env or \
@@ -175,6 +198,14 @@ pub(super) fn refusal(kind: ConnectErrorKind, detail: &str, tls: bool) -> Option
             "The login could not be signed: check that nkey_seed or creds of [nats] hold a \
              valid user seed.",
         ),
+        _ if wanted => Some(
+            "The server asks for a client certificate: set tls_cert and tls_key of [nats] to the \
+             PEM files of a certificate signed by a CA it trusts, and its key.",
+        ),
+        _ if not_taken => Some(
+            "The server did not take the client certificate: check tls_cert and tls_key of [nats] \
+             (a certificate signed by a CA the server trusts, not expired, and its key).",
+        ),
         _ if certificate => Some(
             "The server's TLS certificate is not trusted: point tls_ca of [nats] at the PEM file \
              of the CA that signed it (and check the certificate names this host).",
@@ -182,6 +213,10 @@ pub(super) fn refusal(kind: ConnectErrorKind, detail: &str, tls: bool) -> Option
         ConnectErrorKind::Tls => {
             Some("TLS could not be set up: check tls_ca, tls_cert and tls_key of [nats].")
         }
+        ConnectErrorKind::Io if tls && !s.tls_first && lower.contains("expected info") => Some(
+            "The server said nothing: it may wait for TLS before its first message \
+             (handshake_first): set tls_first = true in [nats].",
+        ),
         ConnectErrorKind::Io if tls && !unreachable(&lower) => Some(
             "TLS is required (a tls:// URL or a tls_* key of [nats]) but the server did not \
              complete a TLS handshake: does it have TLS on (and handshake_first for tls_first)?",
@@ -270,16 +305,50 @@ mod tests {
 
     #[test]
     fn refusals_name_their_cause() {
-        let auth = refusal(ConnectErrorKind::AuthorizationViolation, "", false).unwrap();
+        let (plain, tls) = (NatsSettings::default(), tls_first(false));
+        let auth = refusal(ConnectErrorKind::AuthorizationViolation, "", &plain).unwrap();
         assert!(auth.contains("login"));
         let ca = "IO error: invalid peer certificate: UnknownIssuer";
-        assert!(refusal(ConnectErrorKind::Io, ca, true)
+        assert!(refusal(ConnectErrorKind::Io, ca, &tls)
             .unwrap()
             .contains("tls_ca"));
         let corrupt = "IO error: received corrupt message of type InvalidContentType";
-        assert!(refusal(ConnectErrorKind::Io, corrupt, true).is_some());
-        assert!(refusal(ConnectErrorKind::Io, corrupt, false).is_none());
-        assert!(refusal(ConnectErrorKind::Io, "IO error: Connection refused", true).is_none());
-        assert!(refusal(ConnectErrorKind::TimedOut, "timed out", true).is_none());
+        assert!(refusal(ConnectErrorKind::Io, corrupt, &tls).is_some());
+        assert!(refusal(ConnectErrorKind::Io, corrupt, &plain).is_none());
+        let refused = "IO error: Connection refused";
+        assert!(refusal(ConnectErrorKind::Io, refused, &tls).is_none());
+        assert!(refusal(ConnectErrorKind::TimedOut, "timed out", &tls).is_none());
+    }
+
+    fn tls_first(first: bool) -> NatsSettings {
+        NatsSettings {
+            url: "tls://127.0.0.1:4222".into(),
+            tls_first: first,
+            ..NatsSettings::default()
+        }
+    }
+
+    #[test]
+    fn a_refused_client_certificate_is_told_from_an_untrusted_server() {
+        let tls = tls_first(false);
+        let hint = |detail: &str| refusal(ConnectErrorKind::Io, detail, &tls).unwrap();
+        let required = hint("IO error: received fatal alert: CertificateRequired");
+        assert!(
+            required.contains("asks for a client certificate"),
+            "{required}"
+        );
+        for alert in ["UnknownCA", "BadCertificate", "CertificateExpired"] {
+            let h = hint(&format!("IO error: received fatal alert: {alert}"));
+            assert!(
+                h.contains("did not take the client certificate"),
+                "{alert}: {h}"
+            );
+        }
+        let untrusted = hint("IO error: invalid peer certificate: UnknownIssuer");
+        assert!(untrusted.contains("tls_ca") && !untrusted.contains("tls_cert"));
+        let silent = "IO error: expected INFO, got nothing";
+        assert!(hint(silent).contains("tls_first = true"));
+        let first = refusal(ConnectErrorKind::Io, silent, &tls_first(true)).unwrap();
+        assert!(!first.contains("tls_first = true"), "{first}");
     }
 }
