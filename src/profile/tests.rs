@@ -7,6 +7,13 @@ fn parse(text: &str) -> Result<Profile, ProfileError> {
     Profile::parse(Path::new("p.toml"), text)
 }
 
+/// The error `text` is refused with, after checking it names `key` on `line`.
+fn refused(text: &str, line: usize, key: &str) -> ProfileError {
+    let e = parse(text).unwrap_err();
+    assert_eq!((e.line, e.key.as_deref()), (Some(line), Some(key)), "{e}");
+    e
+}
+
 #[test]
 fn unknown_key_names_key_and_line() {
     let e = parse("rate = 5\nconcurency = 4\n").unwrap_err();
@@ -26,11 +33,11 @@ fn asserts_parse_and_a_bad_one_names_its_line() {
         parse("[[assert]]\nexpr = \"nats.ack.p99 < 5ms\"\n[[assert]]\nexpr = \"errors == 0\"\n")
             .unwrap();
     assert_eq!(p.thresholds().unwrap().len(), 2);
-    let e = parse(
+    refused(
         "rate = 5\n[[assert]]\nexpr = \"ack.p99 < 5ms\"\n\n[[assert]]\nexpr = \"ack.p99 <<< 5\"\n",
-    )
-    .unwrap_err();
-    assert_eq!((e.line, e.key.as_deref()), (Some(6), Some("expr")), "{e}");
+        6,
+        "expr",
+    );
     let e = parse("[[assert]]\nexpr = \"kafak.ack.p99 < 5ms\"\n").unwrap_err();
     assert!(e.to_string().contains("unknown lane `kafak`"), "{e}");
     let e = parse("[[assert]]\nexpr = \"ack.p99 > 1.2x\"\n").unwrap_err();
@@ -48,67 +55,50 @@ fn unknown_key_in_a_section() {
 
 #[test]
 fn secrets_are_never_inline_and_their_sources_are_checked() {
-    let e = parse("[kafka]\nsecurity_protocol = \"SASL_PLAINTEXT\"\nsasl_password = \"pw\"\n")
-        .unwrap_err();
-    assert_eq!(
-        (e.line, e.key.as_deref()),
-        (Some(3), Some("sasl_password")),
-        "{e}"
+    let e = refused(
+        "[kafka]\nsecurity_protocol = \"SASL_PLAINTEXT\"\nsasl_password = \"pw\"\n",
+        3,
+        "sasl_password",
     );
     assert!(e.to_string().contains("sasl_password_env") && !e.to_string().contains("pw\""));
-    let e = parse("[nats]\nuser = \"a\"\npassword = \"pw\"\n").unwrap_err();
-    assert_eq!(
-        (e.line, e.key.as_deref()),
-        (Some(3), Some("password")),
-        "{e}"
-    );
+    let e = refused("[nats]\nuser = \"a\"\npassword = \"pw\"\n", 3, "password");
     assert!(e.to_string().contains("password_file"), "{e}");
-    let e = parse("[kafka.properties]\n\"sasl.password\" = \"pw\"\n").unwrap_err();
-    assert_eq!(
-        (e.line, e.key.as_deref()),
-        (Some(2), Some("sasl.password")),
-        "{e}"
+    refused(
+        "[kafka.properties]\n\"sasl.password\" = \"pw\"\n",
+        2,
+        "sasl.password",
     );
-    let e = parse(
+    let e = refused(
         "[kafka]\nsecurity_protocol = \"SASL_SSL\"\nsasl_mechanism = \"SCRAM-SHA-512\"\n\
          sasl_username = \"u\"\nsasl_password_env = \"PUBDUEL_TEST_UNSET_PROFILE_PW\"\n",
-    )
-    .unwrap_err();
-    assert_eq!(
-        (e.line, e.key.as_deref()),
-        (Some(5), Some("sasl_password_env")),
-        "{e}"
+        5,
+        "sasl_password_env",
     );
     assert!(
         e.to_string()
             .contains("PUBDUEL_TEST_UNSET_PROFILE_PW is not set"),
         "{e}"
     );
-    let e =
-        parse("[kafka]\nsecurity_protocol = \"SSL\"\nssl_key_password = \"kpw\"\n").unwrap_err();
-    assert_eq!(
-        (e.line, e.key.as_deref()),
-        (Some(3), Some("ssl_key_password")),
-        "{e}"
+    let e = refused(
+        "[kafka]\nsecurity_protocol = \"SSL\"\nssl_key_password = \"kpw\"\n",
+        3,
+        "ssl_key_password",
     );
     assert!(e.to_string().contains("ssl_key_password_file") && !e.to_string().contains("kpw"));
-    let e = parse("[kafka.properties]\n\"ssl.key.password\" = \"kpw\"\n").unwrap_err();
-    assert_eq!(
-        (e.line, e.key.as_deref()),
-        (Some(2), Some("ssl.key.password")),
-        "{e}"
+    let e = refused(
+        "[kafka.properties]\n\"ssl.key.password\" = \"kpw\"\n",
+        2,
+        "ssl.key.password",
     );
     assert!(e.to_string().contains("ssl_key_password_env") && !e.to_string().contains("kpw"));
-    let e = parse("[kafka]\nssl_key_password_env = \"KPW\"\n").unwrap_err();
-    assert_eq!(
-        (e.line, e.key.as_deref()),
-        (Some(2), Some("ssl_key_password_env")),
-        "{e}"
+    refused(
+        "[kafka]\nssl_key_password_env = \"KPW\"\n",
+        2,
+        "ssl_key_password_env",
     );
     let e = parse("[kafka]\nsecurity_protocol = \"SASL\"\n").unwrap_err();
     assert_eq!(e.line, Some(2), "{e}");
-    let e = parse("[nats]\ntls_ca = \"/nonexistent/ca.pem\"\n").unwrap_err();
-    assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("tls_ca")), "{e}");
+    refused("[nats]\ntls_ca = \"/nonexistent/ca.pem\"\n", 2, "tls_ca");
 }
 
 #[test]
@@ -120,20 +110,9 @@ fn wrong_type_names_line() {
 
 #[test]
 fn out_of_range_names_key_and_line() {
-    let e = parse("# comment\nconcurrency = 0\n").unwrap_err();
-    assert_eq!(
-        (e.line, e.key.as_deref()),
-        (Some(2), Some("concurrency")),
-        "{e}"
-    );
-    let e = parse("[lane.nats]\nmax_pending = 0\n").unwrap_err();
-    assert_eq!(
-        (e.line, e.key.as_deref()),
-        (Some(2), Some("max_pending")),
-        "{e}"
-    );
-    let e = parse("[kafka]\nacks = \"most\"\n").unwrap_err();
-    assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("acks")), "{e}");
+    refused("# comment\nconcurrency = 0\n", 2, "concurrency");
+    refused("[lane.nats]\nmax_pending = 0\n", 2, "max_pending");
+    refused("[kafka]\nacks = \"most\"\n", 2, "acks");
 }
 
 #[test]
