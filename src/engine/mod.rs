@@ -17,7 +17,7 @@ use crate::analysis;
 use crate::brokers::Durability;
 use crate::brokers::{BrokerError, OnMessage, Publisher};
 use crate::metrics::{
-    give_back_memory, Analyser, IntervalRecord, MetricsStore, PhaseResult, Snapshot,
+    give_back_memory, log_heap, Analyser, IntervalRecord, MetricsStore, PhaseResult, Snapshot,
 };
 use e2e::E2eTracker;
 use lane::Lane;
@@ -34,6 +34,8 @@ pub const E2E_GRACE: Duration = Duration::from_secs(5);
 
 /// How often the metrics store is drained and a snapshot published.
 pub const STATS_TICK: Duration = Duration::from_secs(1);
+/// Stats ticks between two lines of the `pubduel::memory` debug log (ten seconds).
+const HEAP_LOG_TICKS: u64 = 10;
 
 /// A lane to run: its publisher, first knobs and what its acks mean.
 pub struct LaneSetup {
@@ -312,6 +314,9 @@ impl Controller {
                         tokio::task::spawn_blocking(give_back_memory);
                     }
                     self.ticks.send_modify(|t| *t += 1);
+                    if *self.ticks.borrow() % HEAP_LOG_TICKS == 0 {
+                        log_heap();
+                    }
                 }
                 _ = sleep_until_opt(warm) => {
                     self.store.tick(Instant::now());

@@ -19,5 +19,5 @@ pub use phase::{outages_of, LaneResult, Outage, PhaseResult};
 pub use recorder::{CounterValues, Counters, Dedicated, Recorder, Recorders};
 pub use snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
 pub use store::{
-    give_back_memory, no_analysis, Analyser, IntervalRecord, LaneMetrics, MetricsStore,
+    give_back_memory, log_heap, no_analysis, Analyser, IntervalRecord, LaneMetrics, MetricsStore,
 };

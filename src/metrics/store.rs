@@ -40,6 +40,25 @@ pub fn give_back_memory() {
     }
 }
 
+/// Logs, at debug level under the `pubduel::memory` target, what the allocator holds: the bytes
+/// in use, those it keeps free in its arenas, and those mapped on their own. Resident memory
+/// that grows while `in use` does not is the allocator's, not pubduel's data (`benches/soak.sh`
+/// prints these each minute).
+pub fn log_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 takes nothing and only reads the allocator's counters.
+        let m = unsafe { libc::mallinfo2() };
+        tracing::debug!(
+            target: "pubduel::memory",
+            "heap: in use {} kB, free in arenas {} kB, mapped {} kB",
+            m.uordblks / 1024,
+            m.fordblks / 1024,
+            m.hblkhd / 1024
+        );
+    }
+}
+
 /// A lane's recording handles, shared with its workers.
 pub struct LaneMetrics {
     /// Lane name.
