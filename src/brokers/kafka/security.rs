@@ -189,14 +189,11 @@ fn validate_sasl(s: &KafkaSettings) -> Result<(), Fault> {
         ("sasl_password_file", s.sasl_password_file.is_some()),
     ];
     if !s.security_protocol.sasl() {
-        if let Some((key, _)) = sasl_keys.iter().find(|(_, set)| *set) {
-            let msg = format!(
-                "is set but security_protocol is {p}: a SASL login needs SASL_PLAINTEXT or \
-                 SASL_SSL"
-            );
-            return Err((key, msg));
-        }
-        return Ok(());
+        return unused(
+            p,
+            sasl_keys,
+            "a SASL login needs SASL_PLAINTEXT or SASL_SSL",
+        );
     }
     if let Some((key, _)) = sasl_keys.iter().take(2).find(|(_, set)| !set) {
         return Err((key, format!("is needed with security_protocol = {p}")));
@@ -209,6 +206,18 @@ fn validate_sasl(s: &KafkaSettings) -> Result<(), Fault> {
         return Err(("sasl_password_env", msg));
     }
     password(s).read().map(|_| ())
+}
+
+/// Refuses the first of `keys` that is set, since protocol `p` would ignore it (`why`).
+fn unused(
+    p: &str,
+    keys: impl IntoIterator<Item = (&'static str, bool)>,
+    why: &str,
+) -> Result<(), Fault> {
+    match keys.into_iter().find(|(_, set)| *set) {
+        Some((key, _)) => Err((key, format!("is set but security_protocol is {p}: {why}"))),
+        None => Ok(()),
+    }
 }
 
 /// Checks the TLS keys against the protocol: the files exist, a certificate comes with its key,
@@ -224,11 +233,13 @@ fn validate_tls(s: &KafkaSettings) -> Result<(), Fault> {
         ("ssl_key_password_env", s.ssl_key_password_env.is_some()),
         ("ssl_key_password_file", s.ssl_key_password_file.is_some()),
     ];
-    let tls_keys = files.iter().map(|(key, f)| (*key, f.is_some()));
-    let set = tls_keys.chain(password_keys).find(|(_, set)| *set);
-    if let (false, Some((key, _))) = (s.security_protocol.tls(), set) {
-        let msg = format!("is set but security_protocol is {p}: TLS needs SSL or SASL_SSL");
-        return Err((key, msg));
+    if !s.security_protocol.tls() {
+        let tls_keys = files.iter().map(|(key, f)| (*key, f.is_some()));
+        unused(
+            p,
+            tls_keys.chain(password_keys),
+            "TLS needs SSL or SASL_SSL",
+        )?;
     }
     match (&s.ssl_cert, &s.ssl_key) {
         (Some(_), None) => return Err(("ssl_key", "is needed with ssl_cert".into())),
