@@ -384,20 +384,38 @@ pub fn start_kafka() -> Result<BrokerProcess, StartError> {
     BrokerProcess::start(kafka_launch(java, &home, &dir, "512m"), port, dir)
 }
 
-/// The launch of `nats-server -js` on 127.0.0.1:`port`, its store in `dir/js`, with `extra`
-/// arguments (cluster settings) after those.
-fn nats_launch(program: &Path, dir: &Path, port: u16, extra: Vec<String>) -> Launch {
-    let mut argv: Vec<OsString> = vec![program.into()];
+/// The JetStream file-store cap every scratch nats-server is given. Each stream reserves its
+/// `max_bytes` (1 GiB by default) against this cap, and without one nats-server takes 75% of the
+/// disk free when it starts: a shared test server holds dozens of streams, so on a fuller disk
+/// stream creation would fail with "insufficient storage resources". The tests write megabytes.
+const NATS_STORE_CAP: &str = "jetstream { max_file_store: 1TB }\n";
+
+/// Writes `dir/nats.conf` (the store cap, then `config`) and returns the launch of
+/// `nats-server -js -c dir/nats.conf` on 127.0.0.1:`port`, its store in `dir/js`, with `extra`
+/// arguments (cluster settings) after those. Cleans `dir` away when the file cannot be written.
+fn nats_launch(
+    program: &Path,
+    dir: &Path,
+    port: u16,
+    config: &str,
+    extra: Vec<String>,
+) -> Result<Launch, StartError> {
+    let conf = dir.join("nats.conf");
+    if let Err(e) = fs::write(&conf, format!("{NATS_STORE_CAP}{config}")) {
+        remove_dir(dir);
+        return Err(failed(format!("writing {}", conf.display()), e));
+    }
+    let mut argv: Vec<OsString> = vec![program.into(), "-c".into(), conf.into()];
     argv.extend(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"].map(OsString::from));
     argv.push(dir.join("js").into());
     argv.extend(extra.into_iter().map(OsString::from));
-    Launch {
+    Ok(Launch {
         name: "nats-server",
         argv,
         log: dir.join("nats.log"),
         ready: NATS_READY,
         timeout: NATS_START_TIMEOUT,
-    }
+    })
 }
 
 /// Starts `nats-server -js` on a free loopback port, its store in a scratch folder; its URL is
@@ -406,7 +424,11 @@ pub fn start_nats() -> Result<BrokerProcess, StartError> {
     let program = nats_server()?;
     let port = free_port();
     let dir = scratch_dir("nats")?;
-    BrokerProcess::start(nats_launch(&program, &dir, port, Vec::new()), port, dir)
+    BrokerProcess::start(
+        nats_launch(&program, &dir, port, "", Vec::new())?,
+        port,
+        dir,
+    )
 }
 
 /// Both brokers, for tests that run both lanes.

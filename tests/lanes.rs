@@ -288,3 +288,31 @@ async fn a_full_client_queue_is_named() {
     );
     assert_eq!(nats.counts.errors, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_the_server_has_no_room_for_is_explained() {
+    // A server whose JetStream file store is smaller than the stream's max_bytes reservation.
+    let nats = testkit::start_nats_with_config("jetstream { max_file_store: 64MB }\n")
+        .expect("nats-server starts");
+    let nats_url = format!("nats://127.0.0.1:{}", nats.port);
+    let mut cfg = config(String::new(), nats_url, Knobs::default(), "full");
+    cfg.lanes.retain(|(k, _)| *k == LaneKind::Nats);
+    let Err(refused) = app::start(&cfg).await else {
+        panic!("a 1 GiB stream fits a 64 MB store");
+    };
+    let text = refused.to_string();
+    for part in [
+        "10047",
+        "1073741824 bytes",
+        "[nats] max_bytes",
+        "max_file_store",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from: {text}");
+    }
+    cfg.nats.max_bytes = 32 << 20;
+    let phases = run_until(&cfg, Duration::from_millis(200), |l| l.counts.acked > 10).await;
+    assert!(
+        lane(&phases, "nats").counts.acked > 10,
+        "a 32 MiB stream fits"
+    );
+}

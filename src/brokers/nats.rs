@@ -305,7 +305,7 @@ async fn create_stream(
     let stream = js
         .get_or_create_stream(config)
         .await
-        .map_err(|e| setup_error(format!("stream {}: {e}", settings.stream)))?;
+        .map_err(|e| setup_error(stream_refused(settings, &e)))?;
     let bound = &stream.cached_info().config.subjects;
     if !bound.iter().any(|s| subject_matches(s, &settings.subject)) {
         return Err(setup_error(format!(
@@ -316,6 +316,30 @@ async fn create_stream(
         )));
     }
     Ok(())
+}
+
+/// Why the stream could not be made, with what to change when the server has no room for its
+/// reservation: a stream reserves its whole `max_bytes` against the server's JetStream store cap.
+fn stream_refused(settings: &NatsSettings, e: &jetstream::context::CreateStreamError) -> String {
+    let full = matches!(
+        e.kind(),
+        jetstream::context::CreateStreamErrorKind::JetStream(j)
+            if j.error_code() == jetstream::ErrorCode::STORAGE_RESOURCES_EXCEEDED
+    );
+    let cap = match settings.storage {
+        Storage::File => "max_file_store",
+        Storage::Memory => "max_memory_store",
+    };
+    let hint = if full {
+        format!(
+            " (a new stream reserves its max_bytes, {} bytes, against the server's JetStream \
+             {cap}; lower [nats] max_bytes, remove unused streams, or raise {cap})",
+            settings.max_bytes
+        )
+    } else {
+        String::new()
+    };
+    format!("stream {}: {e}{hint}", settings.stream)
 }
 
 /// async-nats's exponential backoff (0, 2, 4, 8 ... ms), capped at [`MAX_RECONNECT_DELAY`].

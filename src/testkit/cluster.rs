@@ -226,7 +226,7 @@ fn start_nats_node(
         others.join(","),
     ];
     let dir = scratch_dir("nats")?;
-    let launch = nats_launch(program, &dir, ports.nats[i], cluster);
+    let launch = nats_launch(program, &dir, ports.nats[i], "", cluster)?;
     BrokerProcess::start(launch, ports.nats[i], dir)
 }
 

@@ -5,10 +5,10 @@
 //! nats-server run from a configuration the test writes (TLS, users, tokens, nkeys). The test
 //! makes the certificates and credentials; each broker runs like any other [`BrokerProcess`].
 
-use super::process::{remove_dir, scratch_dir, BrokerProcess};
+use super::process::{scratch_dir, BrokerProcess};
 use super::{
-    failed, free_port, free_ports, kafka_launch, kafka_tools, nats_launch, nats_server,
-    prepare_kafka, KafkaExtras, KafkaNode, StartError,
+    free_port, free_ports, kafka_launch, kafka_tools, nats_launch, nats_server, prepare_kafka,
+    KafkaExtras, KafkaNode, StartError,
 };
 use std::path::PathBuf;
 
@@ -147,17 +147,13 @@ pub fn start_secured_kafka(security: &KafkaSecurity) -> Result<SecuredKafka, Sta
 }
 
 /// Starts `nats-server -js` on a free loopback port with `config` (nats-server's configuration
-/// format: `tls { ... }`, `authorization { ... }`) written into its scratch folder; clients reach
-/// it at `127.0.0.1:<port>`, with the scheme the test chooses (`nats://`, `tls://`).
+/// format: `tls { ... }`, `authorization { ... }`) written into its scratch folder after the store
+/// cap every scratch server has; clients reach it at `127.0.0.1:<port>`, with the scheme the test
+/// chooses (`nats://`, `tls://`).
 pub fn start_nats_with_config(config: &str) -> Result<BrokerProcess, StartError> {
     let program = nats_server()?;
     let port = free_port();
     let dir = scratch_dir("nats")?;
-    let conf = dir.join("nats.conf");
-    if let Err(e) = std::fs::write(&conf, config) {
-        remove_dir(&dir);
-        return Err(failed(format!("writing {}", conf.display()), e));
-    }
-    let args = vec!["-c".into(), conf.display().to_string()];
-    BrokerProcess::start(nats_launch(&program, &dir, port, args), port, dir)
+    let launch = nats_launch(&program, &dir, port, config, Vec::new())?;
+    BrokerProcess::start(launch, port, dir)
 }
