@@ -315,7 +315,7 @@ impl Controller {
                     }
                     self.ticks.send_modify(|t| *t += 1);
                     if *self.ticks.borrow() % HEAP_LOG_TICKS == 0 {
-                        log_heap();
+                        log_heap(&self.store);
                     }
                 }
                 _ = sleep_until_opt(warm) => {

@@ -76,13 +76,29 @@ pub fn us(d: Duration) -> u64 {
     (d.as_micros() as u64).clamp(1, HIGHEST_US)
 }
 
-/// One histogram per stage, created on first use (idle stages cost nothing). A set that will not
-/// record again (a closed phase's) can be [packed](StageSet::pack): each histogram is kept in
-/// the HdrHistogram V2 compressed form (a few KB instead of tens), with its summary.
+/// One histogram per stage, created on first use (idle stages cost nothing) at the size it keeps,
+/// so that recording does not reallocate: a set refilled every interval with room for
+/// [`KEEP_RANGE_US`], an [accumulating](StageSet::accumulating) one for the whole range. A set
+/// that will not record again (a closed phase's) can be [packed](StageSet::pack): each histogram
+/// is kept in the HdrHistogram V2 compressed form (a few KB instead of tens), with its summary.
 #[derive(Clone, Default)]
 pub struct StageSet {
     hists: [Option<Histogram<u64>>; 9],
     packed: [Option<Packed>; 9],
+    sizing: Sizing,
+}
+
+/// How large a set makes a histogram when its stage first records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Sizing {
+    /// Refilled every interval (a recording stripe, a tick's set): room for [`KEEP_RANGE_US`]
+    /// (64 KB). A burst above it widens the histogram, and [`StageSet::clear`] drops it once
+    /// the burst is over.
+    #[default]
+    Refilled,
+    /// Keeps every sample (a phase's, the run's): room for the whole range up to [`HIGHEST_US`]
+    /// (136 KB), so a new worst latency never reallocates it.
+    Accumulating,
 }
 
 /// A histogram kept compressed, with the figures read from it before.
@@ -109,17 +125,33 @@ pub fn decode_v2(bytes: &[u8]) -> Result<Histogram<u64>, String> {
         .map_err(|e| format!("not an HdrHistogram V2 histogram: {e:?}"))
 }
 
-fn new_histogram() -> Histogram<u64> {
-    // Auto-resizing from a small range keeps memory proportional to the largest value seen.
-    let mut h = Histogram::new_with_bounds(1, 2, SIGFIG).expect("valid histogram bounds");
+/// A histogram at the size `sizing` gives, every count written once so that all of its memory
+/// is resident from its first sample, rather than page by page as slower samples arrive.
+fn new_histogram(sizing: Sizing) -> Histogram<u64> {
+    let high = match sizing {
+        Sizing::Refilled => KEEP_RANGE_US - 1,
+        Sizing::Accumulating => HIGHEST_US,
+    };
+    let mut h = Histogram::new_with_bounds(1, high, SIGFIG).expect("valid histogram bounds");
     h.auto(true);
+    h.reset();
     h
 }
 
 impl StageSet {
+    /// A set that keeps every sample (a phase's, the run's): its histograms are made for the
+    /// whole range at once, so its memory does not grow with the worst latency seen.
+    pub fn accumulating() -> StageSet {
+        StageSet {
+            sizing: Sizing::Accumulating,
+            ..StageSet::default()
+        }
+    }
+
     /// Records one latency, in microseconds, for `stage`.
     pub fn record(&mut self, stage: Stage, value_us: u64) {
-        let h = self.hists[stage.index()].get_or_insert_with(new_histogram);
+        let sizing = self.sizing;
+        let h = self.hists[stage.index()].get_or_insert_with(|| new_histogram(sizing));
         // Auto-resize cannot fail within the clamped range.
         let _ = h.record(value_us.clamp(1, HIGHEST_US));
     }
@@ -133,11 +165,12 @@ impl StageSet {
     /// hosts); packed stages of `other` are read back first.
     pub fn merge(&mut self, other: &StageSet) {
         self.unpack();
+        let sizing = self.sizing;
         for (i, mine) in self.hists.iter_mut().enumerate() {
             let unpacked = other.packed[i].as_ref().and_then(|p| decode_v2(&p.v2).ok());
             let theirs = other.hists[i].as_ref().or(unpacked.as_ref());
             if let Some(t) = theirs.filter(|t| !t.is_empty()) {
-                let h = mine.get_or_insert_with(new_histogram);
+                let h = mine.get_or_insert_with(|| new_histogram(sizing));
                 let _ = h.add(t);
             }
         }
@@ -184,15 +217,16 @@ impl StageSet {
 
     /// Empties the set for the next interval. A histogram keeps its memory unless a burst of slow
     /// samples grew it past [`KEEP_RANGE_US`] and to four times the range this interval needed:
-    /// then it is dropped, and made again small on its next sample. So sets that are refilled
-    /// every interval stay as large as the latencies they see now, not as the worst the run has
-    /// seen. Returns true when it dropped one.
+    /// then it is dropped, and made again at its first size on its next sample. So sets that are
+    /// refilled every interval stay as large as the latencies they see now, not as the worst the
+    /// run has seen. Returns true when it dropped one.
     pub fn clear(&mut self) -> bool {
         self.packed = Default::default();
+        let refilled = self.sizing == Sizing::Refilled;
         let mut dropped = false;
         for slot in self.hists.iter_mut() {
             match slot {
-                Some(h) if h.high() > KEEP_RANGE_US && h.max() < h.high() / 4 => {
+                Some(h) if refilled && h.high() > KEEP_RANGE_US && h.max() < h.high() / 4 => {
                     *slot = None;
                     dropped = true;
                 }
@@ -201,6 +235,16 @@ impl StageSet {
             }
         }
         dropped
+    }
+
+    /// Bytes its histograms' counts take (packed ones: their compressed size).
+    pub fn bytes(&self) -> usize {
+        let counts = self.hists.iter().flatten();
+        let packed = self.packed.iter().flatten();
+        counts
+            .map(|h| h.distinct_values() * std::mem::size_of::<u64>())
+            .sum::<usize>()
+            + packed.map(|p| p.v2.len()).sum::<usize>()
     }
 
     /// True when no stage holds a sample.
@@ -375,6 +419,33 @@ mod tests {
         assert_eq!(capacity(&stripe), Some(small));
         assert_eq!(into.count(Stage::Ack), 3);
         assert_eq!(into.summary(Stage::Ack).unwrap().max_us / 1000, 3_000);
+    }
+
+    #[test]
+    fn histograms_are_made_at_the_size_they_keep() {
+        let (mut stripe, mut run) = (StageSet::default(), StageSet::accumulating());
+        stripe.record(Stage::Ack, 50);
+        run.record(Stage::Ack, 50);
+        let (stripe_bytes, run_bytes) = (stripe.bytes(), run.bytes());
+        assert_eq!(stripe_bytes, 64 << 10, "room for 130 ms from the start");
+        // Every latency up to 130 ms fits the stripe, any latency at all the run's set.
+        for v in [900, 40_000, KEEP_RANGE_US - 1] {
+            stripe.record(Stage::Ack, v);
+        }
+        assert_eq!(stripe.bytes(), stripe_bytes);
+        for v in [40_000, 3_000_000, HIGHEST_US] {
+            run.record(Stage::Ack, v);
+            run.merge(&stripe);
+        }
+        assert_eq!(
+            run.bytes(),
+            run_bytes,
+            "a new worst latency reallocates nothing"
+        );
+        assert_eq!(run.summary(Stage::Ack).unwrap().count, 4 + 3 * 4);
+        // An accumulating set is never shrunk, whatever its range.
+        assert!(!run.clear());
+        assert_eq!(run.bytes(), run_bytes);
     }
 
     #[test]

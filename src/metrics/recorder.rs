@@ -140,6 +140,12 @@ impl Recorders {
         }
         dropped
     }
+
+    /// Bytes the stripes' and spares' histograms take.
+    pub fn bytes(&self) -> usize {
+        let spares: usize = self.spares.lock().iter().map(StageSet::bytes).sum();
+        spares + self.stripes.iter().map(|s| s.lock().bytes()).sum::<usize>()
+    }
 }
 
 /// A worker's handle for recording latencies; cheap to clone.
