@@ -45,7 +45,11 @@ pub fn give_back_memory() {
 /// histograms take: the recording stripes, the sets refilled every tick, and those that
 /// accumulate (phase, warm-up, run, closed phases). Resident memory that grows while `in use`
 /// does not is the allocator's, not pubduel's data (`benches/soak.sh` prints these each minute).
+/// Reads nothing unless that log is on.
 pub fn log_heap(store: &MetricsStore) {
+    if !tracing::enabled!(target: "pubduel::memory", tracing::Level::DEBUG) {
+        return;
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         // SAFETY: mallinfo2 takes nothing and only reads the allocator's counters.
