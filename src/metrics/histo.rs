@@ -475,12 +475,7 @@ mod pack_tests {
             set.record(Stage::Submit, v % 700 + 1);
         }
         let before = (set.summary(Stage::Ack), set.summary(Stage::Submit));
-        let live: usize = set
-            .hists
-            .iter()
-            .flatten()
-            .map(|h| h.distinct_values() * 8)
-            .sum();
+        let live = set.bytes();
         set.pack();
         assert_eq!(
             (set.summary(Stage::Ack), set.summary(Stage::Submit)),
@@ -488,7 +483,7 @@ mod pack_tests {
         );
         assert_eq!(set.count(Stage::Ack), 50_000);
         assert!(set.histogram(Stage::Ack).is_none() && !set.is_empty());
-        let packed: usize = set.packed.iter().flatten().map(|p| p.v2.len()).sum();
+        let packed = set.bytes();
         assert!(packed * 4 < live, "{packed} bytes packed vs {live} live");
         let back = decode_v2(&set.encoded(Stage::Ack).unwrap()).unwrap();
         assert_eq!(back.len(), 50_000);
