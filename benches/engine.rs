@@ -21,11 +21,12 @@
 
 use bytes::Bytes;
 use pubduel::brokers::fake::FakePublisher;
-use pubduel::brokers::Durability;
+use pubduel::vocab::{AckStrategy, Knobs, Stage};
+
 use pubduel::brokers::{Message, Publisher};
 use pubduel::engine::payload::PayloadBuilder;
-use pubduel::engine::{AckStrategy, Engine, EngineConfig, Knobs, LaneSetup};
-use pubduel::metrics::{Counters, Recorders, Stage};
+use pubduel::engine::{Engine, EngineConfig, LaneSetup};
+use pubduel::metrics::{no_analysis, Counters, Recorders};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -223,7 +224,6 @@ fn run_engine(
     let setup = LaneSetup {
         publisher: fake.clone(),
         knobs,
-        durability: Durability::default(),
     };
     let config = EngineConfig {
         warmup: Duration::ZERO,
@@ -232,6 +232,7 @@ fn run_engine(
         keep_intervals: false,
         e2e_grace: Duration::from_secs(2),
         precise: false,
+        analyse: no_analysis(),
     };
     let engine = rt
         .block_on(Engine::start(vec![setup], config))

@@ -24,9 +24,10 @@ use bytes::Bytes;
 use futures::stream::{FuturesUnordered, StreamExt};
 use pubduel::brokers::kafka::{self, KafkaSettings};
 use pubduel::brokers::nats::{self, NatsSettings};
-use pubduel::brokers::Durability;
-use pubduel::engine::{AckStrategy, Engine, EngineConfig, Knobs, LaneSetup};
-use pubduel::metrics::Stage;
+use pubduel::vocab::{AckStrategy, Knobs, Stage};
+
+use pubduel::engine::{Engine, EngineConfig, LaneSetup};
+
 use pubduel::testkit;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -271,11 +272,7 @@ fn run_pubduel(
         message_size: load.size,
         batch: 64,
     };
-    let setup = LaneSetup {
-        publisher,
-        knobs,
-        durability: Durability::default(),
-    };
+    let setup = LaneSetup { publisher, knobs };
     let config = EngineConfig {
         warmup: WARM,
         e2e: false,
@@ -283,6 +280,7 @@ fn run_pubduel(
         keep_intervals: false,
         e2e_grace: Duration::from_secs(2),
         precise: false,
+        analyse: pubduel::metrics::no_analysis(),
     };
     let engine = rt
         .block_on(Engine::start(vec![setup], config))

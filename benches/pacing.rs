@@ -7,9 +7,10 @@
 //! Run: `cargo bench --bench pacing` (about 20 s). `PUBDUEL_BENCH_RATE=5000` changes the rate.
 
 use pubduel::brokers::fake::FakePublisher;
-use pubduel::brokers::Durability;
-use pubduel::engine::{tight_timer_slack, AckStrategy, Engine, EngineConfig, Knobs, LaneSetup};
-use pubduel::metrics::Stage;
+use pubduel::vocab::{AckStrategy, Knobs, Stage};
+
+use pubduel::engine::{tight_timer_slack, Engine, EngineConfig, LaneSetup};
+
 use std::time::Duration;
 
 /// Length of each measurement.
@@ -75,7 +76,6 @@ fn generator(rate: u64, precise: bool) -> Result<(u64, u64), String> {
     let setup = LaneSetup {
         publisher: FakePublisher::new(Duration::ZERO),
         knobs,
-        durability: Durability::default(),
     };
     let config = EngineConfig {
         warmup: Duration::from_millis(500),

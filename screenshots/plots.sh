@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Makes the README's comparison and plots from real runs against local brokers (Apache Kafka +
-# nats-server, started on free ports and stopped again): two 12 s runs at 2000 msg/s, max-pending
-# 4096 (BASE) and 16 (NEW); then `compare --format markdown` and `plot` of both.
+# Makes the comparison and plots in docs/compare-and-ci.md from real runs against local brokers
+# (Apache Kafka + nats-server, started on free ports and stopped again): two 12 s runs at 2000
+# msg/s, max-pending 4096 (BASE) and 16 (NEW); then `compare --format markdown` and `plot` of both.
 #
 #   screenshots/plots.sh [path/to/pubduel]
 set -euo pipefail

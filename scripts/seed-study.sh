@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Reproduces the README's seed case study: runs the four seed profiles, then variations of the
-# extreme one, headless, and prints the broker versions followed by a Markdown table of submit and ack
-# percentiles per lane from the reports. Brokers: those at PUBDUEL_KAFKA / PUBDUEL_NATS when both are
-# set, else whatever answers on 127.0.0.1:9092 and :4222, else one node of each that it starts with
-# scripts/brokers.sh (and stops at the end). With brokers of its own it then adds a replicated section:
-# 3-node clusters (scripts/brokers.sh start --nodes 3) and profiles/replicated.toml (Kafka RF 3,
-# acks=all, min ISR 2; NATS R3, file storage; REPLICATED_PROFILE picks another), async and sync.
+# Reproduces the seed case study (docs/seed-case-study.md): runs the four seed profiles, then
+# variations of the extreme one, headless, and prints the broker versions followed by a Markdown
+# table of submit and ack percentiles per lane from the reports. Brokers: those at PUBDUEL_KAFKA /
+# PUBDUEL_NATS when both are set, else whatever answers on 127.0.0.1:9092 and :4222, else one node
+# of each that it starts with scripts/brokers.sh (and stops at the end). With brokers of its own it
+# then adds a replicated section: 3-node clusters (scripts/brokers.sh start --nodes 3) and
+# profiles/replicated.toml (Kafka RF 3, acks=all, min ISR 2; NATS R3, file storage;
+# REPLICATED_PROFILE picks another), async and sync.
 # Usage: scripts/seed-study.sh [SECONDS per run, default 15] [OUT dir, default reports/seed-study]
 set -euo pipefail
 cd "$(dirname "$0")/.."

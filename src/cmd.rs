@@ -1,7 +1,8 @@
 //! The subcommands as the binary runs them: dispatch, pick the dashboard or headless, build the
 //! runtime, map outcomes to exit codes. `main.rs` only parses and calls [`main_with`].
 
-use crate::cli::{CapacityArgs, Cli, Command, RunArgs, RunConfig};
+use crate::cli::{CapacityArgs, Cli, Command, RunArgs};
+use crate::config::RunConfig;
 use crate::{app, headless::Headless, logging, tools, tui::Tui};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -26,7 +27,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 
 fn run(args: RunArgs) -> ExitCode {
     let headless = args.headless || !std::io::stdout().is_terminal();
-    let cfg = match args.resolve(headless) {
+    let cfg = match RunConfig::resolve(&args, headless) {
         Ok(c) => c,
         Err(e) => return fail(tools::EXIT_INVALID, format!("{e}")),
     };
@@ -71,7 +72,7 @@ fn capacity(args: CapacityArgs) -> ExitCode {
     run_args.warmup = run_args.warmup.or(Some(std::time::Duration::from_secs(1)));
     run_args.duration = None;
     let headless = run_args.headless || !std::io::stdout().is_terminal();
-    let cfg = match run_args.resolve(headless) {
+    let cfg = match RunConfig::resolve(&run_args, headless) {
         Ok(c) => RunConfig {
             duration: None,
             ..c

@@ -2,11 +2,12 @@
 //! Chosen with `--headless` or when stdout is not a terminal; it logs to stderr.
 
 use crate::app::{FrontEnd, Script, Stop};
-use crate::cli::RunConfig;
+use crate::config::RunConfig;
 use crate::engine::EngineHandle;
-use crate::metrics::{fmt_us, outages_of, LaneResult, LaneSnapshot, PhaseResult, Snapshot, Stage};
+use crate::metrics::{outages_of, LaneResult, LaneSnapshot, PhaseResult, Snapshot};
 use crate::report::RunInfo;
 use crate::vocab::Finding;
+use crate::vocab::{fmt_us, Stage};
 use std::fmt::Write as _;
 use std::future::Future;
 

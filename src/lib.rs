@@ -8,6 +8,7 @@ pub mod app;
 pub mod brokers;
 pub mod cli;
 pub mod cmd;
+pub mod config;
 pub mod engine;
 pub mod headless;
 pub mod logging;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod plot;
 pub mod profile;
 pub mod report;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod tools;
 pub mod tui;

@@ -87,7 +87,7 @@ pub fn compare(args: &CompareArgs) -> Result<u8, ToolError> {
 /// `pubduel merge`: writes the merged report.
 pub fn merge(args: &MergeArgs) -> Result<u8, ToolError> {
     let reports = load_all(&args.reports)?;
-    let merged = merge_reports(&reports).map_err(ToolError::invalid)?;
+    let merged = merge_reports(&reports).map_err(|e| ToolError::invalid(e.to_string()))?;
     merged.write(&args.output).map_err(|e| ToolError {
         code: 1,
         message: format!("cannot write {}: {e}", args.output.display()),

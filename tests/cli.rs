@@ -98,13 +98,13 @@ fn seed_profiles_are_set_up_like_the_go_event_bus() {
         let nats = p.lane.nats.unwrap();
         assert_eq!(
             nats.ack,
-            Some(pubduel::engine::AckStrategy::TaskPerMessage),
+            Some(pubduel::vocab::AckStrategy::TaskPerMessage),
             "{name}"
         );
         assert_eq!(nats.max_pending, Some(4000), "{name}");
         assert_eq!(
             p.lane.kafka.unwrap().ack,
-            Some(pubduel::engine::AckStrategy::Async),
+            Some(pubduel::vocab::AckStrategy::Async),
             "{name}"
         );
     }

@@ -2,13 +2,13 @@
 //! `pubduel::testkit`): the linger that `sync` waits out on Kafka, and `unfair-comparison`,
 //! silent when the lanes are alike and naming what differs when they are not.
 
-use pubduel::analysis::{Finding, FindingKind};
 use pubduel::app;
 use pubduel::brokers::nats::Storage;
-use pubduel::cli::RunConfig;
-use pubduel::engine::{AckStrategy, Knobs};
-use pubduel::metrics::{PhaseResult, Stage};
-use pubduel::profile::LaneKind;
+use pubduel::config::RunConfig;
+use pubduel::vocab::{AckStrategy, Finding, FindingKind, Knobs, LaneKind, Stage};
+
+use pubduel::metrics::PhaseResult;
+
 use pubduel::testkit::{self, TestNames};
 use std::time::{Duration, Instant};
 

@@ -8,10 +8,11 @@
 //! slower.
 
 use pubduel::app;
-use pubduel::cli::RunConfig;
-use pubduel::engine::{AckStrategy, EngineHandle, Knobs};
-use pubduel::metrics::{LaneResult, PhaseResult, Stage};
-use pubduel::profile::LaneKind;
+use pubduel::config::RunConfig;
+use pubduel::engine::EngineHandle;
+use pubduel::metrics::{LaneResult, PhaseResult};
+use pubduel::vocab::{AckStrategy, Knobs, LaneKind, Stage};
+
 use pubduel::testkit::{self, TestNames};
 use std::time::{Duration, Instant};
 
@@ -283,7 +284,7 @@ async fn a_full_client_queue_is_named() {
     assert!(
         found[0]
             .iter()
-            .any(|f| f.kind == pubduel::analysis::FindingKind::ClientQueueFull),
+            .any(|f| f.kind == pubduel::vocab::FindingKind::ClientQueueFull),
         "{found:?}"
     );
     assert_eq!(nats.counts.errors, 0);

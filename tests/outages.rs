@@ -2,13 +2,13 @@
 //! Apache Kafka and nats-server started for each test: the lane says so within a second or two,
 //! counts what fails, recovers by itself, and the other lane goes on untouched.
 
-use pubduel::analysis::FindingKind;
 use pubduel::app;
-use pubduel::cli::RunConfig;
-use pubduel::engine::{AckStrategy, EngineHandle, Knobs};
+use pubduel::config::RunConfig;
+use pubduel::engine::EngineHandle;
 use pubduel::metrics::outages_of;
 use pubduel::report::{Report, RunInfo};
 use pubduel::testkit::{self, BrokerProcess, LocalBrokers, TestNames};
+use pubduel::vocab::{AckStrategy, FindingKind, Knobs};
 use std::time::{Duration, SystemTime};
 
 fn config(b: &LocalBrokers, tag: &str) -> RunConfig {
@@ -109,7 +109,8 @@ async fn outage(lane: usize) {
 fn report_of(info: &RunInfo, phases: &[pubduel::metrics::PhaseResult]) -> Report {
     let mut info = info.clone();
     info.started_at = SystemTime::now();
-    let text = toml::to_string(&Report::build(&info, phases)).expect("report serialises");
+    let text = toml::to_string(&Report::build(&info, phases).expect("histograms encode"))
+        .expect("report serialises");
     toml::from_str(&text).expect("report reads back")
 }
 

@@ -4,13 +4,14 @@
 //! `unfair-comparison`. The cases take turns, so one run's load does not slow another's acks.
 
 use async_nats::jetstream;
-use pubduel::analysis::FindingKind;
+use pubduel::vocab::{AckStrategy, FindingKind, Knobs, Stage};
+
 use pubduel::app;
 use pubduel::brokers::kafka::KafkaSettings;
 use pubduel::brokers::nats::{NatsSettings, Storage};
-use pubduel::cli::RunConfig;
-use pubduel::engine::{AckStrategy, Knobs};
-use pubduel::metrics::{LaneResult, Stage};
+use pubduel::config::RunConfig;
+
+use pubduel::metrics::LaneResult;
 use pubduel::profile::Profile;
 use pubduel::testkit::{self, LocalClusters, TestNames};
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};

@@ -8,9 +8,9 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
-use crate::brokers::Durability;
 use crate::metrics::{LaneResult, PhaseResult};
-pub use crate::vocab::{Finding, FindingKind};
+use crate::vocab::Durability;
+use crate::vocab::{Finding, FindingKind};
 
 /// Findings for every lane of a phase (outer index = lane order); `durability` is per lane.
 pub fn analyse(phase: &PhaseResult, durability: &[Durability]) -> Vec<Vec<Finding>> {

@@ -1,10 +1,9 @@
 //! The rules, one function each, over one phase's results.
 
 use super::{Finding, FindingKind};
-use crate::brokers::Durability;
-use crate::metrics::{
-    fmt_us, LaneResult, PhaseMode, PhaseResult, SeriesPoint, Stage, StageSummary,
-};
+use crate::vocab::{fmt_us, Durability, PhaseMode, Stage};
+
+use crate::metrics::{LaneResult, PhaseResult, SeriesPoint, StageSummary};
 use crate::vocab::AckStrategy;
 
 /// Smallest sample of submits worth judging.

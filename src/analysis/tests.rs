@@ -2,10 +2,9 @@
 
 use super::rules::{ACKED_SHARE, BACKLOG, LAG_P99_US, LINGER_SHARE, MIN_SENT};
 use super::*;
-use crate::metrics::{
-    CounterValues, LaneResult, Outage, PhaseMode, PhaseResult, SeriesPoint, Stage, StageSet,
-};
+use crate::metrics::{CounterValues, LaneResult, Outage, PhaseResult, SeriesPoint, StageSet};
 use crate::vocab::{AckStrategy, Knobs};
+use crate::vocab::{PhaseMode, Stage};
 use std::sync::Arc;
 
 fn lane(name: &str, knobs: Knobs, counts: CounterValues, stages: &[(Stage, u64)]) -> LaneResult {

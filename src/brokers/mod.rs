@@ -2,6 +2,7 @@
 //! (async-nats), and the secrets of secured clusters ([`secret`]). New lanes plug in by
 //! implementing the trait.
 
+#[cfg(any(test, feature = "testkit"))]
 pub mod fake;
 pub mod kafka;
 pub mod nats;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use thiserror::Error;
 
-pub use crate::vocab::Durability;
+use crate::vocab::Durability;
 use tokio_util::sync::CancellationToken;
 
 /// What a lane's broker reported for one message: the moment the ack arrived, or an error.

@@ -1,8 +1,8 @@
 //! Flags of the subcommands that work on reports: compare, plot, merge.
 
-use crate::metrics::Stage;
 use crate::report::compare::{Format, MatchBy};
 use crate::report::threshold::Threshold;
+use crate::vocab::Stage;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -118,7 +118,7 @@ pub struct CapacityArgs {
 /// An SLO: a stage statistic that must stay below a duration.
 fn parse_slo(s: &str) -> Result<Threshold, String> {
     use crate::report::threshold::{Metric, Op};
-    let t = crate::profile::parse_assert(s)?;
+    let t = crate::profile::parse_assert(s).map_err(|e| e.to_string())?;
     match (t.metric, t.op) {
         (Metric::Stage(..), Op::Lt | Op::Le) => Ok(t),
         _ => Err(format!(

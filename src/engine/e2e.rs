@@ -1,7 +1,8 @@
 //! End-to-end tracking: the in-process consumer's side of a lane.
 
 use super::payload::PayloadBuilder;
-use crate::metrics::{Counters, Dedicated, LaneMetrics, Recorder, Stage};
+use crate::metrics::{Counters, Dedicated, LaneMetrics, Recorder};
+use crate::vocab::Stage;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Instant;

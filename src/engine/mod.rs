@@ -10,15 +10,12 @@ mod shared;
 mod ticket;
 mod worker;
 
-pub use crate::vocab::knobs;
-pub use crate::vocab::{AckStrategy, KnobChange, Knobs};
-
-use crate::analysis;
-use crate::brokers::Durability;
 use crate::brokers::{BrokerError, OnMessage, Publisher};
 use crate::metrics::{
-    give_back_memory, log_heap, Analyser, IntervalRecord, MetricsStore, PhaseResult, Snapshot,
+    give_back_memory, log_heap, no_analysis, Analyser, IntervalRecord, MetricsStore, PhaseResult,
+    Snapshot,
 };
+use crate::vocab::{knobs, KnobChange, Knobs};
 use e2e::E2eTracker;
 use lane::Lane;
 use payload::PayloadBuilder;
@@ -43,12 +40,10 @@ pub struct LaneSetup {
     pub publisher: Arc<dyn Publisher>,
     /// Knobs at the start.
     pub knobs: Knobs,
-    /// Storage and ack scope, for fair-comparison findings.
-    pub durability: Durability,
 }
 
 /// Run-wide engine settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EngineConfig {
     /// Left out of each phase's percentiles after its start.
     pub warmup: Duration,
@@ -62,6 +57,21 @@ pub struct EngineConfig {
     pub e2e_grace: Duration,
     /// Spin the last microseconds before each open-loop slot (precise pacing, costs CPU).
     pub precise: bool,
+    /// What the phases' numbers mean: the analysis the run hands down (none by default).
+    pub analyse: Analyser,
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("warmup", &self.warmup)
+            .field("e2e", &self.e2e)
+            .field("drain", &self.drain)
+            .field("keep_intervals", &self.keep_intervals)
+            .field("e2e_grace", &self.e2e_grace)
+            .field("precise", &self.precise)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for EngineConfig {
@@ -73,6 +83,7 @@ impl Default for EngineConfig {
             keep_intervals: false,
             e2e_grace: E2E_GRACE,
             precise: false,
+            analyse: no_analysis(),
         }
     }
 }
@@ -190,9 +201,12 @@ impl Engine {
             .iter()
             .map(|s| (s.publisher.name().to_string(), s.knobs))
             .collect();
-        let durability: Vec<Durability> = setups.iter().map(|s| s.durability.clone()).collect();
-        let analyse: Analyser = Box::new(move |p| analysis::analyse(p, &durability));
-        let store = Arc::new(MetricsStore::new(&names, analyse, config.warmup, epoch));
+        let store = Arc::new(MetricsStore::new(
+            &names,
+            Arc::clone(&config.analyse),
+            config.warmup,
+            epoch,
+        ));
         if config.keep_intervals {
             store.keep_intervals();
         }

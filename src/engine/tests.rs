@@ -2,16 +2,13 @@
 
 use super::*;
 use crate::brokers::fake::FakePublisher;
-use crate::metrics::Stage;
-use crate::vocab::Dir;
+use crate::vocab::Stage;
+
+use crate::vocab::{AckStrategy, Dir};
 use std::sync::atomic::Ordering::Relaxed;
 
 fn setup(publisher: Arc<FakePublisher>, knobs: Knobs) -> Vec<LaneSetup> {
-    vec![LaneSetup {
-        publisher,
-        knobs,
-        durability: Durability::default(),
-    }]
+    vec![LaneSetup { publisher, knobs }]
 }
 
 fn config() -> EngineConfig {
@@ -22,6 +19,7 @@ fn config() -> EngineConfig {
         keep_intervals: false,
         e2e_grace: Duration::from_secs(2),
         precise: false,
+        analyse: crate::metrics::no_analysis(),
     }
 }
 

@@ -3,7 +3,8 @@
 //! in-flight count, whichever way the message ends.
 
 use crate::brokers::{AckFuture, AckResult};
-use crate::metrics::{Counters, LaneMetrics, Recorder, Stage};
+use crate::metrics::{Counters, LaneMetrics, Recorder};
+use crate::vocab::Stage;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

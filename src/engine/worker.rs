@@ -4,8 +4,9 @@
 use super::shared::{LaneShared, LaneState};
 use super::ticket::{self, complete, sleep_or_cancel, Pending, Ticket};
 use crate::brokers::{BrokerError, Message, Settle};
-use crate::metrics::{Counters, Dedicated, Recorder, Stage};
+use crate::metrics::{Counters, Dedicated, Recorder};
 use crate::vocab::AckStrategy;
+use crate::vocab::Stage;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

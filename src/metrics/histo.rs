@@ -1,5 +1,6 @@
-//! Stages and the histogram set that holds one histogram per stage.
+//! The histogram set that holds one histogram per stage.
 
+use crate::vocab::Stage;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -12,64 +13,6 @@ const SIGFIG: u8 = 3;
 /// 64 KB) is dropped when the interval it held needed a quarter of its range
 /// ([`StageSet::clear`]); below it, a histogram keeps its memory from one interval to the next.
 pub const KEEP_RANGE_US: u64 = 1 << 17;
-
-/// A stretch of a message's life whose latency is recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// Publish call start to return, including any wait for a max-pending permit.
-    Submit,
-    /// Publish start to broker acknowledgement.
-    Ack,
-    /// Publish start to receipt by the in-process consumer.
-    E2e,
-    /// Open loop only: actual start minus intended start.
-    Lag,
-    /// Open loop: `submit` measured from the actual start (uncorrected).
-    SubmitRaw,
-    /// Open loop: `ack` measured from the actual start (uncorrected).
-    AckRaw,
-    /// Open loop: `e2e` measured from the actual start (uncorrected).
-    E2eRaw,
-    /// Publish start to a max-pending permit: the part of `submit` spent waiting for earlier acks.
-    Permit,
-    /// Hand-over to the client to the broker's ack: `ack` is `submit` plus `flight`.
-    Flight,
-}
-
-impl Stage {
-    /// Every stage, in display order.
-    pub const ALL: [Stage; 9] = [
-        Stage::Submit,
-        Stage::Ack,
-        Stage::E2e,
-        Stage::Lag,
-        Stage::Permit,
-        Stage::Flight,
-        Stage::SubmitRaw,
-        Stage::AckRaw,
-        Stage::E2eRaw,
-    ];
-
-    /// The name used in reports and on screen.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Submit => "submit",
-            Stage::Ack => "ack",
-            Stage::E2e => "e2e",
-            Stage::Lag => "lag",
-            Stage::SubmitRaw => "submit_raw",
-            Stage::AckRaw => "ack_raw",
-            Stage::E2eRaw => "e2e_raw",
-            Stage::Permit => "permit",
-            Stage::Flight => "flight",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
 
 /// Converts a duration to whole microseconds, clamped to the histogram range.
 pub fn us(d: Duration) -> u64 {
@@ -108,21 +51,33 @@ struct Packed {
     v2: std::sync::Arc<[u8]>,
 }
 
+/// A histogram that cannot be written or read in the HdrHistogram V2 form.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HistogramError {
+    /// The serialiser refused the histogram (a count beyond the format's range).
+    #[error("cannot encode the histogram in the HdrHistogram V2 form: {0}")]
+    Encode(String),
+    /// The bytes are not a V2 histogram.
+    #[error("not an HdrHistogram V2 histogram: {0}")]
+    Decode(String),
+}
+
 /// The HdrHistogram V2 compressed (deflate) form of `h`, which any HdrHistogram library reads.
-pub fn encode_v2(h: &Histogram<u64>) -> Vec<u8> {
+pub fn encode_v2(h: &Histogram<u64>) -> Result<Vec<u8>, HistogramError> {
     use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
     let mut bytes = Vec::new();
-    // Serialising into memory fails only for a histogram too large for the format's length field.
-    let _ = V2DeflateSerializer::new().serialize(h, &mut bytes);
-    bytes
+    V2DeflateSerializer::new()
+        .serialize(h, &mut bytes)
+        .map_err(|e| HistogramError::Encode(format!("{e:?}")))?;
+    Ok(bytes)
 }
 
 /// Reads a histogram in the HdrHistogram V2 form, compressed or not.
-pub fn decode_v2(bytes: &[u8]) -> Result<Histogram<u64>, String> {
+pub fn decode_v2(bytes: &[u8]) -> Result<Histogram<u64>, HistogramError> {
     use hdrhistogram::serialization::Deserializer;
     Deserializer::new()
         .deserialize(&mut &bytes[..])
-        .map_err(|e| format!("not an HdrHistogram V2 histogram: {e:?}"))
+        .map_err(|e| HistogramError::Decode(format!("{e:?}")))
 }
 
 /// A histogram at the size `sizing` gives, every count written once so that all of its memory
@@ -179,11 +134,17 @@ impl StageSet {
     /// Keeps every histogram compressed, with its summary: for a set that will not record again.
     pub fn pack(&mut self) {
         for (h, p) in self.hists.iter_mut().zip(self.packed.iter_mut()) {
-            if let Some(h) = h.take().filter(|h| !h.is_empty()) {
+            let Some(full) = h.as_ref().filter(|h| !h.is_empty()) else {
+                *h = None;
+                continue;
+            };
+            // A histogram the encoder refuses stays as it is: nothing is lost, it only stays big.
+            if let Ok(v2) = encode_v2(full) {
                 *p = Some(Packed {
-                    summary: StageSummary::of(&h),
-                    v2: encode_v2(&h).into(),
+                    summary: StageSummary::of(full),
+                    v2: v2.into(),
                 });
+                *h = None;
             }
         }
     }
@@ -201,10 +162,13 @@ impl StageSet {
     }
 
     /// The V2 compressed form of `stage`'s histogram, if it has samples.
-    pub fn encoded(&self, stage: Stage) -> Option<std::sync::Arc<[u8]>> {
+    pub fn encoded(&self, stage: Stage) -> Result<Option<std::sync::Arc<[u8]>>, HistogramError> {
         match &self.packed[stage.index()] {
-            Some(p) => Some(std::sync::Arc::clone(&p.v2)),
-            None => self.histogram(stage).map(|h| encode_v2(h).into()),
+            Some(p) => Ok(Some(std::sync::Arc::clone(&p.v2))),
+            None => match self.histogram(stage) {
+                Some(h) => Ok(Some(encode_v2(h)?.into())),
+                None => Ok(None),
+            },
         }
     }
 
@@ -317,34 +281,6 @@ impl StageSummary {
     }
 }
 
-/// Formats microseconds with a unit chosen for the value: `850us`, `12.3ms`, `1.50s`.
-pub fn fmt_us(v: u64) -> String {
-    scaled_us(v, false)
-}
-
-/// [`fmt_us`] with one digit less, for narrow columns: `850us`, `12ms`, `1.5s`.
-pub fn fmt_us_short(v: u64) -> String {
-    scaled_us(v, true)
-}
-
-fn scaled_us(v: u64, short: bool) -> String {
-    if v < 1_000 {
-        return format!("{v}us");
-    }
-    let (x, unit) = if v < 1_000_000 {
-        (v as f64 / 1e3, "ms")
-    } else {
-        (v as f64 / 1e6, "s")
-    };
-    let decimals = match (short, unit, x < 10.0) {
-        (true, _, true) => 1,
-        (true, _, false) => 0,
-        (false, "ms", false) => 1,
-        (false, _, _) => 2,
-    };
-    format!("{x:.decimals$}{unit}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,20 +383,6 @@ mod tests {
         assert!(!run.clear());
         assert_eq!(run.bytes(), run_bytes);
     }
-
-    #[test]
-    fn units_follow_the_value() {
-        assert_eq!(fmt_us(850), "850us");
-        assert_eq!(fmt_us(1_234), "1.23ms");
-        assert_eq!(fmt_us(12_345), "12.3ms");
-        assert_eq!(fmt_us(1_500_000), "1.50s");
-        assert_eq!(fmt_us(12_000_000), "12.00s");
-        assert_eq!(fmt_us_short(850), "850us");
-        assert_eq!(fmt_us_short(1_234), "1.2ms");
-        assert_eq!(fmt_us_short(123_456), "123ms");
-        assert_eq!(fmt_us_short(1_500_000), "1.5s");
-        assert_eq!(fmt_us_short(12_000_000), "12s");
-    }
 }
 
 #[cfg(test)]
@@ -485,7 +407,7 @@ mod pack_tests {
         assert!(set.histogram(Stage::Ack).is_none() && !set.is_empty());
         let packed = set.bytes();
         assert!(packed * 4 < live, "{packed} bytes packed vs {live} live");
-        let back = decode_v2(&set.encoded(Stage::Ack).unwrap()).unwrap();
+        let back = decode_v2(&set.encoded(Stage::Ack).unwrap().unwrap()).unwrap();
         assert_eq!(back.len(), 50_000);
         let mut merged = StageSet::default();
         merged.merge(&set);

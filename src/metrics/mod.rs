@@ -10,14 +10,12 @@ mod recorder;
 mod snapshot;
 mod store;
 
-pub use crate::vocab::PhaseMode;
 pub use e2e::{E2eBook, E2eCounts};
-pub use histo::{
-    decode_v2, encode_v2, fmt_us, fmt_us_short, Stage, StageSet, StageSummary, HIGHEST_US,
-};
+pub use histo::{decode_v2, encode_v2, HistogramError, StageSet, StageSummary, HIGHEST_US};
 pub use phase::{outages_of, LaneResult, Outage, PhaseResult};
 pub use recorder::{CounterValues, Counters, Dedicated, Recorder, Recorders};
 pub use snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
 pub use store::{
-    give_back_memory, log_heap, no_analysis, Analyser, IntervalRecord, LaneMetrics, MetricsStore,
+    give_back_memory, log_heap, no_analysis, Analyser, HistogramBytes, IntervalRecord, LaneMetrics,
+    MetricsStore,
 };

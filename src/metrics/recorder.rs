@@ -1,6 +1,7 @@
 //! Hot-path recording: atomic counters and striped histogram recorders.
 
-use super::histo::{Stage, StageSet};
+use super::histo::StageSet;
+use crate::vocab::Stage;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;

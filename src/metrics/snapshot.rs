@@ -1,10 +1,11 @@
 //! The cloned view of the metrics that front ends render from.
 
-use super::histo::{Stage, StageSummary};
+use super::histo::StageSummary;
 use super::recorder::CounterValues;
 use crate::vocab::Finding;
 use crate::vocab::Knobs;
 use crate::vocab::PhaseMode;
+use crate::vocab::Stage;
 use std::time::Duration;
 
 /// Everything a front end needs for one frame; built on the stats tick, shared as an `Arc`.

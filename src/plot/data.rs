@@ -4,7 +4,8 @@
 
 use super::style::{nines, Look};
 use super::{PlotError, Plotted};
-use crate::metrics::{fmt_us, Stage};
+use crate::vocab::{fmt_us, Stage};
+
 use crate::report::{LaneReport, Report, SeriesReport, StageReport};
 use hdrhistogram::Histogram;
 
@@ -231,7 +232,7 @@ fn stage_curve(line: &Line<'_>, stage: &str) -> Result<Option<Curve>, PlotError>
     };
     let mut merged: Option<Histogram<u64>> = None;
     for s in &found {
-        let Some(h) = s.decode().map_err(fail)? else {
+        let Some(h) = s.decode().map_err(|e| fail(e.to_string()))? else {
             continue;
         };
         match merged.as_mut() {

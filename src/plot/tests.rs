@@ -46,7 +46,7 @@ fn lane(name: &str, median_us: f64, phase: &PhaseReport, rng: &mut StdRng) -> La
     let mut stages = BTreeMap::new();
     for (stage, share) in [("submit", 0.1), ("ack", 1.0), ("flight", 0.9), ("e2e", 1.4)] {
         let h = latencies(median_us * share, 20_000, rng);
-        stages.insert(stage.to_string(), StageReport::of(&h));
+        stages.insert(stage.to_string(), StageReport::of(&h).unwrap());
     }
     let p99 = (median_us * 3.0) as u64;
     LaneReport {

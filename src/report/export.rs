@@ -6,7 +6,8 @@
 //! Files are opened before the run starts (a bad path is refused up front) and written on a
 //! thread of their own, never on the engine's.
 
-use crate::metrics::{IntervalRecord, Stage};
+use crate::metrics::IntervalRecord;
+use crate::vocab::Stage;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
 use std::fs::File;
@@ -36,10 +37,42 @@ impl ExportPaths {
 const SERIES_HEADER: &str = "t_s,lane,phase,interval_s,sent,acked,errors,in_flight,\
 submit_p50_us,submit_p99_us,ack_p50_us,ack_p99_us,e2e_p50_us,e2e_p99_us";
 
+/// The interval log or the series file cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A file (or its folder) cannot be created or written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The interval log writer refused a histogram.
+    #[error("cannot write the interval log {path}: {message}")]
+    Log {
+        /// The interval log.
+        path: PathBuf,
+        /// What the writer said.
+        message: String,
+    },
+    /// The writer thread could not start, or stopped without finishing.
+    #[error("the export writer stopped: {0}")]
+    Writer(String),
+}
+
+/// An I/O error on `path` (or on nothing named, for a file that was not asked for).
+fn io_error(path: &Option<PathBuf>) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
+    move |source| ExportError::Io {
+        path: path.clone().unwrap_or_default(),
+        source,
+    }
+}
+
 /// A running export: hand it intervals, then finish it.
 pub struct Exporter {
     tx: mpsc::Sender<Vec<IntervalRecord>>,
-    thread: JoinHandle<Result<(), String>>,
+    thread: JoinHandle<Result<(), ExportError>>,
 }
 
 /// Queues intervals for an [`Exporter`]; cheap to clone.
@@ -56,13 +89,13 @@ impl ExportSender {
 }
 
 /// Creates `path` for writing (and its folder), naming it on failure.
-fn create(path: &Path) -> Result<BufWriter<File>, String> {
+fn create(path: &Path) -> Result<BufWriter<File>, ExportError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(io_error(&Some(dir.to_path_buf())))?;
     }
     File::create(path)
         .map(BufWriter::new)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(io_error(&Some(path.to_path_buf())))
 }
 
 impl Exporter {
@@ -72,7 +105,7 @@ impl Exporter {
         paths: &ExportPaths,
         lanes: Vec<String>,
         started_at: SystemTime,
-    ) -> Result<Exporter, String> {
+    ) -> Result<Exporter, ExportError> {
         let hlog = paths.hlog.as_deref().map(create).transpose()?;
         let series = paths.series.as_deref().map(create).transpose()?;
         let names = paths.clone();
@@ -80,7 +113,7 @@ impl Exporter {
         let thread = std::thread::Builder::new()
             .name("pubduel-export".into())
             .spawn(move || write_all(rx, hlog, series, &lanes, started_at, &names))
-            .map_err(|e| format!("cannot start the export writer: {e}"))?;
+            .map_err(|e| ExportError::Writer(format!("cannot start it: {e}")))?;
         Ok(Exporter { tx, thread })
     }
 
@@ -95,11 +128,11 @@ impl Exporter {
     }
 
     /// Writes what is queued, flushes and closes the files.
-    pub fn finish(self) -> Result<(), String> {
+    pub fn finish(self) -> Result<(), ExportError> {
         drop(self.tx);
         self.thread
             .join()
-            .map_err(|_| "the export writer stopped".to_string())?
+            .map_err(|_| ExportError::Writer("it panicked".into()))?
     }
 }
 
@@ -110,23 +143,17 @@ fn write_all(
     lanes: &[String],
     started_at: SystemTime,
     paths: &ExportPaths,
-) -> Result<(), String> {
-    let io = |p: &Option<PathBuf>, e: std::io::Error| {
-        format!(
-            "cannot write {}: {e}",
-            p.as_deref().unwrap_or(Path::new("")).display()
-        )
-    };
+) -> Result<(), ExportError> {
     if let Some(f) = series.as_mut() {
-        writeln!(f, "{SERIES_HEADER}").map_err(|e| io(&paths.series, e))?;
+        writeln!(f, "{SERIES_HEADER}").map_err(io_error(&paths.series))?;
     }
     let mut serializer = V2DeflateSerializer::new();
     let mut log = match hlog.as_mut() {
         Some(f) => {
-            hlog_header(f, started_at).map_err(|e| io(&paths.hlog, e))?;
+            hlog_header(f, started_at).map_err(io_error(&paths.hlog))?;
             let log = IntervalLogWriterBuilder::new()
                 .begin_log_with(f, &mut serializer)
-                .map_err(|e| io(&paths.hlog, e))?;
+                .map_err(io_error(&paths.hlog))?;
             Some(log)
         }
         None => None,
@@ -143,22 +170,25 @@ fn write_all(
                     let start = Duration::from_secs_f64(r.start_s);
                     let len = Duration::from_secs_f64((r.end_s - r.start_s).max(0.0));
                     log.write_histogram(h, start, len, Tag::new(&tag))
-                        .map_err(|e| format!("cannot write the interval log: {e}"))?;
+                        .map_err(|e| ExportError::Log {
+                            path: paths.hlog.clone().unwrap_or_default(),
+                            message: format!("{e:?}"),
+                        })?;
                 }
             }
             if let Some(f) = series.as_mut() {
-                writeln!(f, "{}", series_line(r, lane)).map_err(|e| io(&paths.series, e))?;
+                writeln!(f, "{}", series_line(r, lane)).map_err(io_error(&paths.series))?;
             }
         }
         // A second at a time reaches the file, so a reader (a notebook, `tail -f`) keeps up.
         if let Some(f) = series.as_mut() {
-            f.flush().map_err(|e| io(&paths.series, e))?;
+            f.flush().map_err(io_error(&paths.series))?;
         }
     }
     drop(log);
     for (f, p) in [(hlog, &paths.hlog), (series, &paths.series)] {
         if let Some(mut f) = f {
-            f.flush().map_err(|e| io(p, e))?;
+            f.flush().map_err(io_error(p))?;
         }
     }
     Ok(())
@@ -280,7 +310,8 @@ mod tests {
         };
         let e = Exporter::start(&paths, vec![], SystemTime::now())
             .err()
-            .unwrap();
+            .unwrap()
+            .to_string();
         assert!(e.contains(&dir.path().display().to_string()), "{e}");
     }
 }

@@ -4,26 +4,68 @@
 
 use super::totals::merge_into;
 use super::{LaneReport, PhaseReport, Report, StageReport, SCHEMA};
+use crate::metrics::HistogramError;
 use std::collections::BTreeMap;
+
+/// Reports that cannot be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// Nothing to merge.
+    #[error("merge needs reports")]
+    Empty,
+    /// A report without histograms.
+    #[error("{label}: a schema {schema} report keeps no histograms; merge needs schema 2")]
+    NoHistograms {
+        /// The report's label (its file).
+        label: String,
+        /// Its schema.
+        schema: u32,
+    },
+    /// Phases that do not pair up.
+    #[error(
+        "{label} has {phases} phases and {first} has {first_phases}: merge pairs phases by index"
+    )]
+    Phases {
+        /// The report's label.
+        label: String,
+        /// Its phases.
+        phases: usize,
+        /// The first report's label.
+        first: String,
+        /// The first report's phases.
+        first_phases: usize,
+    },
+    /// A stage with samples but no histogram.
+    #[error("lane {lane} stage {stage} has no histogram")]
+    MissingHistogram {
+        /// The lane.
+        lane: String,
+        /// The stage.
+        stage: String,
+    },
+    /// A histogram that does not decode or encode.
+    #[error(transparent)]
+    Histogram(#[from] HistogramError),
+}
 
 /// Merges `reports` (label, report) into one. Every report needs its histograms (schema 2) and
 /// the same number of phases.
-pub fn merge(reports: &[(String, Report)]) -> Result<Report, String> {
-    let (first, rest) = reports.split_first().ok_or("merge needs reports")?;
+pub fn merge(reports: &[(String, Report)]) -> Result<Report, MergeError> {
+    let (first, rest) = reports.split_first().ok_or(MergeError::Empty)?;
     for (label, r) in reports {
         if r.schema < 2 {
-            return Err(format!(
-                "{label}: a schema {} report keeps no histograms; merge needs schema 2",
-                r.schema
-            ));
+            return Err(MergeError::NoHistograms {
+                label: label.clone(),
+                schema: r.schema,
+            });
         }
         if r.phases.len() != first.1.phases.len() {
-            return Err(format!(
-                "{label} has {} phases and {} has {}: merge pairs phases by index",
-                r.phases.len(),
-                first.0,
-                first.1.phases.len()
-            ));
+            return Err(MergeError::Phases {
+                label: label.clone(),
+                phases: r.phases.len(),
+                first: first.0.clone(),
+                first_phases: first.1.phases.len(),
+            });
         }
     }
     let mut out = first.1.clone();
@@ -59,7 +101,7 @@ fn merge_meta(out: &mut Report, r: &Report) {
     }
 }
 
-fn merge_phase(mine: &mut PhaseReport, theirs: &PhaseReport) -> Result<(), String> {
+fn merge_phase(mine: &mut PhaseReport, theirs: &PhaseReport) -> Result<(), MergeError> {
     mine.duration_s = mine.duration_s.max(theirs.duration_s);
     for t in &theirs.lanes {
         match mine.lanes.iter_mut().find(|l| l.name == t.name) {
@@ -70,7 +112,7 @@ fn merge_phase(mine: &mut PhaseReport, theirs: &PhaseReport) -> Result<(), Strin
     Ok(())
 }
 
-fn merge_lane(l: &mut LaneReport, t: &LaneReport) -> Result<(), String> {
+fn merge_lane(l: &mut LaneReport, t: &LaneReport) -> Result<(), MergeError> {
     l.sent += t.sent;
     l.acked += t.acked;
     l.errors += t.errors;
@@ -95,13 +137,18 @@ fn merge_lane(l: &mut LaneReport, t: &LaneReport) -> Result<(), String> {
         match s.decode()? {
             Some(h) => merge_into(&mut merged, name, &h),
             None if s.count == 0 => {}
-            None => return Err(format!("lane {} stage {name} has no histogram", l.name)),
+            None => {
+                return Err(MergeError::MissingHistogram {
+                    lane: l.name.clone(),
+                    stage: name.clone(),
+                })
+            }
         }
     }
     l.stages = merged
         .into_iter()
-        .map(|(name, h)| (name, StageReport::of(&h)))
-        .collect();
+        .map(|(name, h)| Ok((name, StageReport::of(&h)?)))
+        .collect::<Result<_, HistogramError>>()?;
     Ok(())
 }
 
@@ -130,13 +177,17 @@ mod tests {
         let a = report(vec![vec![lane("kafka", 1000, 500)]]);
         let mut old = a.clone();
         old.schema = 1;
-        let e = merge(&[("a".into(), a.clone()), ("old.toml".into(), old)]).unwrap_err();
+        let e = merge(&[("a".into(), a.clone()), ("old.toml".into(), old)])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("old.toml") && e.contains("schema 1"), "{e}");
         let two = report(vec![
             vec![lane("kafka", 1000, 500)],
             vec![lane("kafka", 1000, 500)],
         ]);
-        let e = merge(&[("a".into(), a), ("two.toml".into(), two)]).unwrap_err();
+        let e = merge(&[("a".into(), a), ("two.toml".into(), two)])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("two.toml has 2 phases"), "{e}");
     }
 }

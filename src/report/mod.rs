@@ -9,8 +9,8 @@ pub mod threshold;
 mod totals;
 mod types;
 
-pub use export::{ExportPaths, Exporter};
-pub use merge::merge;
+pub use export::{ExportError, ExportPaths, Exporter};
+pub use merge::{merge, MergeError};
 pub use totals::LaneTotals;
 
 pub use types::*;
@@ -18,9 +18,10 @@ pub use types::*;
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
 use crate::metrics::{
-    outages_of, LaneResult, PhaseMode, PhaseResult, SeriesPoint, Stage, StageSummary,
+    outages_of, HistogramError, LaneResult, PhaseResult, SeriesPoint, StageSummary,
 };
 use crate::vocab::{Finding, Knobs};
+use crate::vocab::{PhaseMode, Stage};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -72,14 +73,14 @@ fn round3(x: f64) -> f64 {
 }
 
 impl Report {
-    /// Builds a report from the phases of a run.
-    pub fn build(run: &RunInfo, phases: &[PhaseResult]) -> Report {
+    /// Builds a report from the phases of a run; fails only when a histogram cannot be encoded.
+    pub fn build(run: &RunInfo, phases: &[PhaseResult]) -> Result<Report, HistogramError> {
         let duration_s = phases.last().map_or(0.0, |p| p.start_s + p.duration_s);
         let lanes = phases
             .first()
             .map(|p| p.lanes.iter().map(|l| l.name.clone()).collect())
             .unwrap_or_default();
-        Report {
+        Ok(Report {
             schema: SCHEMA,
             meta: Meta {
                 tool: "pubduel".into(),
@@ -99,7 +100,7 @@ impl Report {
                 kafka: run.kafka.as_ref().map(KafkaSettings::redacted),
                 nats: run.nats.as_ref().map(NatsSettings::redacted),
             },
-            phases: phases.iter().map(phase_report).collect(),
+            phases: phases.iter().map(phase_report).collect::<Result<_, _>>()?,
             outages: outages_of(phases)
                 .into_iter()
                 .map(|o| OutageReport {
@@ -112,7 +113,7 @@ impl Report {
                 .collect(),
             assertions: Vec::new(),
             capacity: Vec::new(),
-        }
+        })
     }
 
     /// Appends a run that followed this one: its phases renumbered after these and its times
@@ -157,7 +158,7 @@ impl Report {
             .unwrap_or_else(|| "report".into());
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(b"# pubduel report; format described in README.md (Report format)\n")?;
+        f.write_all(b"# pubduel report; format described in docs/report-format.md\n")?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -182,26 +183,30 @@ impl Report {
             None => return Err(fail("key `schema` is missing: not a pubduel report".into())),
         }
         let report: Report = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
-        report.check_histograms().map_err(fail)?;
+        report.check_histograms(path)?;
         Ok(report)
     }
 
     /// Decodes every histogram once, naming the first that does not decode or does not match
     /// its own count.
-    fn check_histograms(&self) -> Result<(), String> {
+    fn check_histograms(&self, path: &Path) -> Result<(), ReportError> {
+        let fail = |message: String| ReportError {
+            path: path.to_path_buf(),
+            message,
+        };
         for (p, phase) in self.phases.iter().enumerate() {
             for (l, lane) in phase.lanes.iter().enumerate() {
                 for (name, stage) in &lane.stages {
                     let key = format!("phases[{p}].lanes[{l}].stages.{name}.histogram");
                     match stage.decode() {
                         Ok(Some(h)) if h.len() != stage.count => {
-                            return Err(format!(
+                            return Err(fail(format!(
                                 "key `{key}` holds {} samples, but `count` says {}",
                                 h.len(),
                                 stage.count
-                            ))
+                            )))
                         }
-                        Err(e) => return Err(format!("key `{key}`: {e}")),
+                        Err(e) => return Err(fail(format!("key `{key}`: {e}"))),
                         _ => {}
                     }
                 }
@@ -213,8 +218,11 @@ impl Report {
 
 impl StageReport {
     /// Count, mean, percentiles and the encoded histogram of `h`.
-    pub fn of(h: &hdrhistogram::Histogram<u64>) -> StageReport {
-        StageReport::from_parts(&StageSummary::of(h), &crate::metrics::encode_v2(h))
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> Result<StageReport, HistogramError> {
+        Ok(StageReport::from_parts(
+            &StageSummary::of(h),
+            &crate::metrics::encode_v2(h)?,
+        ))
     }
 
     /// A stage from its summary and its histogram's V2 form.
@@ -246,7 +254,7 @@ impl StageReport {
     }
 
     /// The stage's histogram, if the report kept it (schema 2).
-    pub fn decode(&self) -> Result<Option<hdrhistogram::Histogram<u64>>, String> {
+    pub fn decode(&self) -> Result<Option<hdrhistogram::Histogram<u64>>, HistogramError> {
         self.histogram.as_deref().map(histogram::decode).transpose()
     }
 }
@@ -258,14 +266,14 @@ fn lanes_named(phases: &[PhaseResult], lane: usize) -> String {
         .map_or_else(|| format!("lane {lane}"), |l| l.name.clone())
 }
 
-fn phase_report(p: &PhaseResult) -> PhaseReport {
+fn phase_report(p: &PhaseResult) -> Result<PhaseReport, HistogramError> {
     let modes: Vec<PhaseMode> = p.lanes.iter().map(|l| l.mode).collect();
     let mode = match modes.first() {
         Some(m) if modes.iter().all(|x| x == m) => m.as_str().to_string(),
         Some(_) => "mixed".to_string(),
         None => "closed".to_string(),
     };
-    PhaseReport {
+    Ok(PhaseReport {
         index: p.index,
         start_s: round3(p.start_s),
         duration_s: round3(p.duration_s),
@@ -274,8 +282,8 @@ fn phase_report(p: &PhaseResult) -> PhaseReport {
         paused: p.paused,
         note: p.note.clone(),
         knobs: ReportKnobs::common(&p.lanes),
-        lanes: p.lanes.iter().map(lane_report).collect(),
-    }
+        lanes: p.lanes.iter().map(lane_report).collect::<Result<_, _>>()?,
+    })
 }
 
 impl ReportKnobs {
@@ -323,9 +331,17 @@ impl From<&Finding> for FindingReport {
     }
 }
 
-fn lane_report(l: &LaneResult) -> LaneReport {
+fn lane_report(l: &LaneResult) -> Result<LaneReport, HistogramError> {
     let c = &l.counts;
-    LaneReport {
+    let set = l.reported();
+    let mut stages = std::collections::BTreeMap::new();
+    for s in Stage::ALL {
+        if let (Some(summary), Some(v2)) = (set.summary(s), set.encoded(s)?) {
+            let report = StageReport::from_parts(&summary, &v2);
+            stages.insert(s.as_str().to_string(), report);
+        }
+    }
+    Ok(LaneReport {
         name: l.name.clone(),
         mode: l.mode.as_str().into(),
         sent: c.sent,
@@ -342,17 +358,10 @@ fn lane_report(l: &LaneResult) -> LaneReport {
         late: l.e2e.map(|x| x.late),
         duplicates: l.e2e.map(|_| c.duplicates),
         knobs: ReportKnobs::of(&l.knobs),
-        stages: Stage::ALL
-            .iter()
-            .filter_map(|s| {
-                let set = l.reported();
-                let report = StageReport::from_parts(&set.summary(*s)?, &set.encoded(*s)?);
-                Some((s.as_str().to_string(), report))
-            })
-            .collect(),
+        stages: stages.into_iter().collect(),
         findings: l.findings.iter().map(FindingReport::from).collect(),
         series: (!l.series.is_empty()).then(|| series_report(&l.series)),
-    }
+    })
 }
 
 fn series_report(points: &[SeriesPoint]) -> SeriesReport {

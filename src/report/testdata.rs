@@ -9,7 +9,7 @@ pub fn stage(values: impl Iterator<Item = u64>) -> StageReport {
     for v in values {
         h.record(v).unwrap();
     }
-    StageReport::of(&h)
+    StageReport::of(&h).unwrap()
 }
 
 /// A lane whose acks take `base_us` plus a uniform spread of 1 ms, 20000 of them.

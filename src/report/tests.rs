@@ -2,8 +2,9 @@
 //! schema by a snapshot of the file itself.
 
 use super::*;
-use crate::analysis::FindingKind;
-use crate::metrics::{no_analysis, MetricsStore, Stage};
+use crate::vocab::{FindingKind, Stage};
+
+use crate::metrics::{no_analysis, MetricsStore};
 use crate::vocab::{AckStrategy, Knobs};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -55,7 +56,7 @@ fn report() -> Report {
         kafka: Some(KafkaSettings::default()),
         nats: Some(NatsSettings::default()),
     };
-    let mut r = Report::build(&info, &phases());
+    let mut r = Report::build(&info, &phases()).unwrap();
     r.meta.host = "host".into();
     r.meta.version = "x.y.z".into();
     r

@@ -4,7 +4,8 @@
 //! lane figure (`throughput`, `errors`), and a bound a duration (`5ms`), a number, or a ratio
 //! (`1.2x`, compare only).
 
-use crate::metrics::{fmt_us, Stage, StageSummary};
+use crate::metrics::StageSummary;
+use crate::vocab::{fmt_us, Stage};
 use std::fmt;
 use std::str::FromStr;
 
@@ -171,32 +172,73 @@ pub struct Threshold {
     pub bound: Bound,
 }
 
-/// A threshold that does not parse; the message says what was expected.
+/// A threshold that does not parse; the reason says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{text}`: {message} (expected like `nats.ack.p99 < 5ms`, `ack.p99 > 1.2x`, `kafka.errors == 0`)")]
+#[error("`{text}`: {reason} (expected like `nats.ack.p99 < 5ms`, `ack.p99 > 1.2x`, `kafka.errors == 0`)")]
 pub struct ThresholdError {
     /// The expression.
     pub text: String,
     /// What is wrong.
-    pub message: String,
+    pub reason: Malformed,
+}
+
+/// What is wrong with a threshold expression.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    /// No operator.
+    #[error("no comparison (<, <=, >, >=, ==)")]
+    NoComparison,
+    /// Two operators in a row.
+    #[error("`{0}` followed by another operator")]
+    DoubleOperator(&'static str),
+    /// Nothing on one side.
+    #[error("nothing {0} the comparison")]
+    Empty(&'static str),
+    /// A left side that is not `[lane.]metric`.
+    #[error("`{0}` is not [lane.]metric")]
+    NotLaneMetric(String),
+    /// A stage without a statistic.
+    #[error("`{0}` needs a statistic: {0}.p99, {0}.p50, {0}.max ...")]
+    NeedsStatistic(&'static str),
+    /// A metric pubduel does not know.
+    #[error("unknown metric `{0}`; {known}", known = known_metrics())]
+    UnknownMetric(String),
+    /// A bound ending in `x` that is not a ratio.
+    #[error("`{0}` is not a ratio like 1.2x")]
+    NotRatio(String),
+    /// A count bound that is not a number.
+    #[error("`{0}` is not a number")]
+    NotNumber(String),
+    /// A latency bound without a unit.
+    #[error("`{0}` needs a unit: us, ms or s")]
+    NeedsUnit(String),
+    /// A latency bound with an unknown unit.
+    #[error("`{0}` is not a unit (ns, us, ms, s)")]
+    NotUnit(String),
+    /// A latency bound that is not a number.
+    #[error("`{0}` is not a duration like 5ms")]
+    NotDuration(String),
+    /// A ratio where only a value can be checked.
+    #[error("a ratio like 1.2x compares two reports: use it with `pubduel compare --fail-if`; here give a value like 5ms")]
+    RatioHere,
 }
 
 impl FromStr for Threshold {
     type Err = ThresholdError;
 
     fn from_str(text: &str) -> Result<Threshold, ThresholdError> {
-        let fail = |message: String| ThresholdError {
+        let fail = |reason: Malformed| ThresholdError {
             text: text.to_string(),
-            message,
+            reason,
         };
         let (at, sym, op) = Op::SYMBOLS
             .iter()
             .filter_map(|(sym, op)| text.find(sym).map(|at| (at, *sym, *op)))
             .min_by_key(|(at, sym, _)| (*at, usize::MAX - sym.len()))
-            .ok_or_else(|| fail("no comparison (<, <=, >, >=, ==)".into()))?;
+            .ok_or_else(|| fail(Malformed::NoComparison))?;
         let (left, right) = (text[..at].trim(), text[at + sym.len()..].trim());
         if right.starts_with(['<', '>', '=']) {
-            return Err(fail(format!("`{sym}` followed by another operator")));
+            return Err(fail(Malformed::DoubleOperator(sym)));
         }
         let (lane, metric) = parse_metric(left).map_err(fail)?;
         let bound = parse_bound(right, metric).map_err(fail)?;
@@ -211,9 +253,9 @@ impl FromStr for Threshold {
 }
 
 /// `[lane.]stage.stat` or `[lane.]figure`.
-fn parse_metric(left: &str) -> Result<(Option<String>, Metric), String> {
+fn parse_metric(left: &str) -> Result<(Option<String>, Metric), Malformed> {
     if left.is_empty() {
-        return Err("nothing before the comparison".into());
+        return Err(Malformed::Empty("before"));
     }
     let stage_of = |s: &str| Stage::ALL.into_iter().find(|x| x.as_str() == s);
     let stat_of = |s: &str| Stat::NAMES.iter().find(|(n, _)| *n == s).map(|x| x.1);
@@ -234,21 +276,13 @@ fn parse_metric(left: &str) -> Result<(Option<String>, Metric), String> {
         .as_deref()
         .is_some_and(|l| l.is_empty() || l.contains('.'))
     {
-        return Err(format!("`{left}` is not [lane.]metric"));
+        return Err(Malformed::NotLaneMetric(left.to_string()));
     }
     let metric = match (stat, stage_of(name), lane_stat_of(name)) {
         (Some(stat), Some(stage), _) => Metric::Stage(stage, stat),
         (None, _, Some(l)) => Metric::Lane(l),
-        (None, Some(stage), _) => {
-            return Err(format!(
-                "`{}` needs a statistic: {}.p99, {}.p50, {}.max ...",
-                stage.as_str(),
-                stage.as_str(),
-                stage.as_str(),
-                stage.as_str()
-            ))
-        }
-        _ => return Err(format!("unknown metric `{name}`; {}", known_metrics())),
+        (None, Some(stage), _) => return Err(Malformed::NeedsStatistic(stage.as_str())),
+        _ => return Err(Malformed::UnknownMetric(name.to_string())),
     };
     Ok((lane, metric))
 }
@@ -264,27 +298,27 @@ fn known_metrics() -> String {
 }
 
 /// `5ms`, `250us`, `1.2x`, `1000`.
-fn parse_bound(right: &str, metric: Metric) -> Result<Bound, String> {
+fn parse_bound(right: &str, metric: Metric) -> Result<Bound, Malformed> {
     if right.is_empty() {
-        return Err("nothing after the comparison".into());
+        return Err(Malformed::Empty("after"));
     }
     if let Some(r) = right.strip_suffix('x') {
         return match r.trim().parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 => Ok(Bound::Ratio(v)),
-            _ => Err(format!("`{right}` is not a ratio like 1.2x")),
+            _ => Err(Malformed::NotRatio(right.to_string())),
         };
     }
     match metric {
         Metric::Stage(..) => duration_us(right).map(Bound::Value),
         Metric::Lane(_) => match right.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(Bound::Value(v)),
-            _ => Err(format!("`{right}` is not a number")),
+            _ => Err(Malformed::NotNumber(right.to_string())),
         },
     }
 }
 
 /// A latency bound in microseconds: a number with a unit (`ns`, `us`, `µs`, `ms`, `s`).
-fn duration_us(text: &str) -> Result<f64, String> {
+fn duration_us(text: &str) -> Result<f64, Malformed> {
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
@@ -294,12 +328,12 @@ fn duration_us(text: &str) -> Result<f64, String> {
         "us" | "µs" => 1.0,
         "ms" => 1_000.0,
         "s" => 1_000_000.0,
-        "" => return Err(format!("`{text}` needs a unit: us, ms or s")),
-        _ => return Err(format!("`{unit}` is not a unit (ns, us, ms, s)")),
+        "" => return Err(Malformed::NeedsUnit(text.to_string())),
+        _ => return Err(Malformed::NotUnit(unit.to_string())),
     };
     match num.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v * scale),
-        _ => Err(format!("`{text}` is not a duration like 5ms")),
+        _ => Err(Malformed::NotDuration(text.to_string())),
     }
 }
 
@@ -314,9 +348,7 @@ impl Threshold {
         match self.bound {
             Bound::Ratio(_) => Err(ThresholdError {
                 text: self.text,
-                message: "a ratio like 1.2x compares two reports: use it with `pubduel compare \
-                          --fail-if`; here give a value like 5ms"
-                    .into(),
+                reason: Malformed::RatioHere,
             }),
             Bound::Value(_) => Ok(self),
         }

@@ -14,7 +14,7 @@ pub mod state;
 mod tests;
 
 use crate::app::{self, FrontEnd, Script, Stop};
-use crate::cli::RunConfig;
+use crate::config::RunConfig;
 use crate::engine::EngineHandle;
 use crate::metrics::{PhaseResult, Snapshot};
 use crate::report::RunInfo;

@@ -315,10 +315,14 @@ impl Dashboard {
         };
         let (info, tx) = (self.info.clone(), self.saves.clone());
         tokio::task::spawn_blocking(move || {
-            let written = Report::build(&info, &phases)
-                .write(&path)
-                .map(|()| path.clone())
-                .map_err(|e| format!("cannot write the report {}: {e}", path.display()));
+            let written = match Report::build(&info, &phases) {
+                Ok(r) => r
+                    .write(&path)
+                    .map(|()| path.clone())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+            .map_err(|e| format!("cannot write the report {}: {e}", path.display()));
             let _ = tx.send(written);
         });
     }

@@ -2,11 +2,11 @@
 
 use super::render::{self, buffer_lines};
 use super::state::{Dashboard, UiState};
-use crate::analysis::Finding;
-use crate::brokers::Durability;
-use crate::engine::{AckStrategy, Engine, EngineConfig, Knobs, LaneSetup, LaneTarget};
+use crate::vocab::{AckStrategy, Finding, Knobs, PhaseMode, Stage};
+
+use crate::engine::{Engine, EngineConfig, LaneSetup, LaneTarget};
 use crate::metrics::{
-    CounterValues, LaneSnapshot, PhaseMode, PhaseStats, SeriesPoint, Snapshot, Stage, StageSummary,
+    CounterValues, LaneSnapshot, PhaseStats, SeriesPoint, Snapshot, StageSummary,
 };
 use crate::report::{Report, RunInfo};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
@@ -97,7 +97,7 @@ fn fixture() -> Snapshot {
     nats.phase.warmup_only = true;
     nats.total.stalls = 17;
     nats.findings = vec![Finding {
-        kind: crate::analysis::FindingKind::MaxPendingStall,
+        kind: crate::vocab::FindingKind::MaxPendingStall,
         message: "17 submits waited for a max-pending permit; submit includes that wait. \
                   Raise max-pending (M) to see the publish call alone."
             .into(),
@@ -284,7 +284,6 @@ async fn fake_engine() -> Engine {
             rate: 2000,
             ..Knobs::default()
         },
-        durability: Durability::default(),
     };
     let cfg = EngineConfig {
         warmup: Duration::from_millis(500),

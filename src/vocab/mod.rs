@@ -3,9 +3,11 @@
 
 mod finding;
 pub mod knobs;
+mod stage;
 
 pub use finding::{Finding, FindingKind};
 pub use knobs::{limits, AckStrategy, Dir, KnobChange, KnobLayer, Knobs};
+pub use stage::{fmt_us, fmt_us_short, Stage};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,6 @@
 use super::*;
 use crate::brokers::fake::FakePublisher;
-use crate::brokers::Durability;
+
 use crate::engine::{EngineConfig, LaneSetup};
 use crate::vocab::AckStrategy;
 
@@ -87,7 +87,6 @@ async fn on_a_fake_broker_the_search_finds_the_knee() {
     let setup = LaneSetup {
         publisher: FakePublisher::with_capacity(1000),
         knobs,
-        durability: Durability::default(),
     };
     let warmup = Duration::from_millis(300);
     let config = EngineConfig {

@@ -121,7 +121,7 @@ fn a_closed_phase_is_analysed_once_and_keeps_its_findings() {
     let t0 = Instant::now();
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let seen = Arc::clone(&calls);
-    let analyse: Analyser = Box::new(move |p: &PhaseResult| {
+    let analyse: Analyser = Arc::new(move |p: &PhaseResult| {
         seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let f = Finding::new(FindingKind::GeneratorLag, format!("phase {}", p.index));
         vec![vec![f]; p.lanes.len()]

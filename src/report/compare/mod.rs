@@ -9,7 +9,8 @@ pub use render::Format;
 
 use super::threshold::{Bound, LaneStat, Metric, Stat, Threshold};
 use super::{LaneReport, PhaseReport, Report};
-use crate::metrics::Stage;
+use crate::vocab::Stage;
+
 use serde::Serialize;
 use spread::Spread;
 

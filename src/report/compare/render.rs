@@ -1,7 +1,7 @@
 //! A comparison as text: an aligned table for the terminal, markdown for a review, TOML for tools.
 
 use super::{Cell, Comparison, Row, Verdict};
-use crate::metrics::fmt_us;
+use crate::vocab::fmt_us;
 
 /// How `compare` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -11,7 +11,8 @@
 //! ```
 
 use super::lane_colour;
-use crate::metrics::{fmt_us, LaneSnapshot, Snapshot, Stage, StageSummary};
+use crate::metrics::{LaneSnapshot, Snapshot, StageSummary};
+use crate::vocab::{fmt_us, Stage};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};

@@ -13,8 +13,9 @@
 //! On small screens [`line`] says the same for `ack` in one line.
 
 use super::{lane_colour, text};
-use crate::metrics::{fmt_us, LaneSnapshot, Snapshot, Stage};
+use crate::metrics::{LaneSnapshot, Snapshot};
 use crate::vocab::FindingKind;
+use crate::vocab::{fmt_us, Stage};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};

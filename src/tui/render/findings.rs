@@ -73,13 +73,13 @@ pub fn render(area: Rect, buf: &mut Buffer, lines: Vec<Line<'static>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::Finding;
+    use crate::vocab::Finding;
 
     #[test]
     fn findings_wrap_under_their_mark_and_overflow_is_counted() {
         let lane = LaneSnapshot {
             findings: vec![Finding {
-                kind: crate::analysis::FindingKind::MaxPendingStall,
+                kind: crate::vocab::FindingKind::MaxPendingStall,
                 message: "submits waited for a permit".into(),
             }],
             last_error: Some("broker down\nmore".into()),

@@ -20,7 +20,8 @@
 
 use super::timeline::{self, Metric, Timeline};
 use super::{counters, findings, percentiles, stagebar, text};
-use crate::metrics::{LaneSnapshot, PhaseMode, Snapshot};
+use crate::metrics::{LaneSnapshot, Snapshot};
+use crate::vocab::PhaseMode;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};

@@ -7,7 +7,8 @@
 //! ```
 
 use super::text;
-use crate::metrics::{PhaseStats, Stage, StageSummary};
+use crate::metrics::{PhaseStats, StageSummary};
+use crate::vocab::Stage;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};

@@ -10,7 +10,8 @@
 //! ```
 
 use super::distribution::Pick;
-use crate::metrics::{fmt_us, PhaseStats, Stage};
+use crate::metrics::PhaseStats;
+use crate::vocab::{fmt_us, Stage};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};

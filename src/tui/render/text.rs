@@ -1,6 +1,6 @@
 //! Small text helpers shared by the panels: packing items into lines, wrapping, compact numbers.
 
-use crate::metrics::{fmt_us, fmt_us_short};
+use crate::vocab::{fmt_us, fmt_us_short};
 use ratatui::text::{Line, Span};
 
 /// Packs `items` into lines of at most `width` columns, two spaces apart, never splitting an item.

@@ -8,7 +8,8 @@
 //! ```
 
 use super::text;
-use crate::metrics::{fmt_us, SeriesPoint};
+use crate::metrics::SeriesPoint;
+use crate::vocab::fmt_us;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;

@@ -9,7 +9,7 @@
 //! messages in flight, so its backlog never counts against the next step.
 
 use super::{start, FrontEnd, Script, Stop};
-use crate::cli::RunConfig;
+use crate::config::RunConfig;
 use crate::engine::{Engine, EngineHandle};
 use crate::metrics::{LaneResult, PhaseResult};
 use crate::report::threshold::{Metric, Threshold};
@@ -216,7 +216,7 @@ pub async fn search_lane<F: FrontEnd>(
         anyhow::bail!("the capacity search of {} was stopped", kind.as_str());
     }
     let (phases, found) = task.await?;
-    let mut r = Report::build(&info, &phases);
+    let mut r = Report::build(&info, &phases)?;
     r.capacity.push(found);
     Ok(r)
 }

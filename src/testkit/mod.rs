@@ -39,7 +39,7 @@ pub use secured::{start_nats_with_config, start_secured_kafka, KafkaSecurity, Se
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
-use crate::cli::RunConfig;
+use crate::config::RunConfig;
 use crate::vocab::{Knobs, LaneKind};
 use process::{remove_dir, scratch_dir, Launch};
 use std::ffi::OsString;

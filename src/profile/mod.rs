@@ -3,9 +3,9 @@
 
 use crate::brokers::kafka::{self, KafkaSettings};
 use crate::brokers::nats::{self, NatsSettings};
-use crate::report::threshold::Threshold;
+use crate::report::threshold::{Threshold, ThresholdError};
 use crate::vocab::Knobs;
-pub use crate::vocab::{KnobLayer, LaneKind};
+use crate::vocab::{KnobLayer, LaneKind};
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -88,10 +88,22 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::E
         .map_err(serde::de::Error::custom)
 }
 
+/// A duration that does not parse.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid duration `{text}` ({source}); use e.g. 10s, 2m, 500ms")]
+pub struct DurationError {
+    /// What was written.
+    pub text: String,
+    /// Why it does not parse.
+    pub source: humantime::DurationError,
+}
+
 /// Parses `10s`, `2m`, `1h30m`, `500ms`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("invalid duration `{s}` ({e}); use e.g. 10s, 2m, 500ms"))
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
+    humantime::parse_duration(s.trim()).map_err(|source| DurationError {
+        text: s.to_string(),
+        source,
+    })
 }
 
 /// A profile that cannot be used, with where in which file.
@@ -226,10 +238,10 @@ impl Profile {
     pub fn thresholds(&self) -> Result<Vec<Threshold>, Fault> {
         (self.asserts.iter().enumerate())
             .map(|(i, a)| {
-                parse_assert(&a.expr).map_err(|message| Fault {
+                parse_assert(&a.expr).map_err(|e| Fault {
                     entry: Some(("assert", i)),
                     section: Some("assert".into()),
-                    ..Fault::top(("expr", message))
+                    ..Fault::top(("expr", e.to_string()))
                 })
             })
             .collect()
@@ -241,33 +253,46 @@ impl Profile {
         &self,
         lanes: &[(LaneKind, Knobs)],
         duration: Option<Duration>,
-    ) -> Result<Vec<crate::vocab::Step>, String> {
-        steps::play(&self.steps, lanes, duration).map_err(|f| {
-            let step = f
-                .entry
-                .map_or(String::new(), |(t, i)| format!("[[{t}]] #{} ", i + 1));
-            format!("{step}key `{}`: {}", f.key, f.message)
-        })
+    ) -> Result<Vec<crate::vocab::Step>, Fault> {
+        steps::play(&self.steps, lanes, duration)
     }
+}
+
+/// A threshold a run cannot check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AssertError {
+    /// It does not parse, or it is a ratio.
+    #[error(transparent)]
+    Threshold(#[from] ThresholdError),
+    /// It names a lane pubduel does not have.
+    #[error("`{expr}`: unknown lane `{lane}` (kafka, nats)")]
+    UnknownLane {
+        /// The expression.
+        expr: String,
+        /// The lane it names.
+        lane: String,
+    },
 }
 
 /// Parses a threshold a run checks (`--assert`, `[[assert]]`): a value, not a ratio, on a lane
 /// pubduel has.
-pub fn parse_assert(expr: &str) -> Result<Threshold, String> {
-    let t = expr
-        .parse::<Threshold>()
-        .and_then(Threshold::absolute)
-        .map_err(|e| e.to_string())?;
+pub fn parse_assert(expr: &str) -> Result<Threshold, AssertError> {
+    let t = expr.parse::<Threshold>().and_then(Threshold::absolute)?;
     match t.lane.as_deref() {
         Some(l) if <LaneKind as clap::ValueEnum>::from_str(l, false).is_err() => {
-            Err(format!("`{expr}`: unknown lane `{l}` (kafka, nats)"))
+            Err(AssertError::UnknownLane {
+                expr: expr.to_string(),
+                lane: l.to_string(),
+            })
         }
         _ => Ok(t),
     }
 }
 
-/// What is wrong with a profile, and at which key of which section.
-#[derive(Debug)]
+/// What is wrong with a profile, and at which key of which section (and, for an array of
+/// tables, which entry).
+#[derive(Debug, thiserror::Error)]
+#[error("{}key `{key}`: {message}", entry.map_or(String::new(), |(t, i)| format!("[[{t}]] #{} ", i + 1)))]
 pub struct Fault {
     key: String,
     section: Option<String>,

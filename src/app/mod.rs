@@ -7,15 +7,17 @@ mod script;
 
 pub use script::{Script, ScriptPosition};
 
-use crate::brokers::{kafka, nats, BrokerError, Durability, Publisher};
-use crate::cli::RunConfig;
+use crate::analysis;
+use crate::brokers::{kafka, nats, BrokerError, Publisher};
+use crate::config::RunConfig;
 use crate::engine::{Engine, EngineConfig, EngineHandle, LaneSetup};
-use crate::metrics::PhaseResult;
-use crate::profile::LaneKind;
-use crate::report::{Exporter, Report, RunInfo};
+use crate::metrics::{Analyser, HistogramError, PhaseResult};
+use crate::vocab::{Durability, LaneKind};
+
+use crate::report::{ExportError, Exporter, Report, RunInfo};
 use serde::Serialize;
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -30,7 +32,6 @@ pub async fn connect_lanes(cfg: &RunConfig) -> Result<Vec<LaneSetup>, BrokerErro
         Ok::<_, BrokerError>(LaneSetup {
             publisher,
             knobs: *knobs,
-            durability: lane_durability(cfg, *kind),
         })
     });
     // Every lane is tried, and every failure is reported: with both brokers down, both are named.
@@ -52,6 +53,16 @@ fn lane_durability(cfg: &RunConfig, kind: LaneKind) -> Durability {
     }
 }
 
+/// The analysis of `cfg`'s phases: the rules, with what each lane's acks mean.
+pub fn analyser(cfg: &RunConfig) -> Analyser {
+    let durability: Vec<Durability> = cfg
+        .lanes
+        .iter()
+        .map(|(kind, _)| lane_durability(cfg, *kind))
+        .collect();
+    Arc::new(move |p| analysis::analyse(p, &durability))
+}
+
 /// Connects and starts the engine for `cfg`.
 pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
     let setups = connect_lanes(cfg).await?;
@@ -63,6 +74,7 @@ pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
             e2e: cfg.e2e,
             keep_intervals: cfg.export.any(),
             precise: cfg.precise,
+            analyse: analyser(cfg),
             ..EngineConfig::default()
         },
     )
@@ -86,17 +98,45 @@ pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
     }
 }
 
+/// What a finished run could not write.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The report file.
+    #[error("cannot write the report to {path}: {source}")]
+    Report {
+        /// Where it was to go.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A histogram of the report.
+    #[error(transparent)]
+    Histogram(#[from] HistogramError),
+    /// The interval log or the series file.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// A writer thread stopped before it finished.
+    #[error("the {what} writer stopped: {message}")]
+    Writer {
+        /// Which writer.
+        what: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
 /// Writes a report (with an fsync) on a blocking thread, never on the caller's task.
-pub async fn write_report(report: Report, path: &Path) -> Result<Report, String> {
+pub async fn write_report(report: Report, path: &Path) -> Result<Report, OutputError> {
     let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        report
-            .write(&path)
-            .map(|()| report)
-            .map_err(|e| format!("cannot write the report to {}: {e}", path.display()))
+    tokio::task::spawn_blocking(move || match report.write(&path) {
+        Ok(()) => Ok(report),
+        Err(source) => Err(OutputError::Report { path, source }),
     })
     .await
-    .map_err(|e| format!("the report writer stopped: {e}"))?
+    .map_err(|e| OutputError::Writer {
+        what: "report",
+        message: e.to_string(),
+    })?
 }
 
 /// What shows a run and lets the user steer it: the dashboard, or headless progress lines.
@@ -134,7 +174,7 @@ pub struct RunOutcome {
 pub async fn run<F: FrontEnd>(cfg: RunConfig, mut front: F) -> anyhow::Result<RunOutcome> {
     front.starting(&cfg);
     let (engine, info) = start(&cfg).await?;
-    let export = Export::start(&cfg, &info, engine.handle()).map_err(anyhow::Error::msg)?;
+    let export = Export::start(&cfg, &info, engine.handle())?;
     let script = Script::new(cfg.steps.clone(), engine.handle().started());
     let player = tokio::spawn(script.clone().play(engine.handle()));
     let signalled = Arc::new(AtomicBool::new(false));
@@ -161,7 +201,7 @@ pub async fn run<F: FrontEnd>(cfg: RunConfig, mut front: F) -> anyhow::Result<Ru
     front.finished(&phases);
     let interrupted = signalled.load(Ordering::Relaxed);
     let failed = conclude(&cfg, &info, phases, interrupted).await?;
-    exported.map_err(anyhow::Error::msg)?;
+    exported?;
     outcome.map(|()| RunOutcome {
         interrupted,
         failed,
@@ -179,7 +219,7 @@ async fn conclude(
     if cfg.report.is_none() && cfg.asserts.is_empty() {
         return Ok(Vec::new());
     }
-    let mut report = Report::build(info, &phases);
+    let mut report = Report::build(info, &phases)?;
     let short = cfg
         .duration
         .is_some_and(|d| report.meta.duration_s + 0.5 < d.as_secs_f64());
@@ -196,9 +236,7 @@ async fn conclude(
         println!("assert {verdict}: {} on {}: {}", a.expr, a.lane, shown(a));
     }
     if let Some(path) = &cfg.report {
-        write_report(report, path)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        write_report(report, path).await?;
         println!("\nreport written to {}", path.display());
     }
     Ok(failed)
@@ -206,7 +244,7 @@ async fn conclude(
 
 fn shown(a: &crate::report::AssertionReport) -> String {
     match a.value {
-        Some(v) if a.unit == "us" => crate::metrics::fmt_us(v.round() as u64),
+        Some(v) if a.unit == "us" => crate::vocab::fmt_us(v.round() as u64),
         Some(v) => format!("{v} {}", a.unit),
         None => "no samples".into(),
     }
@@ -218,7 +256,7 @@ struct Export {
 }
 
 impl Export {
-    fn start(cfg: &RunConfig, info: &RunInfo, handle: EngineHandle) -> Result<Export, String> {
+    fn start(cfg: &RunConfig, info: &RunInfo, handle: EngineHandle) -> Result<Export, ExportError> {
         if !cfg.export.any() {
             return Ok(Export { pump: None });
         }
@@ -242,7 +280,7 @@ impl Export {
     }
 
     /// Writes the intervals closed up to the end of the run and closes the files.
-    async fn finish(self) -> Result<(), String> {
+    async fn finish(self) -> Result<(), OutputError> {
         let Some((task, exporter, handle)) = self.pump else {
             return Ok(());
         };
@@ -250,9 +288,13 @@ impl Export {
         // Its sender must be gone before the writer can see the end of the queue.
         let _ = task.await;
         exporter.send(handle.take_intervals());
-        tokio::task::spawn_blocking(move || exporter.finish())
+        let written = tokio::task::spawn_blocking(move || exporter.finish())
             .await
-            .map_err(|e| format!("the export writer stopped: {e}"))?
+            .map_err(|e| OutputError::Writer {
+                what: "export",
+                message: e.to_string(),
+            })?;
+        Ok(written?)
     }
 }
 
@@ -282,7 +324,7 @@ struct ResolvedStep {
 #[derive(Serialize)]
 struct ResolvedLane {
     name: &'static str,
-    knobs: crate::engine::Knobs,
+    knobs: crate::vocab::Knobs,
 }
 
 /// The resolved settings as TOML, for `--dry-run`.

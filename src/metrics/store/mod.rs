@@ -1,13 +1,19 @@
 //! The metrics store: lanes' recorders and counters, phases, series, outages and the published
 //! snapshot.
 
+mod memory;
+mod outages;
+
+pub use memory::{give_back_memory, log_heap, HistogramBytes};
+
 use super::e2e::E2eBook;
-use super::histo::{Stage, StageSet};
-use super::phase::{LaneResult, Outage, PhaseResult};
+use super::histo::StageSet;
+use super::phase::{LaneResult, PhaseResult};
 use super::recorder::{CounterValues, Counters, Recorders};
 use super::snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
-use crate::brokers::{Availability, BrokerStatus};
-use crate::vocab::{Finding, Knobs, PhaseMode};
+use crate::brokers::BrokerStatus;
+use crate::vocab::{Finding, Knobs, PhaseMode, Stage};
+use outages::OutageLog;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,67 +25,13 @@ const SERIES_LEN: usize = 600;
 const MIN_INTERVAL_S: f64 = 0.05;
 
 /// Runs the analysis over a phase's results, one list of findings per lane. The layer that owns
-/// the rules hands it to the store, which runs it once when a phase closes and on each tick for
-/// the current phase.
-pub type Analyser = Box<dyn Fn(&PhaseResult) -> Vec<Vec<Finding>> + Send + Sync>;
+/// the rules hands it (through the engine) to the store, which runs it outside its lock: once
+/// when a phase closes, and on each tick for the current phase.
+pub type Analyser = Arc<dyn Fn(&PhaseResult) -> Vec<Vec<Finding>> + Send + Sync>;
 
 /// An analyser that finds nothing, for stores whose results nobody reads for advice.
 pub fn no_analysis() -> Analyser {
-    Box::new(|p: &PhaseResult| vec![Vec::new(); p.lanes.len()])
-}
-
-/// Asks the allocator to return the memory the store freed to the system. glibc keeps freed
-/// memory in its arenas, so without this the resident size would stay at the high-water mark of
-/// the worst burst the run has seen. It walks the arenas (a fraction of a millisecond): call it
-/// off the async workers, after a [tick](MetricsStore::tick) that freed something.
-pub fn give_back_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim takes no pointers; it only releases free pages of the arenas.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// Logs, at debug level under the `pubduel::memory` target, what the allocator holds (the bytes
-/// in use, those it keeps free in its arenas, those mapped on their own) and how much of it the
-/// histograms take: the recording stripes, the sets refilled every tick, and those that
-/// accumulate (phase, warm-up, run, closed phases). Resident memory that grows while `in use`
-/// does not is the allocator's, not pubduel's data (`benches/soak.sh` prints these each minute).
-/// Reads nothing unless that log is on.
-pub fn log_heap(store: &MetricsStore) {
-    if !tracing::enabled!(target: "pubduel::memory", tracing::Level::DEBUG) {
-        return;
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: mallinfo2 takes nothing and only reads the allocator's counters.
-        let m = unsafe { libc::mallinfo2() };
-        let h = store.histogram_bytes();
-        tracing::debug!(
-            target: "pubduel::memory",
-            "heap: in use {} kB, free in arenas {} kB, mapped {} kB; histograms: stripes {} kB, \
-             ticks {} kB, accumulated {} kB",
-            m.uordblks / 1024,
-            m.fordblks / 1024,
-            m.hblkhd / 1024,
-            h.stripes / 1024,
-            h.ticks / 1024,
-            h.accumulated / 1024
-        );
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = store;
-}
-
-/// What the store's histograms take, in bytes ([`MetricsStore::histogram_bytes`]).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HistogramBytes {
-    /// The lanes' recording stripes and their spares.
-    pub stripes: usize,
-    /// Sets refilled every tick: the tick's scratch set, the pending and the interval set.
-    pub ticks: usize,
-    /// Sets that keep every sample: the phase's (measured and warm-up), the run's, closed phases'.
-    pub accumulated: usize,
+    Arc::new(|p: &PhaseResult| vec![Vec::new(); p.lanes.len()])
 }
 
 /// A lane's recording handles, shared with its workers.
@@ -100,14 +52,6 @@ impl LaneMetrics {
     pub fn set_last_error(&self, message: String) {
         *self.last_error.lock() = Some(message);
     }
-}
-
-/// An outage as the store follows it, on the monotonic clock.
-#[derive(Debug, Clone)]
-struct OutageSpan {
-    start: Instant,
-    end: Option<Instant>,
-    reason: String,
 }
 
 /// One lane's part of the phase that is still going on.
@@ -154,7 +98,7 @@ pub struct IntervalRecord {
 }
 
 /// Everything the store keeps about one lane.
-struct LaneState {
+struct LaneBook {
     phase: PhaseLane,
     last_values: CounterValues,
     /// Samples drained since the last interval closed (a knob change may drain in between).
@@ -165,8 +109,7 @@ struct LaneState {
     run: StageSet,
     interval: StageSet,
     series: VecDeque<SeriesPoint>,
-    status: Arc<BrokerStatus>,
-    outages: Vec<OutageSpan>,
+    outages: OutageLog,
 }
 
 /// The phase that is still going on.
@@ -183,7 +126,7 @@ struct Inner {
     last_tick: Instant,
     closed: Vec<PhaseResult>,
     phase: LivePhase,
-    lanes: Vec<LaneState>,
+    lanes: Vec<LaneBook>,
     /// Closed intervals not yet taken, when someone takes them.
     intervals: Option<Vec<IntervalRecord>>,
     /// Histograms were freed since the last tick (a burst's grown ones, a closed phase's).
@@ -221,7 +164,7 @@ impl MetricsStore {
             .collect();
         let states = lanes
             .iter()
-            .map(|(_, knobs)| LaneState {
+            .map(|(_, knobs)| LaneBook {
                 phase: PhaseLane::new(*knobs, start, warmup, CounterValues::default()),
                 last_values: CounterValues::default(),
                 pending: StageSet::default(),
@@ -229,8 +172,7 @@ impl MetricsStore {
                 run: StageSet::accumulating(),
                 interval: StageSet::default(),
                 series: VecDeque::new(),
-                status: BrokerStatus::new(),
-                outages: Vec::new(),
+                outages: OutageLog::new(),
             })
             .collect();
         let store = MetricsStore {
@@ -254,26 +196,8 @@ impl MetricsStore {
             }),
             snapshot: Mutex::new(Arc::new(Snapshot::default())),
         };
-        store.publish(&store.inner.lock(), start);
+        store.publish_now(start);
         store
-    }
-
-    /// What the histograms take now, by kind of set (for the memory log).
-    pub fn histogram_bytes(&self) -> HistogramBytes {
-        let stripes = self.lanes.iter().map(|l| l.recorders.bytes()).sum();
-        let inner = self.inner.lock();
-        let mut b = HistogramBytes {
-            stripes,
-            ..HistogramBytes::default()
-        };
-        for l in &inner.lanes {
-            b.ticks += l.pending.bytes() + l.drained.bytes() + l.interval.bytes();
-            b.accumulated += l.run.bytes() + l.phase.measured.bytes() + l.phase.warm.bytes();
-        }
-        for lane in inner.closed.iter().flat_map(|p| &p.lanes) {
-            b.accumulated += lane.measured.bytes() + lane.warm.bytes();
-        }
-        b
     }
 
     /// The recording handles of every lane, in lane order.
@@ -284,7 +208,7 @@ impl MetricsStore {
     /// Follows the broker availability of lane `lane` as its client reports it.
     pub fn watch_status(&self, lane: usize, status: Arc<BrokerStatus>) {
         if let Some(l) = self.inner.lock().lanes.get_mut(lane) {
-            l.status = status;
+            l.outages.watch(status);
         }
     }
 
@@ -306,7 +230,8 @@ impl MetricsStore {
                 base.0 = now;
             }
         }
-        self.publish(&inner, now);
+        drop(inner);
+        self.publish_now(now);
     }
 
     /// The moment the current phase's warm-up ends, if it is still ahead of `now`.
@@ -334,56 +259,106 @@ impl MetricsStore {
 
     /// The stats tick: drains recorders into interval and phase histograms, extends the series and
     /// publishes a new snapshot. Returns true when histograms were freed since the last tick, so
-    /// the caller can [give the memory back](give_back_memory).
+    /// the caller can [give the memory back](give_back_memory). The analysis runs after the
+    /// store's lock is given back.
     pub fn tick(&self, now: Instant) -> bool {
-        let mut inner = self.inner.lock();
-        self.drain(&mut inner, now, false);
-        self.publish(&inner, now);
-        std::mem::take(&mut inner.freed)
+        let (current, snap, freed) = {
+            let mut inner = self.inner.lock();
+            self.drain(&mut inner, now, false);
+            let current = self.result_now(&inner, now);
+            let snap = snapshot_of(&self.lanes, &inner, &current, now);
+            (current, snap, std::mem::take(&mut inner.freed))
+        };
+        self.publish(current, snap);
+        freed
     }
 
     /// Closes the current phase at `now` and opens the next with `knobs` (one per lane); the
-    /// closed phase is analysed once, here.
+    /// closed phase is analysed once, here, outside the store's lock.
     pub fn begin_phase(&self, now: Instant, knobs: &[Knobs], paused: bool, note: Option<String>) {
-        let mut inner = self.inner.lock();
-        self.drain(&mut inner, now, false);
-        // One reading closes the old phase and opens the new one, so no message falls between.
-        let values: Vec<CounterValues> = self.lanes.iter().map(|l| l.counters.values()).collect();
-        let closed = self.result_with(&inner, now, &values);
-        inner.closed.push(closed);
-        inner.phase = LivePhase {
-            index: inner.phase.index + 1,
-            start: now,
-            measure_from: now + self.warmup,
-            paused,
-            note,
+        let (closed, current, snap) = {
+            let mut inner = self.inner.lock();
+            self.drain(&mut inner, now, false);
+            // One reading closes the old phase and opens the new one, so no message falls between.
+            let values: Vec<CounterValues> =
+                self.lanes.iter().map(|l| l.counters.values()).collect();
+            let closed = self.result_with(&inner, now, &values);
+            inner.closed.push(closed.clone());
+            inner.phase = LivePhase {
+                index: inner.phase.index + 1,
+                start: now,
+                measure_from: now + self.warmup,
+                paused,
+                note,
+            };
+            for ((lane, k), v) in inner.lanes.iter_mut().zip(knobs).zip(values) {
+                lane.phase = PhaseLane::new(*k, now, self.warmup, v);
+            }
+            let current = self.result_now(&inner, now);
+            let snap = snapshot_of(&self.lanes, &inner, &current, now);
+            (closed, current, snap)
         };
-        for ((lane, k), v) in inner.lanes.iter_mut().zip(knobs).zip(values) {
-            lane.phase = PhaseLane::new(*k, now, self.warmup, v);
-        }
-        // The closed phase will not record again: its histograms are kept compressed, so a run
-        // of thousands of phases stays small.
-        for l in inner
-            .closed
-            .last_mut()
-            .into_iter()
-            .flat_map(|p| p.lanes.iter_mut())
-        {
-            Arc::make_mut(&mut l.measured).pack();
-            Arc::make_mut(&mut l.warm).pack();
+        let index = closed.index;
+        let found = (self.analyse)(&closed);
+        // The views of its histograms are gone before they are packed, so nothing is copied.
+        drop(closed);
+        self.file_closed(index, found);
+        self.publish(current, snap);
+    }
+
+    /// Gives closed phase `index` its findings and keeps its histograms compressed: it will not
+    /// record again, so a run of thousands of phases stays small.
+    fn file_closed(&self, index: u32, found: Vec<Vec<Finding>>) {
+        let mut inner = self.inner.lock();
+        if let Some(p) = inner.closed.iter_mut().rev().find(|p| p.index == index) {
+            for (l, found) in p.lanes.iter_mut().zip(found) {
+                l.findings = found;
+                Arc::make_mut(&mut l.measured).pack();
+                Arc::make_mut(&mut l.warm).pack();
+            }
         }
         inner.freed = true;
-        self.publish(&inner, now);
     }
 
     /// Every phase so far, the current one closed as of `now` (for reports); the interval up to
     /// `now` closes too, however short.
     pub fn phases(&self, now: Instant) -> Vec<PhaseResult> {
-        let mut inner = self.inner.lock();
-        self.drain(&mut inner, now, true);
-        let mut all = inner.closed.clone();
-        all.push(self.result_now(&inner, now));
+        let (mut all, current) = {
+            let mut inner = self.inner.lock();
+            self.drain(&mut inner, now, true);
+            (inner.closed.clone(), self.result_now(&inner, now))
+        };
+        all.push(self.analysed(current));
         all
+    }
+
+    /// Publishes the snapshot of the phase going on as of `now`, drained or not.
+    fn publish_now(&self, now: Instant) {
+        let (current, snap) = {
+            let inner = self.inner.lock();
+            let current = self.result_now(&inner, now);
+            let snap = snapshot_of(&self.lanes, &inner, &current, now);
+            (current, snap)
+        };
+        self.publish(current, snap);
+    }
+
+    /// `result` with its findings.
+    fn analysed(&self, mut result: PhaseResult) -> PhaseResult {
+        let found = (self.analyse)(&result);
+        for (lane, found) in result.lanes.iter_mut().zip(found) {
+            lane.findings = found;
+        }
+        result
+    }
+
+    /// Publishes `snap`, the snapshot of `current`, with the findings of `current`.
+    fn publish(&self, current: PhaseResult, mut snap: Snapshot) {
+        let current = self.analysed(current);
+        for (lane, result) in snap.lanes.iter_mut().zip(current.lanes) {
+            lane.findings = result.findings;
+        }
+        *self.snapshot.lock() = Arc::new(snap);
     }
 
     /// The latest snapshot (a cheap `Arc` clone).
@@ -399,7 +374,7 @@ impl MetricsStore {
         let warm_done = now >= inner.phase.measure_from;
         let mut freed = false;
         for (lane, metrics) in inner.lanes.iter_mut().zip(&self.lanes) {
-            track_outages(lane);
+            lane.outages.track();
             let drained = &mut lane.drained;
             freed |= metrics.recorders.drain_into(drained);
             if warm_done {
@@ -480,7 +455,7 @@ impl MetricsStore {
         self.result_with(inner, now, &values)
     }
 
-    /// The current phase's results as of `now`, with its findings.
+    /// The current phase's results as of `now`, before the analysis.
     fn result_with(&self, inner: &Inner, now: Instant, values: &[CounterValues]) -> PhaseResult {
         let phase = &inner.phase;
         let lanes = inner
@@ -496,15 +471,12 @@ impl MetricsStore {
                     .filter(|p| p.phase == phase.index)
                     .copied()
                     .collect();
-                result.outages = (lane.outages.iter())
-                    .filter(|o| o.end.is_none_or(|e| e >= phase.start))
-                    .map(|o| outage_view(i, o, inner.start, now))
-                    .collect();
+                result.outages = lane.outages.since(i, phase.start, inner.start, now);
                 result
             })
             .collect();
         let since_start = |t: Instant| t.saturating_duration_since(phase.start).as_secs_f64();
-        let mut closed = PhaseResult {
+        PhaseResult {
             index: phase.index,
             start_s: phase
                 .start
@@ -515,39 +487,37 @@ impl MetricsStore {
             paused: phase.paused,
             note: phase.note.clone(),
             lanes,
-        };
-        let found = (self.analyse)(&closed);
-        for (lane, found) in closed.lanes.iter_mut().zip(found) {
-            lane.findings = found;
         }
-        closed
-    }
-
-    fn publish(&self, inner: &Inner, now: Instant) {
-        let current = self.result_now(inner, now);
-        let lanes = self
-            .lanes
-            .iter()
-            .zip(&inner.lanes)
-            .zip(current.lanes)
-            .map(|((metrics, state), lp)| lane_snapshot(metrics, state, lp))
-            .collect();
-        let mut phase_starts: Vec<f64> = inner.closed.iter().map(|p| p.start_s).collect();
-        phase_starts.push(current.start_s);
-        let snap = Snapshot {
-            elapsed: now.saturating_duration_since(inner.start),
-            phase: current.index,
-            phase_elapsed: now.saturating_duration_since(inner.phase.start),
-            phase_starts,
-            paused: inner.phase.paused,
-            note: inner.phase.note.clone(),
-            lanes,
-        };
-        *self.snapshot.lock() = Arc::new(snap);
     }
 }
 
-fn lane_snapshot(metrics: &LaneMetrics, state: &LaneState, lp: LaneResult) -> LaneSnapshot {
+/// The snapshot of `current`, the phase going on, with the store's series and run figures.
+fn snapshot_of(
+    metrics: &[Arc<LaneMetrics>],
+    inner: &Inner,
+    current: &PhaseResult,
+    now: Instant,
+) -> Snapshot {
+    let lanes = metrics
+        .iter()
+        .zip(&inner.lanes)
+        .zip(&current.lanes)
+        .map(|((metrics, state), lp)| lane_snapshot(metrics, state, lp))
+        .collect();
+    let mut phase_starts: Vec<f64> = inner.closed.iter().map(|p| p.start_s).collect();
+    phase_starts.push(current.start_s);
+    Snapshot {
+        elapsed: now.saturating_duration_since(inner.start),
+        phase: current.index,
+        phase_elapsed: now.saturating_duration_since(inner.phase.start),
+        phase_starts,
+        paused: inner.phase.paused,
+        note: inner.phase.note.clone(),
+        lanes,
+    }
+}
+
+fn lane_snapshot(metrics: &LaneMetrics, state: &LaneBook, lp: &LaneResult) -> LaneSnapshot {
     LaneSnapshot {
         name: metrics.name.clone(),
         knobs: lp.knobs,
@@ -568,7 +538,8 @@ fn lane_snapshot(metrics: &LaneMetrics, state: &LaneState, lp: LaneResult) -> La
         unavailable: (lp.outages.iter())
             .find(|o| o.ongoing)
             .map(|o| (o.start_s, o.reason.clone())),
-        findings: lp.findings,
+        // The analysis fills them in once the store's lock is given back.
+        findings: Vec::new(),
     }
 }
 
@@ -605,33 +576,6 @@ fn lane_result(
         outages: Vec::new(),
         findings: Vec::new(),
         e2e: None,
-    }
-}
-
-/// Turns a lane's availability changes into outages (a short blip between two ticks included).
-fn track_outages(lane: &mut LaneState) {
-    for change in lane.status.take_changes() {
-        let open = lane.outages.last_mut().filter(|o| o.end.is_none());
-        match (change, open) {
-            (Availability::Down(start, reason), None) => lane.outages.push(OutageSpan {
-                start,
-                end: None,
-                reason,
-            }),
-            (Availability::Up(at), Some(o)) => o.end = Some(at.max(o.start)),
-            _ => {}
-        }
-    }
-}
-
-fn outage_view(lane: usize, o: &OutageSpan, run_start: Instant, now: Instant) -> Outage {
-    let end = o.end.unwrap_or(now).max(o.start);
-    Outage {
-        lane,
-        start_s: o.start.saturating_duration_since(run_start).as_secs_f64(),
-        duration_s: end.saturating_duration_since(o.start).as_secs_f64(),
-        ongoing: o.end.is_none(),
-        reason: o.reason.clone(),
     }
 }
 

@@ -1,0 +1,240 @@
+//! The one place where flags, the profile and the defaults become a [`RunConfig`]: flags (and
+//! their environment variables) over the profile over built-in defaults, validated once.
+
+use crate::brokers::kafka::KafkaSettings;
+use crate::brokers::nats::NatsSettings;
+use crate::cli::RunArgs;
+use crate::profile::{Fault, Profile, ProfileError};
+use crate::report::threshold::Threshold;
+use crate::report::ExportPaths;
+use crate::vocab::{Knobs, LaneKind, Step};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Headless runs without --duration stop after this long.
+pub const HEADLESS_DEFAULT_DURATION: Duration = Duration::from_secs(10);
+
+/// Warm-up per phase when neither a flag nor the profile sets one.
+pub const DEFAULT_WARMUP: Duration = Duration::from_secs(2);
+
+/// Every setting of a run, resolved and validated.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Profile name (`default` without a profile).
+    pub profile_name: String,
+    /// Profile file, when one was given.
+    pub profile_path: Option<PathBuf>,
+    /// Run length; `None` runs until quit.
+    pub duration: Option<Duration>,
+    /// Warm-up per phase.
+    pub warmup: Duration,
+    /// End-to-end consumers on.
+    pub e2e: bool,
+    /// Spin the wait for each open-loop slot.
+    pub precise: bool,
+    /// Lanes in order, with their first knobs.
+    pub lanes: Vec<(LaneKind, Knobs)>,
+    /// Kafka settings.
+    pub kafka: KafkaSettings,
+    /// NATS settings.
+    pub nats: NatsSettings,
+    /// Final report path.
+    pub report: Option<PathBuf>,
+    /// Scripted knob changes, in time order (a profile's `[[steps]]`, ramps expanded).
+    pub steps: Vec<Step>,
+    /// Thresholds checked on the whole run (`--assert`, then the profile's `[[assert]]`).
+    pub asserts: Vec<Threshold>,
+    /// Files streamed while the run goes on.
+    pub export: ExportPaths,
+}
+
+/// Input that cannot be used (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The profile is invalid.
+    #[error("{0}")]
+    Profile(#[from] ProfileError),
+    /// The profile's steps do not fit the knobs the flags set.
+    #[error("the profile's steps with these flags: {0}")]
+    Steps(Fault),
+    /// An output file cannot be written.
+    #[error("--{flag} {path}: {message}")]
+    Output {
+        /// The flag, without dashes.
+        flag: &'static str,
+        /// The path given.
+        path: String,
+        /// Why it cannot be written.
+        message: String,
+    },
+    /// A flag is out of range.
+    #[error("--{flag}: {message}")]
+    Flag {
+        /// The flag, without dashes.
+        flag: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl RunConfig {
+    /// Resolves `args` over their profile over the defaults, in one place; `headless` runs get a
+    /// default duration.
+    pub fn resolve(args: &RunArgs, headless: bool) -> Result<RunConfig, ConfigError> {
+        let profile = match &args.profile {
+            Some(p) => Profile::load(p)?,
+            None => Profile::default(),
+        };
+        let lanes = lanes(args, &profile)?;
+        let (kafka, nats) = brokers(args, &profile);
+        let (duration, warmup) = timing(args, &profile, headless)?;
+        let steps = profile
+            .steps_for(&lanes, duration)
+            .map_err(ConfigError::Steps)?;
+        let mut asserts = args.asserts.clone();
+        // The profile's were checked when it loaded.
+        asserts.extend(profile.thresholds().unwrap_or_default());
+        check_outputs(args)?;
+        Ok(RunConfig {
+            profile_name: profile_name(args, &profile),
+            profile_path: args.profile.clone(),
+            duration,
+            warmup,
+            e2e: args.e2e || profile.e2e.unwrap_or(false),
+            precise: args.precise || profile.precise.unwrap_or(false),
+            lanes,
+            kafka,
+            nats,
+            report: args.report.clone(),
+            steps,
+            asserts,
+            export: ExportPaths {
+                hlog: args.hlog.clone(),
+                series: args.series.clone(),
+            },
+        })
+    }
+}
+
+/// The lanes to run, each with its knobs: flags over the lane's override over the profile over
+/// the defaults.
+fn lanes(args: &RunArgs, profile: &Profile) -> Result<Vec<(LaneKind, Knobs)>, ConfigError> {
+    let base = profile.knobs.over(Knobs::default());
+    if let Err((knob, msg)) = args.knobs.over(base).validate() {
+        return Err(flag_error(knob, msg));
+    }
+    let mut kinds = args
+        .lanes
+        .clone()
+        .or(profile.lanes.clone())
+        .unwrap_or(vec![LaneKind::Kafka, LaneKind::Nats]);
+    kinds.sort();
+    kinds.dedup();
+    if kinds.is_empty() {
+        return Err(flag_error(
+            "lanes",
+            "name at least one lane (kafka, nats)".into(),
+        ));
+    }
+    Ok(kinds
+        .iter()
+        .map(|k| (*k, args.knobs.over(profile.lane.get(*k).over(base))))
+        .collect())
+}
+
+/// The brokers' settings: the profile's sections, the addresses from the flags.
+fn brokers(args: &RunArgs, profile: &Profile) -> (KafkaSettings, NatsSettings) {
+    let mut kafka = profile.kafka.clone().unwrap_or_default();
+    if let Some(addr) = &args.kafka {
+        kafka.bootstrap = addr.clone();
+    }
+    let mut nats = profile.nats.clone().unwrap_or_default();
+    if let Some(url) = &args.nats {
+        nats.url = url.clone();
+    }
+    (kafka, nats)
+}
+
+/// The run's length and each phase's warm-up, checked against each other.
+fn timing(
+    args: &RunArgs,
+    profile: &Profile,
+    headless: bool,
+) -> Result<(Option<Duration>, Duration), ConfigError> {
+    let duration = args
+        .duration
+        .or(profile.duration)
+        .or(headless.then_some(HEADLESS_DEFAULT_DURATION));
+    if duration.is_some_and(|d| d.is_zero()) {
+        return Err(flag_error("duration", "must be longer than zero".into()));
+    }
+    let warmup = args.warmup.or(profile.warmup).unwrap_or(DEFAULT_WARMUP);
+    if let Some(d) = duration.filter(|d| warmup > *d) {
+        let msg = format!(
+            "{} is longer than the run ({}): nothing would be measured",
+            humantime::format_duration(warmup),
+            humantime::format_duration(d)
+        );
+        return Err(flag_error("warmup", msg));
+    }
+    Ok((duration, warmup))
+}
+
+/// Every output file can be written, found out before the run rather than after it.
+fn check_outputs(args: &RunArgs) -> Result<(), ConfigError> {
+    for (flag, path) in [
+        ("report", &args.report),
+        ("hlog", &args.hlog),
+        ("series", &args.series),
+    ] {
+        if let Some(p) = path {
+            writable(p).map_err(|message| ConfigError::Output {
+                flag,
+                path: p.display().to_string(),
+                message,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The profile's name, else its file's stem, else `default`.
+fn profile_name(args: &RunArgs, profile: &Profile) -> String {
+    profile
+        .name
+        .clone()
+        .or_else(|| {
+            args.profile
+                .as_ref()
+                .and_then(|p| p.file_stem())
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "default".into())
+}
+
+/// Whether a file can be written at `path`: not a folder, and its folder can be made and
+/// written to.
+fn writable(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err("is a folder; give a file name, e.g. DIR/run.toml".into());
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot make its folder: {e}"))?;
+    let probe = dir.join(format!(".pubduel-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+fn flag_error(knob: &str, message: String) -> ConfigError {
+    ConfigError::Flag {
+        flag: knob.replace('_', "-"),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests;
