@@ -1,11 +1,13 @@
 //! The subcommands as the binary runs them: dispatch, pick the dashboard or headless, build the
 //! runtime, map outcomes to exit codes. `main.rs` only parses and calls [`main_with`].
 
+use crate::app::{self, Drive};
 use crate::cli::{CapacityArgs, Cli, Command, RunArgs};
 use crate::config::RunConfig;
-use crate::{app, headless::Headless, logging, tools, tui::Tui};
+use crate::{headless::Headless, logging, tools, tui::Tui};
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Runs what `cli` asks for and returns the exit code.
 pub fn main_with(cli: Cli) -> ExitCode {
@@ -25,6 +27,9 @@ pub fn main_with(cli: Cli) -> ExitCode {
 /// Exit code of a headless run cut short by a signal (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
 
+/// Warm-up of each capacity step when neither a flag nor the profile sets one.
+const CAPACITY_WARMUP: Duration = Duration::from_secs(1);
+
 fn run(args: RunArgs) -> ExitCode {
     let headless = args.headless || !std::io::stdout().is_terminal();
     let cfg = match RunConfig::resolve(&args, headless) {
@@ -35,6 +40,33 @@ fn run(args: RunArgs) -> ExitCode {
         print!("{}", app::resolved_toml(&cfg));
         return ExitCode::SUCCESS;
     }
+    launch(cfg, Drive::Steps, headless, &args)
+}
+
+/// `pubduel capacity`: the search, on the dashboard in a terminal, else a line per step.
+fn capacity(args: CapacityArgs) -> ExitCode {
+    let mut run_args = args.run.clone();
+    run_args.warmup = run_args.warmup.or(Some(CAPACITY_WARMUP));
+    run_args.duration = None;
+    let headless = run_args.headless || !std::io::stdout().is_terminal();
+    let cfg = match RunConfig::resolve(&run_args, headless) {
+        Ok(c) => c,
+        Err(e) => return fail(tools::EXIT_INVALID, format!("{e}")),
+    };
+    let plan = app::capacity::Plan {
+        slo: args.slo,
+        start: args.start_rate.max(1),
+        max: args.max_rate.max(1),
+        step: args.step,
+        resolution: args.resolution,
+        verbose: headless,
+    };
+    launch(cfg, Drive::Capacity(plan), headless, &run_args)
+}
+
+/// Opens the log, builds the runtime and runs `cfg` as `drive` says on the dashboard or
+/// headless; maps the outcome to the exit code.
+fn launch(cfg: RunConfig, drive: Drive, headless: bool, args: &RunArgs) -> ExitCode {
     let _log = match logging::init(headless, &args.log_file) {
         Ok(guard) => guard,
         Err(e) => {
@@ -49,56 +81,19 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let result = if headless {
-        runtime.block_on(app::run(cfg, Headless))
-    } else {
-        runtime.block_on(app::run(cfg, Tui::default()))
+    let capacity = matches!(drive, Drive::Capacity(_));
+    let result = match (headless, capacity) {
+        (true, false) => runtime.block_on(app::run(cfg, drive, Headless)),
+        (true, true) => runtime.block_on(app::run(cfg, drive, app::capacity::StepLines)),
+        (false, _) => runtime.block_on(app::run(cfg, drive, Tui::default())),
     };
-    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
         Ok(o) if o.interrupted && headless => ExitCode::from(EXIT_INTERRUPTED),
         Ok(o) if !o.failed.is_empty() => fail(
             tools::EXIT_GATE,
             format!("threshold failed: {}", o.failed.join("; ")),
         ),
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) => fail(1, format!("{e:#}")),
-    }
-}
-
-/// `pubduel capacity`: the search, on the dashboard in a terminal, else a line per step.
-fn capacity(args: CapacityArgs) -> ExitCode {
-    let mut run_args = args.run.clone();
-    run_args.warmup = run_args.warmup.or(Some(std::time::Duration::from_secs(1)));
-    run_args.duration = None;
-    let headless = run_args.headless || !std::io::stdout().is_terminal();
-    let cfg = match RunConfig::resolve(&run_args, headless) {
-        Ok(c) => RunConfig {
-            duration: None,
-            ..c
-        },
-        Err(e) => return fail(tools::EXIT_INVALID, format!("{e}")),
-    };
-    let plan = app::capacity::Plan {
-        slo: args.slo,
-        start: args.start_rate.max(1),
-        max: args.max_rate.max(1),
-        step: args.step,
-        resolution: 0.05,
-        verbose: headless,
-    };
-    let _log = logging::init(headless, &run_args.log_file);
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let result = if headless {
-        runtime.block_on(app::capacity::run(cfg, plan, app::capacity::StepLines))
-    } else {
-        runtime.block_on(app::capacity::run(cfg, plan, Tui::default()))
-    };
-    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
-    match result {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(1, format!("{e:#}")),
     }

@@ -48,40 +48,43 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// Every profile that ships, by name: a new one is added here too, and a missing one fails.
+const SHIPPED_PROFILES: &[&str] = &[
+    "default",
+    "latency",
+    "replicated",
+    "seed-extreme",
+    "seed-high",
+    "seed-low",
+    "seed-medium",
+    "seed-story",
+    "throughput",
+];
+
 #[test]
 fn every_shipped_profile_passes_dry_run() {
-    let mut n = 0;
-    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles")).unwrap()
-    {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            let o = pubduel(&["--profile", path.to_str().unwrap(), "--dry-run"]);
-            assert!(o.status.success(), "{}: {}", path.display(), text(&o));
-            let out = String::from_utf8_lossy(&o.stdout);
-            assert!(
-                out.contains("[[lanes]]") && out.contains("max_pending"),
-                "{out}"
-            );
-            n += 1;
-        }
-    }
-    for name in [
-        "default",
-        "latency",
-        "throughput",
-        "seed-low",
-        "seed-medium",
-        "seed-high",
-        "seed-extreme",
-    ] {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    assert_eq!(
+        found, SHIPPED_PROFILES,
+        "profiles/ and the list here differ"
+    );
+    for name in SHIPPED_PROFILES {
+        let path = dir.join(format!("{name}.toml"));
+        let o = pubduel(&["--profile", path.to_str().unwrap(), "--dry-run"]);
+        assert!(o.status.success(), "{}: {}", path.display(), text(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
         assert!(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join(format!("profiles/{name}.toml"))
-                .exists(),
-            "{name}"
+            out.contains("[[lanes]]") && out.contains("max_pending"),
+            "{name}: {out}"
         );
     }
-    assert!(n >= 7);
 }
 
 #[test]
@@ -552,4 +555,60 @@ fn capacity_search_measures_steps_on_a_real_broker_and_reports_them() {
     assert_eq!(rates, [500, 1000, 1000], "double, then confirm the best");
     let last = &r.phases.last().unwrap().lanes[0];
     assert!(last.acked > 500 && last.stages["ack"].count > 0, "{last:?}");
+}
+
+#[test]
+fn sigterm_stops_a_headless_capacity_search_and_keeps_its_report_and_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (report, hlog, series) = (
+        dir.path().join("cap.toml"),
+        dir.path().join("cap.hlog"),
+        dir.path().join("cap.csv"),
+    );
+    let mut child = subcommand_on_brokers(dir.path(), "capterm", "capacity")
+        .args(["--lanes", "nats", "--slo", "ack.p99 < 60s"])
+        .args([
+            "--start-rate",
+            "200",
+            "--max-rate",
+            "100000",
+            "--step",
+            "1s",
+        ])
+        .args(["--warmup", "0s", "--report", report.to_str().unwrap()])
+        .args(["--hlog", hlog.to_str().unwrap()])
+        .args(["--series", series.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(child.stdout.take().unwrap());
+    // Two measured steps, then SIGTERM in the middle of the search.
+    let (mut out, mut steps) = (Vec::new(), 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while steps < 2 && Instant::now() < deadline {
+        match lines.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                steps += usize::from(line.contains("capacity nats step"));
+                out.push(line);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    // SAFETY: sends SIGTERM to the child we just started (it has not been waited for).
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    out.extend(lines.iter());
+    let all = out.join("\n");
+    assert_eq!(status.code(), Some(130), "{all}");
+    let r = Report::load(&report).expect("the report is written when a search is stopped");
+    assert!(r.meta.interrupted, "{all}");
+    let c = &r.capacity[0];
+    assert!(c.reason.contains("stopped"), "{c:?}");
+    assert!(c.steps >= 2 && r.phases.len() as u32 > c.steps, "{c:?}");
+    let log = std::fs::read_to_string(&hlog).unwrap();
+    assert!(log.contains("nats.ack"), "the interval log has the steps");
+    let csv = std::fs::read_to_string(&series).unwrap();
+    assert!(csv.lines().count() > 2 && csv.contains(",nats,"), "{csv}");
 }

@@ -1,143 +1,34 @@
 //! The one run lifecycle: connect the lanes, start the engine, hand it to a front end until the
 //! stop signal, finish, write the report. The dashboard and the headless front end differ only in
-//! how they implement [`FrontEnd`].
+//! how they implement [`FrontEnd`]; a plain run and a capacity search differ only in what
+//! [`Drive`]s the engine between start and stop. A search runs one leg per lane, each on its own
+//! engine, through the same stop, export and report paths.
 
 pub mod capacity;
+mod export;
+mod finish;
+mod resolved;
 mod script;
+mod start;
+mod stop;
 
+pub use finish::{write_report, OutputError};
+pub use resolved::resolved_toml;
 pub use script::{Script, ScriptPosition};
+pub use start::{analyser, connect_lanes, run_info, start};
+pub use stop::{stop_signal, Stop};
 
-use crate::analysis;
-use crate::brokers::{kafka, nats, BrokerError, Publisher};
 use crate::config::RunConfig;
-use crate::engine::{Engine, EngineConfig, EngineHandle, LaneSetup};
-use crate::metrics::{Analyser, HistogramError, PhaseResult};
-use crate::vocab::{Durability, LaneKind};
-
-use crate::report::{ExportError, Exporter, Report, RunInfo};
-use serde::Serialize;
+use crate::engine::EngineHandle;
+use crate::metrics::PhaseResult;
+use crate::report::{CapacityReport, Report, RunInfo};
+use export::{Export, Shift};
+use parking_lot::Mutex;
 use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-/// Connects every lane of `cfg` at once and returns them ready to run.
-pub async fn connect_lanes(cfg: &RunConfig) -> Result<Vec<LaneSetup>, BrokerError> {
-    let connects = cfg.lanes.iter().map(|(kind, knobs)| async move {
-        let publisher: Arc<dyn Publisher> = match kind {
-            LaneKind::Kafka => kafka::connect(&cfg.kafka).await?,
-            LaneKind::Nats => nats::connect(&cfg.nats).await?,
-        };
-        Ok::<_, BrokerError>(LaneSetup {
-            publisher,
-            knobs: *knobs,
-        })
-    });
-    // Every lane is tried, and every failure is reported: with both brokers down, both are named.
-    let (ok, failed): (Vec<_>, Vec<_>) = futures::future::join_all(connects)
-        .await
-        .into_iter()
-        .partition(Result::is_ok);
-    match BrokerError::combine(failed.into_iter().filter_map(Result::err).collect()) {
-        Some(e) => Err(e),
-        None => Ok(ok.into_iter().filter_map(Result::ok).collect()),
-    }
-}
-
-/// What an ack of `kind`'s lane means: storage, copies, linger.
-fn lane_durability(cfg: &RunConfig, kind: LaneKind) -> Durability {
-    match kind {
-        LaneKind::Kafka => cfg.kafka.durability(),
-        LaneKind::Nats => cfg.nats.durability(),
-    }
-}
-
-/// The analysis of `cfg`'s phases: the rules, with what each lane's acks mean.
-pub fn analyser(cfg: &RunConfig) -> Analyser {
-    let durability: Vec<Durability> = cfg
-        .lanes
-        .iter()
-        .map(|(kind, _)| lane_durability(cfg, *kind))
-        .collect();
-    Arc::new(move |p| analysis::analyse(p, &durability))
-}
-
-/// Connects and starts the engine for `cfg`.
-pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
-    let setups = connect_lanes(cfg).await?;
-    let info = run_info(cfg, SystemTime::now());
-    let engine = Engine::start(
-        setups,
-        EngineConfig {
-            warmup: cfg.warmup,
-            e2e: cfg.e2e,
-            keep_intervals: cfg.export.any(),
-            precise: cfg.precise,
-            analyse: analyser(cfg),
-            ..EngineConfig::default()
-        },
-    )
-    .await?;
-    Ok((engine, info))
-}
-
-/// The report's view of the run settings, broker settings redacted (it goes to the dashboard
-/// and every report).
-pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
-    let has = |k: LaneKind| cfg.lanes.iter().any(|(x, _)| *x == k);
-    RunInfo {
-        started_at,
-        profile: cfg.profile_name.clone(),
-        profile_path: cfg.profile_path.clone(),
-        warmup_s: cfg.warmup.as_secs_f64(),
-        e2e: cfg.e2e,
-        planned: cfg.duration,
-        kafka: has(LaneKind::Kafka).then(|| cfg.kafka.redacted()),
-        nats: has(LaneKind::Nats).then(|| cfg.nats.redacted()),
-    }
-}
-
-/// What a finished run could not write.
-#[derive(Debug, thiserror::Error)]
-pub enum OutputError {
-    /// The report file.
-    #[error("cannot write the report to {path}: {source}")]
-    Report {
-        /// Where it was to go.
-        path: PathBuf,
-        /// What the system said.
-        source: std::io::Error,
-    },
-    /// A histogram of the report.
-    #[error(transparent)]
-    Histogram(#[from] HistogramError),
-    /// The interval log or the series file.
-    #[error(transparent)]
-    Export(#[from] ExportError),
-    /// A writer thread stopped before it finished.
-    #[error("the {what} writer stopped: {message}")]
-    Writer {
-        /// Which writer.
-        what: &'static str,
-        /// Why.
-        message: String,
-    },
-}
-
-/// Writes a report (with an fsync) on a blocking thread, never on the caller's task.
-pub async fn write_report(report: Report, path: &Path) -> Result<Report, OutputError> {
-    let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || match report.write(&path) {
-        Ok(()) => Ok(report),
-        Err(source) => Err(OutputError::Report { path, source }),
-    })
-    .await
-    .map_err(|e| OutputError::Writer {
-        what: "report",
-        message: e.to_string(),
-    })?
-}
+use std::time::SystemTime;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 /// What shows a run and lets the user steer it: the dashboard, or headless progress lines.
 /// [`run`] does everything else, the same way for both.
@@ -168,251 +59,160 @@ pub struct RunOutcome {
     pub failed: Vec<String>,
 }
 
-/// Runs `cfg` with `front`: connect, start, drive until the stop signal or quit, finish (waiting
-/// for outstanding acks), show the results, check the thresholds and write `--report`. The
-/// report is written however the front end ended, an error included.
-pub async fn run<F: FrontEnd>(cfg: RunConfig, mut front: F) -> anyhow::Result<RunOutcome> {
-    front.starting(&cfg);
-    let (engine, info) = start(&cfg).await?;
-    let export = Export::start(&cfg, &info, engine.handle())?;
-    let script = Script::new(cfg.steps.clone(), engine.handle().started());
-    let player = tokio::spawn(script.clone().play(engine.handle()));
-    let signalled = Arc::new(AtomicBool::new(false));
+/// What drives the engine between its start and its stop.
+#[derive(Debug, Clone)]
+pub enum Drive {
+    /// The profile's steps, until the run's duration passes, a signal or the user quits.
+    Steps,
+    /// A capacity search of each lane the SLO covers, one lane after the other, until every
+    /// search is over, a signal or the user quits.
+    Capacity(capacity::Plan),
+}
+
+/// One leg of a run, finished: its report, why it stopped (`None`: the user quit) and how its
+/// front end ended.
+struct Leg {
+    report: Report,
+    stop: Option<Stop>,
+    shown: anyhow::Result<()>,
+}
+
+/// Runs `cfg` as `drive` says, with `front`: for each leg connect, start, drive until the stop
+/// signal or quit, finish (waiting for outstanding acks) and show the results; then check the
+/// thresholds and write `--report`, `--hlog` and `--series`. The report is written however the
+/// front end ended, an error included, and keeps what a cut-short run measured.
+pub async fn run<F: FrontEnd>(
+    cfg: RunConfig,
+    drive: Drive,
+    mut front: F,
+) -> anyhow::Result<RunOutcome> {
+    let legs = match &drive {
+        Drive::Steps => vec![cfg.clone()],
+        Drive::Capacity(plan) => capacity::legs(&cfg, plan),
+    };
+    if let Drive::Capacity(plan) = &drive {
+        capacity::announce(&cfg, plan, &legs);
+    }
+    let names = (legs.iter().flat_map(|l| &l.lanes))
+        .map(|(k, _)| k.as_str().to_string())
+        .collect();
+    let export = Export::open(&cfg, names, SystemTime::now())?;
+    let (mut report, mut shift, mut signalled, mut shown) = (None, Shift::default(), false, Ok(()));
+    for leg in &legs {
+        front.starting(leg);
+        let done = run_leg(leg, &drive, &mut front, &export, shift).await?;
+        shift = Shift {
+            lane: shift.lane + leg.lanes.len(),
+            phase: shift.phase + done.report.phases.len() as u32,
+            t_s: shift.t_s + done.report.meta.duration_s,
+        };
+        match report.as_mut() {
+            Some(all) => Report::append(all, done.report),
+            None => report = Some(done.report),
+        }
+        signalled = done.stop == Some(Stop::Signal);
+        shown = done.shown;
+        if done.stop != Some(Stop::Done) || shown.is_err() {
+            break;
+        }
+    }
+    let exported = export.finish().await;
+    let Some(report) = report else {
+        return Ok(RunOutcome::default());
+    };
+    if matches!(drive, Drive::Capacity(_)) {
+        print!("{}", capacity::table(&report.capacity));
+    }
+    let failed = finish::conclude(&cfg, report, signalled).await?;
+    exported?;
+    shown.map(|()| RunOutcome {
+        interrupted: signalled,
+        failed,
+    })
+}
+
+/// Runs one leg: its engine, driven as `drive` says and shown by `front`, until it stops.
+async fn run_leg<F: FrontEnd>(
+    leg: &RunConfig,
+    drive: &Drive,
+    front: &mut F,
+    export: &Export,
+    shift: Shift,
+) -> anyhow::Result<Leg> {
+    let (engine, info) = start(leg).await?;
+    let pump = export.pump(engine.handle(), shift);
+    let script = Script::new(leg.steps.clone(), engine.handle().started());
+    let (cancel, done) = (CancellationToken::new(), CancellationToken::new());
+    let driver = spawn_driver(leg, drive, &script, engine.handle(), &cancel, &done);
+    let stopped = Arc::new(Mutex::new(None));
     let stop = {
-        let signalled = Arc::clone(&signalled);
+        let (stopped, duration) = (Arc::clone(&stopped), leg.duration);
         async move {
-            let why = stop_signal(cfg.duration).await;
-            if why == Stop::Signal {
-                signalled.store(true, Ordering::Relaxed);
-            }
+            let why = tokio::select! {
+                why = stop_signal(duration) => why,
+                _ = done.cancelled() => Stop::Done,
+            };
+            *stopped.lock() = Some(why);
             why
         }
     };
-    let outcome = front.drive(engine.handle(), &info, &script, stop).await;
-    player.abort();
-    if cfg.e2e {
+    let shown = front.drive(engine.handle(), &info, &script, stop).await;
+    cancel.cancel();
+    let found = driver.await.ok().flatten();
+    say_stopping(leg);
+    let phases = engine.finish().await;
+    pump.finish().await;
+    front.finished(&phases);
+    let mut report = Report::build(&info, &phases)?;
+    report.capacity.extend(found);
+    let stop = *stopped.lock();
+    Ok(Leg {
+        report,
+        stop,
+        shown,
+    })
+}
+
+/// Starts what drives a leg: the scenario's steps, or a capacity search of its one lane, which
+/// fires `done` when it is over. Both end when `cancel` fires.
+fn spawn_driver(
+    leg: &RunConfig,
+    drive: &Drive,
+    script: &Script,
+    handle: EngineHandle,
+    cancel: &CancellationToken,
+    done: &CancellationToken,
+) -> JoinHandle<Option<CapacityReport>> {
+    let (cancel, done) = (cancel.clone(), done.clone());
+    match drive {
+        Drive::Steps => {
+            let player = script.clone().play(handle);
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = player => {}
+                    () = cancel.cancelled() => {}
+                }
+                None
+            })
+        }
+        Drive::Capacity(plan) => {
+            let (kind, knobs) = leg.lanes[0];
+            let (plan, warmup) = (plan.clone(), leg.warmup);
+            tokio::spawn(async move {
+                let found =
+                    capacity::search(handle, kind.as_str(), knobs, warmup, &plan, cancel).await;
+                done.cancel();
+                Some(found)
+            })
+        }
+    }
+}
+
+fn say_stopping(leg: &RunConfig) {
+    if leg.e2e {
         let grace = humantime::format_duration(crate::engine::E2E_GRACE);
         println!("stopping: waiting for outstanding acks, then up to {grace} for the end-to-end consumers to catch up...");
     } else {
         println!("stopping: waiting for outstanding acks...");
     }
-    let phases = engine.finish().await;
-    let exported = export.finish().await;
-    front.finished(&phases);
-    let interrupted = signalled.load(Ordering::Relaxed);
-    let failed = conclude(&cfg, &info, phases, interrupted).await?;
-    exported?;
-    outcome.map(|()| RunOutcome {
-        interrupted,
-        failed,
-    })
-}
-
-/// Builds the report, checks the thresholds on it (printing each), writes it when asked, and
-/// returns the thresholds that failed.
-async fn conclude(
-    cfg: &RunConfig,
-    info: &RunInfo,
-    phases: Vec<PhaseResult>,
-    signalled: bool,
-) -> anyhow::Result<Vec<String>> {
-    if cfg.report.is_none() && cfg.asserts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut report = Report::build(info, &phases)?;
-    let short = cfg
-        .duration
-        .is_some_and(|d| report.meta.duration_s + 0.5 < d.as_secs_f64());
-    report.meta.interrupted = signalled || short;
-    report.check(&cfg.asserts);
-    let failed: Vec<String> = report
-        .assertions
-        .iter()
-        .filter(|a| !a.passed)
-        .map(|a| format!("{}: {} ({})", a.lane, a.expr, shown(a)))
-        .collect();
-    for a in &report.assertions {
-        let verdict = if a.passed { "passed" } else { "FAILED" };
-        println!("assert {verdict}: {} on {}: {}", a.expr, a.lane, shown(a));
-    }
-    if let Some(path) = &cfg.report {
-        write_report(report, path).await?;
-        println!("\nreport written to {}", path.display());
-    }
-    Ok(failed)
-}
-
-fn shown(a: &crate::report::AssertionReport) -> String {
-    match a.value {
-        Some(v) if a.unit == "us" => crate::vocab::fmt_us(v.round() as u64),
-        Some(v) => format!("{v} {}", a.unit),
-        None => "no samples".into(),
-    }
-}
-
-/// The interval log and series file, fed from the engine's closed intervals on every tick.
-struct Export {
-    pump: Option<(tokio::task::JoinHandle<()>, Exporter, EngineHandle)>,
-}
-
-impl Export {
-    fn start(cfg: &RunConfig, info: &RunInfo, handle: EngineHandle) -> Result<Export, ExportError> {
-        if !cfg.export.any() {
-            return Ok(Export { pump: None });
-        }
-        let lanes = cfg
-            .lanes
-            .iter()
-            .map(|(k, _)| k.as_str().to_string())
-            .collect();
-        let exporter = Exporter::start(&cfg.export, lanes, info.started_at)?;
-        let sender = exporter.sender();
-        let h = handle.clone();
-        let task = tokio::spawn(async move {
-            let mut ticks = h.ticks();
-            while ticks.changed().await.is_ok() {
-                sender.send(h.take_intervals());
-            }
-        });
-        Ok(Export {
-            pump: Some((task, exporter, handle)),
-        })
-    }
-
-    /// Writes the intervals closed up to the end of the run and closes the files.
-    async fn finish(self) -> Result<(), OutputError> {
-        let Some((task, exporter, handle)) = self.pump else {
-            return Ok(());
-        };
-        task.abort();
-        // Its sender must be gone before the writer can see the end of the queue.
-        let _ = task.await;
-        exporter.send(handle.take_intervals());
-        let written = tokio::task::spawn_blocking(move || exporter.finish())
-            .await
-            .map_err(|e| OutputError::Writer {
-                what: "export",
-                message: e.to_string(),
-            })?;
-        Ok(written?)
-    }
-}
-
-#[derive(Serialize)]
-struct Resolved<'a> {
-    profile: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    duration: Option<String>,
-    warmup: String,
-    e2e: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    report: Option<String>,
-    lanes: Vec<ResolvedLane>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    steps: Vec<ResolvedStep>,
-    brokers: crate::report::Brokers,
-}
-
-#[derive(Serialize)]
-struct ResolvedStep {
-    at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
-    lanes: Vec<ResolvedLane>,
-}
-
-#[derive(Serialize)]
-struct ResolvedLane {
-    name: &'static str,
-    knobs: crate::vocab::Knobs,
-}
-
-/// The resolved settings as TOML, for `--dry-run`.
-pub fn resolved_toml(cfg: &RunConfig) -> String {
-    let info = run_info(cfg, SystemTime::now());
-    let r = Resolved {
-        profile: &cfg.profile_name,
-        duration: cfg
-            .duration
-            .map(|d| humantime::format_duration(d).to_string()),
-        warmup: humantime::format_duration(cfg.warmup).to_string(),
-        e2e: cfg.e2e,
-        report: cfg.report.as_ref().map(|p| p.display().to_string()),
-        lanes: cfg
-            .lanes
-            .iter()
-            .map(|(k, knobs)| ResolvedLane {
-                name: k.as_str(),
-                knobs: *knobs,
-            })
-            .collect(),
-        steps: cfg
-            .steps
-            .iter()
-            .map(|s| ResolvedStep {
-                at: humantime::format_duration(s.at).to_string(),
-                note: s.note.clone(),
-                lanes: cfg
-                    .lanes
-                    .iter()
-                    .zip(&s.knobs)
-                    .map(|((k, _), knobs)| ResolvedLane {
-                        name: k.as_str(),
-                        knobs: *knobs,
-                    })
-                    .collect(),
-            })
-            .collect(),
-        brokers: crate::report::Brokers {
-            kafka: info.kafka.as_ref().map(|k| k.redacted()),
-            nats: info.nats.as_ref().map(|n| n.redacted()),
-        },
-    };
-    toml::to_string(&r).unwrap_or_else(|e| format!("# cannot show settings: {e}\n"))
-}
-
-/// Why a run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    /// Its duration passed.
-    Elapsed,
-    /// Ctrl-C, SIGTERM or SIGHUP.
-    Signal,
-}
-
-/// Completes on Ctrl-C, SIGTERM or SIGHUP, or when `duration` has passed, saying which.
-pub async fn stop_signal(duration: Option<Duration>) -> Stop {
-    let timer = async {
-        match duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = timer => Stop::Elapsed,
-        _ = tokio::signal::ctrl_c() => Stop::Signal,
-        _ = terminate_or_hangup() => Stop::Signal,
-    }
-}
-
-#[cfg(unix)]
-async fn terminate_or_hangup() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(mut term), Ok(mut hup)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = hup.recv() => {}
-            }
-        }
-        _ => std::future::pending().await,
-    }
-}
-
-#[cfg(not(unix))]
-async fn terminate_or_hangup() {
-    std::future::pending().await
 }

@@ -93,9 +93,11 @@ pub struct MergeArgs {
 #[command(after_help = "\
 Each lane is searched alone, in steps of --step after a warm-up (--warmup, 1s by default): the
 open-loop rate doubles from --start-rate until a step breaks the SLO, falls behind its schedule
-or fails messages, then a bisection narrows the gap to 5%, and the best rate is measured once
-more. Latencies are corrected for coordinated omission (measured from each message's intended
-start). Every step is a phase of the report (--report), which adds [[capacity]] per lane.")]
+or fails messages, then a bisection narrows the gap to --resolution (5%), and the best rate is
+measured once more. Latencies are corrected for coordinated omission (measured from each
+message's intended start). Every step is a phase of the report (--report), which adds
+[[capacity]] per lane; --hlog and --series record every step. Ctrl-C, SIGTERM or q stop the
+search: the report keeps what was measured, and a headless search exits 130.")]
 pub struct CapacityArgs {
     /// The SLO each step must meet, e.g. 'ack.p99 < 10ms' (a stage statistic below a duration).
     #[arg(long, value_name = "EXPR", value_parser = parse_slo)]
@@ -109,10 +111,21 @@ pub struct CapacityArgs {
     /// Measured length of each step (after its warm-up), e.g. 4s.
     #[arg(long, value_name = "DUR", default_value = "4s", value_parser = crate::profile::parse_duration)]
     pub step: std::time::Duration,
+    /// Stop bisecting when the gap between a rate that met the SLO and one that broke it is
+    /// this share of the former, e.g. 0.05 (5%).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.05, value_parser = parse_resolution)]
+    pub resolution: f64,
     /// Brokers, lanes, knobs, profile and report, as for a run (--rate and --duration are set
     /// by the search).
     #[command(flatten)]
     pub run: super::RunArgs,
+}
+
+fn parse_resolution(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a share between 0 and 1, like 0.05")),
+    }
 }
 
 /// An SLO: a stage statistic that must stay below a duration.

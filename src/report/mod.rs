@@ -5,11 +5,12 @@ pub mod compare;
 mod export;
 pub mod histogram;
 mod merge;
+pub mod summary;
 pub mod threshold;
 mod totals;
 mod types;
 
-pub use export::{ExportError, ExportPaths, Exporter};
+pub use export::{ExportError, ExportPaths, ExportSender, Exporter};
 pub use merge::{merge, MergeError};
 pub use totals::LaneTotals;
 

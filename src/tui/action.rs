@@ -1,6 +1,10 @@
 //! What the user can ask of the dashboard; [`super::keys`] says which key asks for what.
 
 use crate::vocab::{Dir, KnobChange};
+use std::path::PathBuf;
+
+/// Where a report asked for with `s` went, or why it could not be written.
+pub type Saved = Result<PathBuf, String>;
 
 /// Something the user asked for (or the answer to it); the dashboard state changes only by
 /// [`super::state::Dashboard::update`].
@@ -25,13 +29,19 @@ pub enum Action {
     /// Write a report (TOML) of the run so far (`s`).
     SaveReport,
     /// A report asked for with `s` was written, or could not be.
-    Saved(super::state::Saved),
+    Saved(Saved),
     /// Show or hide the help overlay (`?`).
     ToggleHelp,
     /// Close the help overlay (Esc).
     CloseHelp,
     /// The run's duration is over: hold the final numbers until the user quits.
     RunEnded,
+    /// A frame is due: follow the scenario's position for the header.
+    Frame,
+    /// The terminal changed size: draw again.
+    Resized,
+    /// The screen now shows the state: nothing to draw until it changes.
+    Drawn,
 }
 
 impl Action {
@@ -46,6 +56,9 @@ impl Action {
                 | Action::ToggleHelp
                 | Action::CloseHelp
                 | Action::RunEnded
+                | Action::Frame
+                | Action::Resized
+                | Action::Drawn
         )
     }
 }

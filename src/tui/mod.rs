@@ -75,7 +75,7 @@ impl FrontEnd for Tui {
 
     /// After the dashboard has closed: the same summary table as headless, on the main screen.
     fn finished(&mut self, phases: &[PhaseResult]) {
-        print!("{}", crate::headless::summary(phases));
+        print!("{}", crate::report::summary::summary(phases));
     }
 }
 
@@ -111,7 +111,7 @@ where
     while !app.quit {
         tokio::select! {
             why = &mut stop => match why {
-                Stop::Signal => break,
+                Stop::Signal | Stop::Done => break,
                 Stop::Elapsed => {
                     app.update(Action::RunEnded);
                     // Signals still end a finished run at once.
@@ -125,14 +125,14 @@ where
                 None => break,
             },
             _ = frame.tick() => {
-                app.follow_script();
+                app.update(Action::Frame);
                 let snap = app.snapshot();
                 let fresh = shown.as_ref().is_none_or(|s| !Arc::ptr_eq(s, &snap));
-                if fresh || app.dirty {
+                if fresh || app.needs_drawing() {
                     terminal
                         .draw(|f| render::draw(f, &snap, &app.ui))
                         .context("cannot draw")?;
-                    app.dirty = false;
+                    app.update(Action::Drawn);
                     shown = Some(snap);
                 }
             }
@@ -148,7 +148,7 @@ fn on_event(app: &mut Dashboard, event: Event) {
                 app.update(a);
             }
         }
-        Event::Resize(..) => app.dirty = true,
+        Event::Resize(..) => app.update(Action::Resized),
         _ => {}
     }
 }

@@ -1,6 +1,6 @@
 //! The dashboard's own state and the one place it changes: [`Dashboard::update`].
 
-use super::action::Action;
+use super::action::{Action, Saved};
 use crate::app::{Script, ScriptPosition};
 use crate::engine::{EngineHandle, LaneTarget};
 use crate::metrics::{PhaseResult, Snapshot};
@@ -98,9 +98,6 @@ impl UiState {
     }
 }
 
-/// Where a report asked for with `s` went, or why it could not be written.
-pub type Saved = Result<PathBuf, String>;
-
 /// The run as it stood when its duration ended: what the screen and `s` show from then on.
 struct Frozen {
     snap: Arc<Snapshot>,
@@ -120,8 +117,8 @@ pub struct Dashboard {
     pub ui: UiState,
     /// Set once the user asked to quit.
     pub quit: bool,
-    /// Set by every update; cleared by the main loop when it has drawn.
-    pub dirty: bool,
+    /// Something changed since the screen was last drawn.
+    dirty: bool,
 }
 
 impl Dashboard {
@@ -161,8 +158,13 @@ impl Dashboard {
         }
     }
 
-    /// Reads where the scenario is, for the header; called once per frame.
-    pub fn follow_script(&mut self) {
+    /// Whether the screen must be drawn again though the snapshot has not changed.
+    pub fn needs_drawing(&self) -> bool {
+        self.dirty
+    }
+
+    /// Reads where the scenario is, for the header: once per frame.
+    fn follow_script(&mut self) {
         if self.frozen.is_some() {
             return;
         }
@@ -180,8 +182,13 @@ impl Dashboard {
 
     /// Applies one action: the only place the dashboard's state changes.
     pub fn update(&mut self, action: Action) {
-        self.dirty = true;
         match action {
+            Action::Frame => return self.follow_script(),
+            Action::Drawn => return self.dirty = false,
+            _ => self.dirty = true,
+        }
+        match action {
+            Action::Frame | Action::Drawn | Action::Resized => {}
             Action::Quit => self.quit = true,
             Action::ToggleHelp => self.ui.help = !self.ui.help,
             Action::CloseHelp => self.ui.help = false,

@@ -1,7 +1,7 @@
 use super::*;
 use crate::brokers::fake::FakePublisher;
 
-use crate::engine::{EngineConfig, LaneSetup};
+use crate::engine::{Engine, EngineConfig, LaneSetup};
 use crate::vocab::AckStrategy;
 
 fn plan(slo: &str, start: u64, max: u64) -> Plan {
@@ -97,7 +97,9 @@ async fn on_a_fake_broker_the_search_finds_the_knee() {
     let mut p = plan("ack.p99 < 50ms", 250, 8000);
     p.resolution = 0.1;
     p.step = Duration::from_secs(1);
-    let (phases, found) = search(engine, "fake", knobs, warmup, &p).await;
+    let token = CancellationToken::new();
+    let found = search(engine.handle(), "fake", knobs, warmup, &p, token).await;
+    let phases = engine.finish().await;
     assert!(
         (750..=1050).contains(&found.max_rate),
         "knee at 1000, found {found:?}"
@@ -108,4 +110,39 @@ async fn on_a_fake_broker_the_search_finds_the_knee() {
     assert_eq!(last.lanes[0].knobs.rate, found.max_rate);
     assert!(last.note.as_deref().unwrap().contains("capacity"));
     assert!(phases.len() as u32 >= found.steps);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_search_says_so_and_keeps_what_it_measured() {
+    let knobs = Knobs {
+        concurrency: 2,
+        rate: 100,
+        ..Knobs::default()
+    };
+    let setup = LaneSetup {
+        publisher: FakePublisher::with_capacity(1000),
+        knobs,
+    };
+    let warmup = Duration::from_millis(100);
+    let config = EngineConfig {
+        warmup,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::start(vec![setup], config).await.unwrap();
+    let mut p = plan("ack.p99 < 50ms", 100, 8000);
+    p.step = Duration::from_millis(300);
+    let token = CancellationToken::new();
+    let stopper = token.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        stopper.cancel();
+    });
+    let found = search(engine.handle(), "fake", knobs, warmup, &p, token).await;
+    let phases = engine.finish().await;
+    assert!(found.reason.contains("stopped"), "{found:?}");
+    assert!(found.steps >= 1 && found.steps < 6, "{found:?}");
+    assert!(
+        phases.len() as u32 > found.steps,
+        "the step cut short is a phase too"
+    );
 }

@@ -1,0 +1,79 @@
+//! `--dry-run`: the resolved settings as TOML.
+
+use super::start::run_info;
+use crate::config::RunConfig;
+use serde::Serialize;
+use std::time::SystemTime;
+
+#[derive(Serialize)]
+struct Resolved<'a> {
+    profile: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<String>,
+    warmup: String,
+    e2e: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<String>,
+    lanes: Vec<ResolvedLane>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    steps: Vec<ResolvedStep>,
+    brokers: crate::report::Brokers,
+}
+
+#[derive(Serialize)]
+struct ResolvedStep {
+    at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    lanes: Vec<ResolvedLane>,
+}
+
+#[derive(Serialize)]
+struct ResolvedLane {
+    name: &'static str,
+    knobs: crate::vocab::Knobs,
+}
+
+/// The resolved settings as TOML, for `--dry-run`.
+pub fn resolved_toml(cfg: &RunConfig) -> String {
+    let info = run_info(cfg, SystemTime::now());
+    let r = Resolved {
+        profile: &cfg.profile_name,
+        duration: cfg
+            .duration
+            .map(|d| humantime::format_duration(d).to_string()),
+        warmup: humantime::format_duration(cfg.warmup).to_string(),
+        e2e: cfg.e2e,
+        report: cfg.report.as_ref().map(|p| p.display().to_string()),
+        lanes: cfg
+            .lanes
+            .iter()
+            .map(|(k, knobs)| ResolvedLane {
+                name: k.as_str(),
+                knobs: *knobs,
+            })
+            .collect(),
+        steps: cfg
+            .steps
+            .iter()
+            .map(|s| ResolvedStep {
+                at: humantime::format_duration(s.at).to_string(),
+                note: s.note.clone(),
+                lanes: cfg
+                    .lanes
+                    .iter()
+                    .zip(&s.knobs)
+                    .map(|((k, _), knobs)| ResolvedLane {
+                        name: k.as_str(),
+                        knobs: *knobs,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        brokers: crate::report::Brokers {
+            kafka: info.kafka.as_ref().map(|k| k.redacted()),
+            nats: info.nats.as_ref().map(|n| n.redacted()),
+        },
+    };
+    toml::to_string(&r).unwrap_or_else(|e| format!("# cannot show settings: {e}\n"))
+}

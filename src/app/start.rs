@@ -1,0 +1,88 @@
+//! Starting a run: connect every lane, hand the engine the analysis, and describe the run for
+//! the dashboard and the report.
+
+use crate::analysis;
+use crate::brokers::{kafka, nats, BrokerError, Publisher};
+use crate::config::RunConfig;
+use crate::engine::{Engine, EngineConfig, LaneSetup};
+use crate::metrics::Analyser;
+use crate::report::RunInfo;
+use crate::vocab::{Durability, LaneKind};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Connects every lane of `cfg` at once and returns them ready to run.
+pub async fn connect_lanes(cfg: &RunConfig) -> Result<Vec<LaneSetup>, BrokerError> {
+    let connects = cfg.lanes.iter().map(|(kind, knobs)| async move {
+        let publisher: Arc<dyn Publisher> = match kind {
+            LaneKind::Kafka => kafka::connect(&cfg.kafka).await?,
+            LaneKind::Nats => nats::connect(&cfg.nats).await?,
+        };
+        Ok::<_, BrokerError>(LaneSetup {
+            publisher,
+            knobs: *knobs,
+        })
+    });
+    // Every lane is tried, and every failure is reported: with both brokers down, both are named.
+    let (ok, failed): (Vec<_>, Vec<_>) = futures::future::join_all(connects)
+        .await
+        .into_iter()
+        .partition(Result::is_ok);
+    match BrokerError::combine(failed.into_iter().filter_map(Result::err).collect()) {
+        Some(e) => Err(e),
+        None => Ok(ok.into_iter().filter_map(Result::ok).collect()),
+    }
+}
+
+/// What an ack of `kind`'s lane means: storage, copies, linger.
+fn lane_durability(cfg: &RunConfig, kind: LaneKind) -> Durability {
+    match kind {
+        LaneKind::Kafka => cfg.kafka.durability(),
+        LaneKind::Nats => cfg.nats.durability(),
+    }
+}
+
+/// The analysis of `cfg`'s phases: the rules, with what each lane's acks mean.
+pub fn analyser(cfg: &RunConfig) -> Analyser {
+    let durability: Vec<Durability> = cfg
+        .lanes
+        .iter()
+        .map(|(kind, _)| lane_durability(cfg, *kind))
+        .collect();
+    Arc::new(move |p| analysis::analyse(p, &durability))
+}
+
+/// Connects and starts the engine for `cfg`.
+pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
+    let setups = connect_lanes(cfg).await?;
+    let info = run_info(cfg, SystemTime::now());
+    let engine = Engine::start(
+        setups,
+        EngineConfig {
+            warmup: cfg.warmup,
+            e2e: cfg.e2e,
+            keep_intervals: cfg.export.any(),
+            precise: cfg.precise,
+            analyse: analyser(cfg),
+            ..EngineConfig::default()
+        },
+    )
+    .await?;
+    Ok((engine, info))
+}
+
+/// The report's view of the run settings, broker settings redacted (it goes to the dashboard
+/// and every report).
+pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
+    let has = |k: LaneKind| cfg.lanes.iter().any(|(x, _)| *x == k);
+    RunInfo {
+        started_at,
+        profile: cfg.profile_name.clone(),
+        profile_path: cfg.profile_path.clone(),
+        warmup_s: cfg.warmup.as_secs_f64(),
+        e2e: cfg.e2e,
+        planned: cfg.duration,
+        kafka: has(LaneKind::Kafka).then(|| cfg.kafka.redacted()),
+        nats: has(LaneKind::Nats).then(|| cfg.nats.redacted()),
+    }
+}
