@@ -2,8 +2,50 @@
 //! when a lane connects, held in a type that never prints them, and the checks that a profile
 //! names sources that exist. A profile never holds a secret itself, only where to find it.
 
+use std::collections::BTreeMap;
+use std::env::VarError;
 use std::fmt;
 use std::path::Path;
+
+/// The environment a secret named by variable is read from: the process's own, or variables
+/// given outright (tests, which must not write the environment of a multi-threaded process).
+#[derive(Clone, Default)]
+pub enum Env {
+    /// The process environment.
+    #[default]
+    Process,
+    /// These variables and no others.
+    Given(BTreeMap<String, String>),
+}
+
+impl Env {
+    /// An environment of exactly `vars`.
+    pub fn given<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Env {
+        Env::Given(
+            vars.into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    /// The value of variable `name`.
+    fn var(&self, name: &str) -> Result<String, VarError> {
+        match self {
+            Env::Process => std::env::var(name),
+            Env::Given(vars) => vars.get(name).cloned().ok_or(VarError::NotPresent),
+        }
+    }
+}
+
+impl fmt::Debug for Env {
+    /// Names the variables, never their values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Env::Process => f.write_str("Env::Process"),
+            Env::Given(vars) => f.debug_set().entries(vars.keys()).finish(),
+        }
+    }
+}
 
 /// What a report, `--dry-run` or a log shows in place of a secret.
 pub const REDACTED: &str = "***";
@@ -50,9 +92,10 @@ impl SecretSource<'_> {
         self.env.1.is_some() || self.file.1.is_some()
     }
 
-    /// Reads the secret: `None` when neither source is set; an error naming the key when both
-    /// are, when the variable is unset or empty, or when the file is missing, unreadable or empty.
-    pub fn read(&self) -> Result<Option<Secret>, Fault> {
+    /// Reads the secret (a variable from `env`): `None` when neither source is set; an error
+    /// naming the key when both are, when the variable is unset or empty, or when the file is
+    /// missing, unreadable or empty.
+    pub fn read(&self, vars: &Env) -> Result<Option<Secret>, Fault> {
         let ((env_key, env), (file_key, file)) = (self.env, self.file);
         match (env, file) {
             (None, None) => Ok(None),
@@ -60,24 +103,22 @@ impl SecretSource<'_> {
                 env_key,
                 format!("set either `{env_key}` or `{file_key}`, not both"),
             )),
-            (Some(var), None) => from_env(env_key, var).map(Some),
+            (Some(var), None) => from_env(env_key, var, vars).map(Some),
             (None, Some(path)) => from_file(file_key, path).map(Some),
         }
     }
 }
 
-/// The secret in environment variable `var` (named under profile key `key`).
-fn from_env(key: &'static str, var: &str) -> Result<Secret, Fault> {
+/// The secret in environment variable `var` of `env` (named under profile key `key`).
+fn from_env(key: &'static str, var: &str, env: &Env) -> Result<Secret, Fault> {
     if var.is_empty() {
         return Err((key, "must name an environment variable".into()));
     }
-    match std::env::var(var) {
+    match env.var(var) {
         Ok(v) if !v.is_empty() => Ok(Secret(v)),
         Ok(_) => Err((key, format!("environment variable {var} is empty"))),
-        Err(std::env::VarError::NotPresent) => {
-            Err((key, format!("environment variable {var} is not set")))
-        }
-        Err(std::env::VarError::NotUnicode(_)) => Err((
+        Err(VarError::NotPresent) => Err((key, format!("environment variable {var} is not set"))),
+        Err(VarError::NotUnicode(_)) => Err((
             key,
             format!("environment variable {var} is not valid UTF-8"),
         )),
@@ -142,40 +183,49 @@ mod tests {
     #[test]
     fn env_sources_name_the_variable_never_the_value() {
         let var = "PUBDUEL_TEST_SECRET_ENV_SOURCE";
-        assert_eq!(source(None, None).read().unwrap(), None);
-        let e = source(Some(var), None).read().unwrap_err();
+        let (none, empty, set) = (
+            Env::given([]),
+            Env::given([(var, "")]),
+            Env::given([(var, "s3cret")]),
+        );
+        assert_eq!(source(None, None).read(&none).unwrap(), None);
+        let e = source(Some(var), None).read(&none).unwrap_err();
         assert_eq!(e.0, "password_env");
         assert!(e.1.contains(var) && e.1.contains("not set"), "{}", e.1);
-        std::env::set_var(var, "");
-        let e = source(Some(var), None).read().unwrap_err();
+        let e = source(Some(var), None).read(&empty).unwrap_err();
         assert!(e.1.contains("empty"), "{}", e.1);
-        std::env::set_var(var, "s3cret");
-        let s = source(Some(var), None).read().unwrap().unwrap();
+        let s = source(Some(var), None).read(&set).unwrap().unwrap();
         assert_eq!(s.expose(), "s3cret");
-        let e = source(Some(var), Some(Path::new("/x"))).read().unwrap_err();
+        let e = source(Some(var), Some(Path::new("/x")))
+            .read(&set)
+            .unwrap_err();
         assert!(
             e.1.contains("not both") && !e.1.contains("s3cret"),
             "{}",
             e.1
         );
-        std::env::remove_var(var);
+        assert_eq!(
+            format!("{set:?}"),
+            format!("{{\"{var}\"}}"),
+            "never the value"
+        );
     }
 
     #[test]
     fn file_sources_are_read_without_the_line_end() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("pw");
-        let e = source(None, Some(&f)).read().unwrap_err();
+        let e = source(None, Some(&f)).read(&Env::Process).unwrap_err();
         assert_eq!(e.0, "password_file");
         assert!(e.1.contains("does not exist"), "{}", e.1);
         std::fs::write(&f, "\n").unwrap();
         assert!(source(None, Some(&f))
-            .read()
+            .read(&Env::Process)
             .unwrap_err()
             .1
             .contains("empty"));
         std::fs::write(&f, "pa ss\n").unwrap();
-        let s = source(None, Some(&f)).read().unwrap().unwrap();
+        let s = source(None, Some(&f)).read(&Env::Process).unwrap().unwrap();
         assert_eq!(s.expose(), "pa ss");
         let e = existing_files([("tls_ca", Some(dir.path()))]).unwrap_err();
         assert!(e.1.contains("not a file"), "{}", e.1);

@@ -31,6 +31,7 @@
 
 mod cluster;
 mod process;
+pub mod samples;
 mod secured;
 
 pub use cluster::{shared_clusters, start_clusters, LocalClusters};

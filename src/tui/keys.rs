@@ -58,7 +58,8 @@ const fn foot(keys: &'static str, word: &'static str, short: &'static str) -> Op
 pub struct KeyGroup {
     /// The keys as the help overlay prints them.
     pub label: &'static str,
-    /// What they do.
+    /// What they do; `{lanes}` stands for the run's lanes, `{numbered}` for them with their
+    /// position keys ([`KeyGroup::describe`]).
     pub what: &'static str,
     /// The footer's form for the main keys; the footer keeps the table's order, drops the last
     /// ones first when the screen is narrow, and always shows help (`?`) last.
@@ -74,6 +75,16 @@ const fn knob(change: KnobChange) -> Action {
 }
 
 impl KeyGroup {
+    /// What the keys do in a run of `lanes`.
+    pub fn describe(&self, lanes: &[String]) -> String {
+        let numbered: Vec<String> = (lanes.iter().enumerate())
+            .map(|(i, l)| format!("{} {l}", i + 1))
+            .collect();
+        self.what
+            .replace("{lanes}", &lanes.join(", "))
+            .replace("{numbered}", &numbered.join(", "))
+    }
+
     /// Whether these keys still act once the run has finished (quit, save, help).
     pub fn acts_when_finished(&self) -> bool {
         self.bindings.iter().any(|(_, a)| a.acts_when_finished())
@@ -117,7 +128,7 @@ pub const KEYS: &[KeyGroup] = &[
     },
     KeyGroup {
         label: "Tab  Shift-Tab",
-        what: "cycle the lanes the knob keys act on: all, kafka, nats",
+        what: "cycle the lanes the knob keys act on: all, then {lanes}",
         footer: foot("Tab", "lanes", "lanes"),
         in_help: false,
         bindings: &[
@@ -126,8 +137,8 @@ pub const KEYS: &[KeyGroup] = &[
         ],
     },
     KeyGroup {
-        label: "0  1  2",
-        what: "knob keys act on all lanes / on lane 1 / on lane 2",
+        label: "0  1  2  3",
+        what: "knob keys act on all lanes (0) or on one: {numbered}",
         footer: None,
         in_help: false,
         bindings: &[
@@ -295,6 +306,30 @@ mod tests {
             .collect();
         for (i, k) in all.iter().enumerate() {
             assert!(!all[i + 1..].contains(k), "{k:?} is bound twice");
+        }
+    }
+
+    #[test]
+    fn help_names_the_lanes_of_the_run() {
+        let lanes_of = |lanes: &[&str]| -> Vec<String> {
+            let lanes: Vec<String> = lanes.iter().map(|l| l.to_string()).collect();
+            KEYS.iter().map(|k| k.describe(&lanes)).collect()
+        };
+        let one = lanes_of(&["nats"]).join("\n");
+        assert!(
+            one.contains("all, then nats") && one.contains("1 nats"),
+            "{one}"
+        );
+        assert!(!one.contains("kafka") && !one.contains('{'), "{one}");
+        let two = lanes_of(&["kafka", "nats"]).join("\n");
+        assert!(two.contains("1 kafka, 2 nats"), "{two}");
+        // Every position key the table binds is in its label.
+        for group in KEYS {
+            for (key, _) in group.bindings {
+                if let Key::Char(c @ '0'..='9') = key {
+                    assert!(group.label.contains(*c), "{} lacks {c}", group.label);
+                }
+            }
         }
     }
 }

@@ -1,155 +1,42 @@
 //! Screens on `TestBackend` (insta snapshots) and the real main loop driven by keys.
 
-use super::render::{self, buffer_lines};
+use super::render::buffer_lines;
 use super::state::{Dashboard, UiState};
-use crate::vocab::{AckStrategy, Finding, Knobs, PhaseMode, Stage};
+use crate::testkit::samples::{dashboard, dashboard_ui, screen};
+use crate::vocab::Knobs;
 
 use crate::engine::{Engine, EngineConfig, LaneSetup, LaneTarget};
-use crate::metrics::{
-    CounterValues, LaneSnapshot, PhaseStats, SeriesPoint, Snapshot, StageSummary,
-};
+use crate::metrics::Snapshot;
 use crate::report::{Report, RunInfo};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
-use ratatui::buffer::{Buffer, Cell};
-use ratatui::layout::{Position, Rect, Size};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-fn summary(p50: u64) -> StageSummary {
-    StageSummary {
-        count: 30_000,
-        mean_us: p50 as f64 * 1.2,
-        p50_us: p50,
-        p90_us: p50 * 2,
-        p99_us: p50 * 5,
-        p999_us: p50 * 20,
-        p9999_us: p50 * 50,
-        max_us: p50 * 90,
-    }
-}
-
-/// A two-lane snapshot with fixed numbers: three phases on the timeline, open loop.
-fn fixture() -> Snapshot {
-    let lane = |name: &str, ack_us: u64, submit_us: u64, permit_us: u64| {
-        let series = (1..=150u64)
-            .map(|t| SeriesPoint {
-                t_s: t as f64,
-                phase: match t {
-                    0..=100 => 0,
-                    101..=130 => 1,
-                    _ => 2,
-                },
-                sent_per_s: if t > 100 { 600.0 } else { 300.0 },
-                acked_per_s: if t > 100 { 590.0 } else { 300.0 } + (t % 7) as f64 * 4.0,
-                submit_p99_us: submit_us + (t % 5) * submit_us / 4,
-                ack_p99_us: ack_us + (t % 10) * ack_us / 8,
-                ack_raw_p99_us: 0,
-                e2e_p99_us: 0,
-                in_flight: 12,
-            })
-            .collect();
-        LaneSnapshot {
-            name: name.to_string(),
-            knobs: Knobs {
-                concurrency: 8,
-                max_pending: 4000,
-                ack: AckStrategy::Async,
-                rate: 600,
-                message_size: 256,
-                batch: 64,
-            },
-            total: CounterValues {
-                sent: 61_000,
-                acked: 60_988,
-                errors: 0,
-                stalls: 0,
-                ..CounterValues::default()
-            },
-            in_flight: 1200,
-            phase: PhaseStats {
-                mode: PhaseMode::Open,
-                counts: CounterValues::default(),
-                throughput: 598.0,
-                sent_rate: 600.0,
-                stages: vec![
-                    (Stage::Submit, summary(submit_us)),
-                    (Stage::Ack, summary(ack_us)),
-                    (Stage::Lag, summary(40)),
-                    (Stage::Permit, summary(permit_us)),
-                    (Stage::Flight, summary(ack_us - 40 - submit_us)),
-                    (Stage::SubmitRaw, summary(submit_us / 2)),
-                    (Stage::AckRaw, summary(ack_us / 2)),
-                ],
-                warmup_only: false,
-            },
-            interval: Vec::new(),
-            run: vec![(Stage::Ack, summary(ack_us))],
-            series,
-            last_error: None,
-            unavailable: None,
-            findings: Vec::new(),
-        }
-    };
-    let kafka = lane("kafka", 2_400, 35, 2);
-    let mut nats = lane("nats", 900, 420, 380);
-    nats.knobs.ack = AckStrategy::Batch;
-    nats.phase.warmup_only = true;
-    nats.total.stalls = 17;
-    nats.findings = vec![Finding {
-        kind: crate::vocab::FindingKind::MaxPendingStall,
-        message: "17 submits waited for a max-pending permit; submit includes that wait. \
-                  Raise max-pending (M) to see the publish call alone."
-            .into(),
-    }];
-    nats.last_error = Some("publish ack timed out\ndetail".into());
-    nats.total.errors = 2;
-    Snapshot {
-        elapsed: Duration::from_secs(150),
-        phase: 2,
-        phase_elapsed: Duration::from_secs(20),
-        phase_starts: vec![0.0, 100.0, 130.0],
-        paused: false,
-        note: None,
-        lanes: vec![kafka, nats],
-    }
-}
-
-fn ui() -> UiState {
-    let mut ui = UiState::new("default", vec!["kafka".into(), "nats".into()], None);
-    ui.warmup = Duration::from_secs(30);
-    ui
-}
-
-fn screen(w: u16, h: u16, snap: &Snapshot, ui: &UiState) -> String {
-    let area = Rect::new(0, 0, w, h);
-    let mut buf = Buffer::empty(area);
-    render::render(area, &mut buf, snap, ui);
-    buffer_lines(&buf).join("\n")
-}
-
 #[test]
 fn main_screen_wide() {
-    let s = screen(160, 48, &fixture(), &ui());
+    let s = screen(160, 48, &dashboard(), &dashboard_ui());
     insta::assert_snapshot!("main_160x48", s);
 }
 
 #[test]
 fn main_screen_smallest() {
-    let mut ui = ui();
+    let mut ui = dashboard_ui();
     ui.target = LaneTarget::One(1);
-    let s = screen(80, 24, &fixture(), &ui);
+    let s = screen(80, 24, &dashboard(), &ui);
     insta::assert_snapshot!("main_80x24_nats_selected", s);
 }
 
 #[test]
 fn thresholds_show_live_held_or_failed_per_lane() {
-    let mut ui = ui();
+    let mut ui = dashboard_ui();
     ui.asserts = ["ack.p99 < 1s", "nats.ack.p99 < 100us", "kafka.errors == 0"]
         .iter()
         .map(|t| crate::profile::parse_assert(t).unwrap())
         .collect();
-    let s = screen(160, 48, &fixture(), &ui);
+    let s = screen(160, 48, &dashboard(), &ui);
     for shown in [
         "✔ ack.p99 < 1s (kafka",
         "✔ ack.p99 < 1s (nats",
@@ -158,14 +45,14 @@ fn thresholds_show_live_held_or_failed_per_lane() {
     ] {
         assert!(s.contains(shown), "{shown} not in\n{s}");
     }
-    assert!(!screen(160, 48, &fixture(), &self::ui()).contains("assert"));
+    assert!(!screen(160, 48, &dashboard(), &self::dashboard_ui()).contains("assert"));
 }
 
 #[test]
 fn help_overlay_lists_every_key() {
-    let mut ui = ui();
+    let mut ui = dashboard_ui();
     ui.help = true;
-    let s = screen(100, 30, &fixture(), &ui);
+    let s = screen(100, 30, &dashboard(), &ui);
     for key in [
         "Tab", "c  C", "m  M", "r  R", "z  Z", "b  B", "space", "x", "s", "?  Esc",
     ] {
@@ -176,18 +63,21 @@ fn help_overlay_lists_every_key() {
 
 #[test]
 fn too_small_says_so_instead_of_drawing() {
-    let s = screen(79, 30, &fixture(), &ui());
+    let s = screen(79, 30, &dashboard(), &dashboard_ui());
     assert!(s.contains("Terminal too small"));
     assert!(s.contains("79x30"));
     assert!(!s.contains("kafka"), "no lane is drawn when too small");
-    let s = screen(120, 23, &fixture(), &ui());
+    let s = screen(120, 23, &dashboard(), &dashboard_ui());
     assert!(s.contains("Terminal too small"));
-    insta::assert_snapshot!("too_small_60x20", screen(60, 20, &fixture(), &ui()));
+    insta::assert_snapshot!(
+        "too_small_60x20",
+        screen(60, 20, &dashboard(), &dashboard_ui())
+    );
 }
 
 #[test]
 fn phase_changes_show_on_the_timelines() {
-    let s = screen(160, 48, &fixture(), &ui());
+    let s = screen(160, 48, &dashboard(), &dashboard_ui());
     // The last 120 s hold two phase starts (t = 101 and 131): two marked columns per timeline.
     let marks = s.lines().map(|l| l.matches('┊').count()).max().unwrap_or(0);
     assert!(marks >= 4, "two marks per lane timeline row, got {marks}");
@@ -384,9 +274,9 @@ async fn the_main_loop_steers_the_engine_by_keys() {
 
 #[test]
 fn a_step_caption_shows_above_the_lanes_wrapped() {
-    let mut snap = fixture();
+    let mut snap = dashboard();
     snap.note = Some("As fast as each lane goes: watch NATS fill its 4000 permits while Kafka's submit stays at microseconds.".into());
-    let s = screen(80, 24, &snap, &ui());
+    let s = screen(80, 24, &snap, &dashboard_ui());
     let lines: Vec<&str> = s.lines().collect();
     assert!(lines[1].starts_with("▶ As fast as each lane goes"), "{s}");
     assert!(lines[2].contains("microseconds"), "the caption wraps: {s}");
@@ -398,10 +288,10 @@ fn a_step_caption_shows_above_the_lanes_wrapped() {
 
 #[test]
 fn the_duel_shows_at_160x48_before_any_data() {
-    let s = screen(160, 48, &Snapshot::default(), &ui());
+    let s = screen(160, 48, &Snapshot::default(), &dashboard_ui());
     assert!(s.contains(" duel "), "{s}");
     assert!(s.contains("waiting for data"), "{s}");
-    let s = screen(160, 48, &fixture(), &ui());
+    let s = screen(160, 48, &dashboard(), &dashboard_ui());
     assert!(s.contains(" duel  kafka vs nats"), "{s}");
     assert!(s.contains("distribution"), "{s}");
     assert!(s.contains("ack ≈ lag + permit + call + flight"), "{s}");
@@ -409,7 +299,7 @@ fn the_duel_shows_at_160x48_before_any_data() {
 
 #[test]
 fn the_smallest_screen_keeps_a_duel_line_and_a_footer_that_fits() {
-    let s = screen(80, 24, &fixture(), &ui());
+    let s = screen(80, 24, &dashboard(), &dashboard_ui());
     let lines: Vec<&str> = s.lines().collect();
     assert!(
         lines[21].starts_with("duel ack  p50: nats 2.7x faster"),
@@ -426,42 +316,42 @@ fn the_smallest_screen_keeps_a_duel_line_and_a_footer_that_fits() {
 
 #[test]
 fn a_finished_run_says_so_and_names_the_keys_left() {
-    let mut ui = ui();
+    let mut ui = dashboard_ui();
     ui.finished = true;
     for (w, h) in [(160, 48), (80, 24)] {
-        let s = screen(w, h, &fixture(), &ui);
+        let s = screen(w, h, &dashboard(), &ui);
         let head = s.lines().next().unwrap();
         assert!(head.contains("finished: s save, q quit"), "{w}x{h}: {head}");
         assert!(!head.contains("running"), "{head}");
         let keys = s.lines().last().unwrap().trim_end();
         assert_eq!(keys, "q quit  s save report  ? help");
     }
-    assert!(!screen(160, 48, &fixture(), &self::ui()).contains("finished"));
-    insta::assert_snapshot!("finished_80x24", screen(80, 24, &fixture(), &ui));
+    assert!(!screen(160, 48, &dashboard(), &self::dashboard_ui()).contains("finished"));
+    insta::assert_snapshot!("finished_80x24", screen(80, 24, &dashboard(), &ui));
 }
 
 #[test]
 fn a_fresh_phase_shows_no_bare_zero_rate_nor_warming_up() {
-    let mut snap = fixture();
+    let mut snap = dashboard();
     snap.phase_elapsed = Duration::from_millis(300);
     for lane in &mut snap.lanes {
         lane.phase.throughput = 0.0;
         lane.phase.sent_rate = 0.0;
         lane.phase.warmup_only = true;
     }
-    let s = screen(160, 48, &snap, &ui());
+    let s = screen(160, 48, &snap, &dashboard_ui());
     assert!(s.contains("phase 2: … acked  … sent"), "{s}");
     assert!(!s.contains("0/s acked") && !s.contains("warming up"), "{s}");
     snap.phase_elapsed = Duration::from_secs(2);
     snap.lanes[1].phase.throughput = 120.0;
-    let s = screen(160, 48, &snap, &ui());
+    let s = screen(160, 48, &snap, &dashboard_ui());
     assert!(
         s.contains("phase 2: 120/s acked  0/s sent  warming up"),
         "{s}"
     );
     snap.phase_elapsed = Duration::from_secs(40);
     assert!(
-        !screen(160, 48, &snap, &ui()).contains("warming up"),
+        !screen(160, 48, &snap, &dashboard_ui()).contains("warming up"),
         "the warm-up (30 s) is over"
     );
 }
@@ -564,22 +454,5 @@ fn run_info() -> RunInfo {
         planned: None,
         kafka: None,
         nats: None,
-    }
-}
-
-/// Prints the key screens for a look: `cargo test --lib tui::tests::print_screens -- --ignored
-/// --nocapture`.
-#[test]
-#[ignore]
-fn print_screens() {
-    let mut finished = ui();
-    finished.finished = true;
-    for (w, h, ui) in [
-        (160, 48, ui()),
-        (80, 24, ui()),
-        (120, 40, ui()),
-        (160, 48, finished),
-    ] {
-        println!("{w}x{h}:\n{}\n", screen(w, h, &fixture(), &ui));
     }
 }

@@ -164,7 +164,7 @@ impl KafkaSettings {
         if self.topic.is_empty() {
             return Err(("topic", "must not be empty".into()));
         }
-        security::validate(self)
+        security::validate(self, &crate::brokers::secret::Env::Process)
     }
 
     /// The first `[kafka.properties]` entry that a key of `[kafka]` sets instead, as (property,
@@ -209,7 +209,7 @@ impl KafkaSettings {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.bootstrap)
             .set("client.id", "pubduel");
-        security::apply(self, &mut c)
+        security::apply(self, &mut c, &crate::brokers::secret::Env::Process)
             .map_err(|(key, message)| setup_error(format!("[kafka] {key}: {message}")))?;
         for (k, v) in &self.properties {
             c.set(k, v);

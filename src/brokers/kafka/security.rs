@@ -3,7 +3,7 @@
 //! end-to-end consumer).
 
 use super::KafkaSettings;
-use crate::brokers::secret::{existing_files, Fault, Secret, SecretSource, REDACTED};
+use crate::brokers::secret::{existing_files, Env, Fault, Secret, SecretSource, REDACTED};
 use rdkafka::config::ClientConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -174,13 +174,13 @@ fn key_password(s: &KafkaSettings) -> SecretSource<'_> {
 
 /// Checks the security keys: what the protocol needs is there, nothing is set that it would
 /// ignore, and every secret and file can be read. The error names the key, never a secret.
-pub(super) fn validate(s: &KafkaSettings) -> Result<(), Fault> {
-    validate_sasl(s)?;
-    validate_tls(s)
+pub(super) fn validate(s: &KafkaSettings, env: &Env) -> Result<(), Fault> {
+    validate_sasl(s, env)?;
+    validate_tls(s, env)
 }
 
 /// Checks the SASL login keys against the protocol, and reads the password.
-fn validate_sasl(s: &KafkaSettings) -> Result<(), Fault> {
+fn validate_sasl(s: &KafkaSettings, env: &Env) -> Result<(), Fault> {
     let p = s.security_protocol.as_str();
     let sasl_keys = [
         ("sasl_mechanism", s.sasl_mechanism.is_some()),
@@ -205,7 +205,7 @@ fn validate_sasl(s: &KafkaSettings) -> Result<(), Fault> {
         let msg = format!("or sasl_password_file is needed with security_protocol = {p}");
         return Err(("sasl_password_env", msg));
     }
-    password(s).read().map(|_| ())
+    password(s).read(env).map(|_| ())
 }
 
 /// Refuses the first of `keys` that is set, since protocol `p` would ignore it (`why`).
@@ -222,7 +222,7 @@ fn unused(
 
 /// Checks the TLS keys against the protocol: the files exist, a certificate comes with its key,
 /// and the key's password (for an encrypted key only) can be read.
-fn validate_tls(s: &KafkaSettings) -> Result<(), Fault> {
+fn validate_tls(s: &KafkaSettings, env: &Env) -> Result<(), Fault> {
     let p = s.security_protocol.as_str();
     let files = [
         ("ssl_ca", s.ssl_ca.as_deref()),
@@ -251,7 +251,7 @@ fn validate_tls(s: &KafkaSettings) -> Result<(), Fault> {
         return Err((key, msg.into()));
     }
     existing_files(files)?;
-    match (&s.ssl_key, key_password(s).read()?) {
+    match (&s.ssl_key, key_password(s).read(env)?) {
         (Some(key), None) if encrypted_key(key) => Err((
             "ssl_key",
             format!(
@@ -275,7 +275,7 @@ fn encrypted_key(path: &Path) -> bool {
 
 /// Sets the librdkafka security properties on `c`, with the passwords read now from their
 /// sources.
-pub(super) fn apply(s: &KafkaSettings, c: &mut ClientConfig) -> Result<(), Fault> {
+pub(super) fn apply(s: &KafkaSettings, c: &mut ClientConfig, env: &Env) -> Result<(), Fault> {
     c.set("security.protocol", s.security_protocol.as_str());
     if s.security_protocol.sasl() {
         if let Some(m) = s.sasl_mechanism {
@@ -284,7 +284,7 @@ pub(super) fn apply(s: &KafkaSettings, c: &mut ClientConfig) -> Result<(), Fault
         if let Some(u) = &s.sasl_username {
             c.set("sasl.username", u);
         }
-        if let Some(pw) = password(s).read()? {
+        if let Some(pw) = password(s).read(env)? {
             set_secret(c, "sasl.password", &pw);
         }
     }
@@ -298,7 +298,7 @@ pub(super) fn apply(s: &KafkaSettings, c: &mut ClientConfig) -> Result<(), Fault
                 c.set(property, path.to_string_lossy());
             }
         }
-        if let Some(pw) = key_password(s).read()? {
+        if let Some(pw) = key_password(s).read(env)? {
             set_secret(c, "ssl.key.password", &pw);
         }
     }
@@ -327,55 +327,58 @@ mod tests {
 
     #[test]
     fn a_sasl_login_needs_its_parts_and_a_set_password() {
+        let mut env = Env::given([]);
         let var = "PUBDUEL_TEST_KAFKA_SASL_PW";
-        let e = validate(&sasl(var)).unwrap_err();
+        let e = validate(&sasl(var), &env).unwrap_err();
         assert_eq!(e.0, "sasl_password_env");
         assert!(e.1.contains(var) && e.1.contains("not set"), "{}", e.1);
-        std::env::set_var(var, "pw-value");
-        assert!(validate(&sasl(var)).is_ok());
+        env = Env::given([(var, "pw-value")]);
+        assert!(validate(&sasl(var), &env).is_ok());
         let mut c = ClientConfig::new();
-        apply(&sasl(var), &mut c).unwrap();
+        apply(&sasl(var), &mut c, &env).unwrap();
         assert_eq!(c.get("sasl.password"), Some("pw-value"));
         assert_eq!(c.get("sasl.mechanisms"), Some("SCRAM-SHA-256"));
         assert_eq!(c.get("security.protocol"), Some("SASL_PLAINTEXT"));
         assert!(!format!("{c:?}").contains("pw-value"), "{c:?}");
-        std::env::remove_var(var);
+        env = Env::given([]);
         let no_mech = KafkaSettings {
             sasl_mechanism: None,
             ..sasl(var)
         };
-        assert_eq!(validate(&no_mech).unwrap_err().0, "sasl_mechanism");
+        assert_eq!(validate(&no_mech, &env).unwrap_err().0, "sasl_mechanism");
         let no_pw = KafkaSettings {
             sasl_password_env: None,
             ..sasl(var)
         };
-        assert_eq!(validate(&no_pw).unwrap_err().0, "sasl_password_env");
+        assert_eq!(validate(&no_pw, &env).unwrap_err().0, "sasl_password_env");
     }
 
     #[test]
     fn keys_the_protocol_would_ignore_are_refused() {
+        let env = Env::given([]);
         let s = KafkaSettings {
             sasl_username: Some("alice".into()),
             ..KafkaSettings::default()
         };
-        let e = validate(&s).unwrap_err();
+        let e = validate(&s, &env).unwrap_err();
         assert_eq!(e.0, "sasl_username");
         assert!(e.1.contains("SASL_PLAINTEXT"), "{}", e.1);
         let s = KafkaSettings {
             ssl_ca: Some("ca.pem".into()),
             ..KafkaSettings::default()
         };
-        assert_eq!(validate(&s).unwrap_err().0, "ssl_ca");
+        assert_eq!(validate(&s, &env).unwrap_err().0, "ssl_ca");
     }
 
     #[test]
     fn tls_files_must_exist() {
+        let env = Env::given([]);
         let s = KafkaSettings {
             security_protocol: SecurityProtocol::Ssl,
             ssl_ca: Some(PathBuf::from("/nonexistent/ca.pem")),
             ..KafkaSettings::default()
         };
-        let e = validate(&s).unwrap_err();
+        let e = validate(&s, &env).unwrap_err();
         assert_eq!(e.0, "ssl_ca");
         assert!(e.1.contains("/nonexistent/ca.pem") && e.1.contains("does not exist"));
         let s = KafkaSettings {
@@ -383,7 +386,7 @@ mod tests {
             ssl_cert: Some(PathBuf::from("/nonexistent/c.pem")),
             ..KafkaSettings::default()
         };
-        assert_eq!(validate(&s).unwrap_err().0, "ssl_key");
+        assert_eq!(validate(&s, &env).unwrap_err().0, "ssl_key");
     }
 
     #[test]
@@ -431,20 +434,21 @@ mod tests {
 
     #[test]
     fn a_key_password_is_read_from_its_source_and_never_shown() {
+        let mut env = Env::given([]);
         let dir = tempfile::tempdir().unwrap();
         let var = "PUBDUEL_TEST_KAFKA_KEY_PW";
         let s = with_encrypted_key(dir.path(), var);
-        let e = validate(&s).unwrap_err();
+        let e = validate(&s, &env).unwrap_err();
         assert_eq!(e.0, "ssl_key_password_env");
         assert!(e.1.contains(var) && e.1.contains("not set"), "{}", e.1);
-        std::env::set_var(var, "key-pw-value");
-        assert!(validate(&s).is_ok());
+        env = Env::given([(var, "key-pw-value")]);
+        assert!(validate(&s, &env).is_ok());
         let mut c = ClientConfig::new();
-        apply(&s, &mut c).unwrap();
+        apply(&s, &mut c, &env).unwrap();
         assert_eq!(c.get("ssl.key.password"), Some("key-pw-value"));
         assert!(!format!("{c:?}").contains("key-pw-value"), "{c:?}");
         assert!(!format!("{:?}", s.redacted()).contains("key-pw-value"));
-        std::env::remove_var(var);
+        env = Env::given([]);
         let pw_file = dir.path().join("key-pw");
         std::fs::write(&pw_file, "from-file\n").unwrap();
         let from_file = KafkaSettings {
@@ -453,42 +457,43 @@ mod tests {
             ..s.clone()
         };
         let mut c = ClientConfig::new();
-        apply(&from_file, &mut c).unwrap();
+        apply(&from_file, &mut c, &env).unwrap();
         assert_eq!(c.get("ssl.key.password"), Some("from-file"));
         let both = KafkaSettings {
             ssl_key_password_file: Some(pw_file),
             ..s.clone()
         };
-        assert!(validate(&both).unwrap_err().1.contains("not both"));
+        assert!(validate(&both, &env).unwrap_err().1.contains("not both"));
     }
 
     #[test]
     fn a_key_password_needs_a_key_and_tls() {
+        let env = Env::given([]);
         let dir = tempfile::tempdir().unwrap();
         let s = with_encrypted_key(dir.path(), "PUBDUEL_TEST_KAFKA_KEY_PW_UNSET");
         let no_password = KafkaSettings {
             ssl_key_password_env: None,
             ..s.clone()
         };
-        let e = validate(&no_password).unwrap_err();
+        let e = validate(&no_password, &env).unwrap_err();
         assert_eq!(e.0, "ssl_key");
         assert!(e.1.contains("is encrypted"), "{}", e.1);
         let plain_key = no_password.ssl_key.clone().unwrap();
         std::fs::write(&plain_key, "-----BEGIN PRIVATE KEY-----\n").unwrap();
-        assert!(validate(&no_password).is_ok());
+        assert!(validate(&no_password, &env).is_ok());
         let no_key = KafkaSettings {
             ssl_cert: None,
             ssl_key: None,
             ..s.clone()
         };
-        let e = validate(&no_key).unwrap_err();
+        let e = validate(&no_key, &env).unwrap_err();
         assert_eq!(e.0, "ssl_key_password_env");
         assert!(e.1.contains("ssl_key is not"), "{}", e.1);
         let plain = KafkaSettings {
             security_protocol: SecurityProtocol::Plaintext,
             ..no_key
         };
-        let e = validate(&plain).unwrap_err();
+        let e = validate(&plain, &env).unwrap_err();
         assert_eq!(e.0, "ssl_key_password_env");
         assert!(e.1.contains("TLS needs SSL"), "{}", e.1);
         let pw = dir.path().join("pw");
@@ -500,7 +505,7 @@ mod tests {
             ..sasl("PUBDUEL_TEST_KAFKA_KEY_PW_UNSET")
         };
         assert_eq!(
-            validate(&sasl_plain).unwrap_err().0,
+            validate(&sasl_plain, &env).unwrap_err().0,
             "ssl_key_password_file"
         );
     }

@@ -143,7 +143,7 @@ impl NatsSettings {
                 format!("must be between 1 and 5, got {}", self.replicas),
             ));
         }
-        security::validate(self)
+        security::validate(self, &crate::brokers::secret::Env::Process)
     }
 
     /// What an ack means with these settings: JetStream acks once a majority of the stream's
@@ -206,8 +206,12 @@ fn setup_error(detail: String) -> BrokerError {
 /// reuses the stream, and returns the lane's publisher.
 pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, BrokerError> {
     let status = BrokerStatus::new();
-    let options = security::apply(settings, connect_options(Arc::clone(&status)))
-        .map_err(|(key, message)| setup_error(format!("[nats] {key}: {message}")))?;
+    let options = security::apply(
+        settings,
+        connect_options(Arc::clone(&status)),
+        &crate::brokers::secret::Env::Process,
+    )
+    .map_err(|(key, message)| setup_error(format!("[nats] {key}: {message}")))?;
     // Any login in the URLs is in `options` now; the client gets them without it.
     let shown = settings.redacted();
     let client = tokio::time::timeout(

@@ -3,7 +3,7 @@
 //! a refused connection means.
 
 use super::NatsSettings;
-use crate::brokers::secret::{existing_files, from_file, Fault, Secret, SecretSource};
+use crate::brokers::secret::{existing_files, from_file, Env, Fault, Secret, SecretSource};
 use async_nats::{ConnectErrorKind, ConnectOptions};
 
 /// Keys a profile might use to put a secret in `[nats]` itself, refused with where the secret
@@ -50,7 +50,7 @@ fn logins(s: &NatsSettings) -> Vec<&'static str> {
 
 /// Checks the login and TLS keys: one way of logging in, its parts complete, every secret and
 /// file readable. The error names the key, never a secret.
-pub(super) fn validate(s: &NatsSettings) -> Result<(), Fault> {
+pub(super) fn validate(s: &NatsSettings, env: &Env) -> Result<(), Fault> {
     let logins = logins(s);
     let tokens = s.token_env.is_some() && s.token_file.is_some();
     if logins.len() > 1 && !(tokens && logins.len() == 2) {
@@ -75,8 +75,8 @@ pub(super) fn validate(s: &NatsSettings) -> Result<(), Fault> {
         (None, true) => return Err(("user", "is needed with a password".into())),
         _ => {}
     }
-    password(s).read()?;
-    token(s).read()?;
+    password(s).read(env)?;
+    token(s).read(env)?;
     match (&s.tls_cert, &s.tls_key) {
         (Some(_), None) => return Err(("tls_key", "is needed with tls_cert".into())),
         (None, Some(_)) => return Err(("tls_cert", "is needed with tls_key".into())),
@@ -132,16 +132,20 @@ fn url_login(s: &NatsSettings, o: ConnectOptions) -> ConnectOptions {
 }
 
 /// `o` with the login and TLS settings, each secret read now from its source.
-pub(super) fn apply(s: &NatsSettings, o: ConnectOptions) -> Result<ConnectOptions, Fault> {
+pub(super) fn apply(
+    s: &NatsSettings,
+    o: ConnectOptions,
+    env: &Env,
+) -> Result<ConnectOptions, Fault> {
     let mut o = creds(s, url_login(s, o))?;
     if let Some(path) = &s.nkey_seed {
         let seed = from_file("nkey_seed", path)?;
         o = o.nkey(seed.expose().trim().to_string());
     }
-    if let Some(t) = token(s).read()? {
+    if let Some(t) = token(s).read(env)? {
         o = o.token(t.expose().to_string());
     }
-    if let (Some(user), Some(pw)) = (&s.user, password(s).read()?) {
+    if let (Some(user), Some(pw)) = (&s.user, password(s).read(env)?) {
         o = o.user_and_password(user.clone(), owned(&pw));
     }
     if let Some(ca) = &s.tls_ca {
@@ -246,41 +250,43 @@ mod tests {
 
     #[test]
     fn a_user_needs_a_password_that_is_set() {
+        let mut env = Env::given([]);
         let var = "PUBDUEL_TEST_NATS_PW";
-        let e = validate(&user(var)).unwrap_err();
+        let e = validate(&user(var), &env).unwrap_err();
         assert_eq!(e.0, "password_env");
         assert!(e.1.contains(var) && e.1.contains("not set"), "{}", e.1);
-        std::env::set_var(var, "nats-pw");
-        assert!(validate(&user(var)).is_ok());
-        let o = apply(&user(var), ConnectOptions::new()).unwrap();
+        env = Env::given([(var, "nats-pw")]);
+        assert!(validate(&user(var), &env).is_ok());
+        let o = apply(&user(var), ConnectOptions::new(), &env).unwrap();
         assert!(!format!("{o:?}").contains("nats-pw"));
-        std::env::remove_var(var);
+        env = Env::given([]);
         let no_pw = NatsSettings {
             password_env: None,
             ..user(var)
         };
-        assert_eq!(validate(&no_pw).unwrap_err().0, "password_env");
+        assert_eq!(validate(&no_pw, &env).unwrap_err().0, "password_env");
         let no_user = NatsSettings {
             user: None,
             ..user(var)
         };
-        assert_eq!(validate(&no_user).unwrap_err().0, "user");
+        assert_eq!(validate(&no_user, &env).unwrap_err().0, "user");
     }
 
     #[test]
     fn one_login_and_files_that_exist() {
+        let env = Env::given([]);
         let both = NatsSettings {
             token_env: Some("T".into()),
             nkey_seed: Some("seed".into()),
             ..NatsSettings::default()
         };
-        let e = validate(&both).unwrap_err();
+        let e = validate(&both, &env).unwrap_err();
         assert!(e.1.contains("one way"), "{}", e.1);
         let missing = NatsSettings {
             tls_ca: Some("/nonexistent/ca.pem".into()),
             ..NatsSettings::default()
         };
-        let e = validate(&missing).unwrap_err();
+        let e = validate(&missing, &env).unwrap_err();
         assert_eq!(e.0, "tls_ca");
         assert!(e.1.contains("does not exist"), "{}", e.1);
         assert!(tls_required(&missing));
@@ -294,11 +300,12 @@ mod tests {
 
     #[test]
     fn a_login_in_the_url_is_taken_out_of_it() {
+        let env = Env::given([]);
         let s = NatsSettings {
             url: "nats://me:pw@127.0.0.1:4222".into(),
             ..NatsSettings::default()
         };
-        let o = apply(&s, ConnectOptions::new()).unwrap();
+        let o = apply(&s, ConnectOptions::new(), &env).unwrap();
         assert!(!format!("{o:?}").contains("pw"));
         assert_eq!(s.redacted().servers(), ["nats://127.0.0.1:4222"]);
     }

@@ -7,10 +7,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
-/// Draws the overlay centred in `area`.
-pub fn render(area: Rect, buf: &mut Buffer) {
+/// Draws the overlay centred in `area`, naming the run's `lanes`.
+pub fn render(area: Rect, buf: &mut Buffer, lanes: &[String]) {
+    let whats: Vec<String> = KEYS.iter().map(|k| k.describe(lanes)).collect();
     let key_w = KEYS.iter().map(|k| k.label.len()).max().unwrap_or(0) + 2;
-    let text_w = KEYS.iter().map(|k| k.what.len()).max().unwrap_or(0);
+    let text_w = whats.iter().map(String::len).max().unwrap_or(0);
     let w = (key_w + text_w + 4).min(usize::from(area.width)) as u16;
     let h = (KEYS.len() + 6).min(usize::from(area.height)) as u16;
     let [row] = Layout::vertical([Constraint::Length(h)])
@@ -22,10 +23,11 @@ pub fn render(area: Rect, buf: &mut Buffer) {
     let key = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
     let mut lines: Vec<Line> = KEYS
         .iter()
-        .map(|k| {
+        .zip(whats)
+        .map(|(k, what)| {
             Line::from(vec![
                 Span::styled(format!("{:<key_w$}", k.label), key),
-                Span::raw(k.what),
+                Span::raw(what),
             ])
         })
         .collect();

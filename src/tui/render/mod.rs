@@ -126,7 +126,7 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
     asserts::render(checks, buf, snap, &ui.asserts);
     footer::render(foot, buf, ui);
     if ui.help {
-        help::render(area, buf);
+        help::render(area, buf, &ui.lanes);
     }
 }
 
