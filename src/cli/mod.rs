@@ -1,5 +1,5 @@
 //! Command line: subcommands and flags, as clap parses them. What they mean together with a
-//! profile is resolved in [`crate::config`].
+//! profile is resolved in the `config` module.
 
 mod reports;
 

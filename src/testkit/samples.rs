@@ -33,70 +33,72 @@ fn summary(p50: u64) -> StageSummary {
     }
 }
 
+/// One lane of [`dashboard`]: open loop at 600 msg/s, with the given latencies.
+fn dashboard_lane(name: &str, ack_us: u64, submit_us: u64, permit_us: u64) -> LaneSnapshot {
+    let series = (1..=150u64)
+        .map(|t| SeriesPoint {
+            t_s: t as f64,
+            phase: match t {
+                0..=100 => 0,
+                101..=130 => 1,
+                _ => 2,
+            },
+            sent_per_s: if t > 100 { 600.0 } else { 300.0 },
+            acked_per_s: if t > 100 { 590.0 } else { 300.0 } + (t % 7) as f64 * 4.0,
+            submit_p99_us: submit_us + (t % 5) * submit_us / 4,
+            ack_p99_us: ack_us + (t % 10) * ack_us / 8,
+            ack_raw_p99_us: 0,
+            e2e_p99_us: 0,
+            in_flight: 12,
+        })
+        .collect();
+    LaneSnapshot {
+        name: name.to_string(),
+        knobs: Knobs {
+            concurrency: 8,
+            max_pending: 4000,
+            ack: AckStrategy::Async,
+            rate: 600,
+            message_size: 256,
+            batch: 64,
+        },
+        total: CounterValues {
+            sent: 61_000,
+            acked: 60_988,
+            errors: 0,
+            stalls: 0,
+            ..CounterValues::default()
+        },
+        in_flight: 1200,
+        phase: PhaseStats {
+            mode: PhaseMode::Open,
+            counts: CounterValues::default(),
+            throughput: 598.0,
+            sent_rate: 600.0,
+            stages: vec![
+                (Stage::Submit, summary(submit_us)),
+                (Stage::Ack, summary(ack_us)),
+                (Stage::Lag, summary(40)),
+                (Stage::Permit, summary(permit_us)),
+                (Stage::Flight, summary(ack_us - 40 - submit_us)),
+                (Stage::SubmitRaw, summary(submit_us / 2)),
+                (Stage::AckRaw, summary(ack_us / 2)),
+            ],
+            warmup_only: false,
+        },
+        interval: Vec::new(),
+        run: vec![(Stage::Ack, summary(ack_us))],
+        series,
+        last_error: None,
+        unavailable: None,
+        findings: Vec::new(),
+    }
+}
+
 /// A two-lane dashboard snapshot with fixed numbers: three phases on the timeline, open loop.
 pub fn dashboard() -> Snapshot {
-    let lane = |name: &str, ack_us: u64, submit_us: u64, permit_us: u64| {
-        let series = (1..=150u64)
-            .map(|t| SeriesPoint {
-                t_s: t as f64,
-                phase: match t {
-                    0..=100 => 0,
-                    101..=130 => 1,
-                    _ => 2,
-                },
-                sent_per_s: if t > 100 { 600.0 } else { 300.0 },
-                acked_per_s: if t > 100 { 590.0 } else { 300.0 } + (t % 7) as f64 * 4.0,
-                submit_p99_us: submit_us + (t % 5) * submit_us / 4,
-                ack_p99_us: ack_us + (t % 10) * ack_us / 8,
-                ack_raw_p99_us: 0,
-                e2e_p99_us: 0,
-                in_flight: 12,
-            })
-            .collect();
-        LaneSnapshot {
-            name: name.to_string(),
-            knobs: Knobs {
-                concurrency: 8,
-                max_pending: 4000,
-                ack: AckStrategy::Async,
-                rate: 600,
-                message_size: 256,
-                batch: 64,
-            },
-            total: CounterValues {
-                sent: 61_000,
-                acked: 60_988,
-                errors: 0,
-                stalls: 0,
-                ..CounterValues::default()
-            },
-            in_flight: 1200,
-            phase: PhaseStats {
-                mode: PhaseMode::Open,
-                counts: CounterValues::default(),
-                throughput: 598.0,
-                sent_rate: 600.0,
-                stages: vec![
-                    (Stage::Submit, summary(submit_us)),
-                    (Stage::Ack, summary(ack_us)),
-                    (Stage::Lag, summary(40)),
-                    (Stage::Permit, summary(permit_us)),
-                    (Stage::Flight, summary(ack_us - 40 - submit_us)),
-                    (Stage::SubmitRaw, summary(submit_us / 2)),
-                    (Stage::AckRaw, summary(ack_us / 2)),
-                ],
-                warmup_only: false,
-            },
-            interval: Vec::new(),
-            run: vec![(Stage::Ack, summary(ack_us))],
-            series,
-            last_error: None,
-            unavailable: None,
-            findings: Vec::new(),
-        }
-    };
-    let kafka = lane("kafka", 2_400, 35, 2);
-    let mut nats = lane("nats", 900, 420, 380);
+    let kafka = dashboard_lane("kafka", 2_400, 35, 2);
+    let mut nats = dashboard_lane("nats", 900, 420, 380);
     nats.knobs.ack = AckStrategy::Batch;
     nats.phase.warmup_only = true;
     nats.total.stalls = 17;
