@@ -15,6 +15,7 @@ const SIGFIG: u8 = 3;
 pub const KEEP_RANGE_US: u64 = 1 << 17;
 
 /// Converts a duration to whole microseconds, clamped to the histogram range.
+#[inline]
 pub fn us(d: Duration) -> u64 {
     (d.as_micros() as u64).clamp(1, HIGHEST_US)
 }
@@ -104,6 +105,7 @@ impl StageSet {
     }
 
     /// Records one latency, in microseconds, for `stage`.
+    #[inline]
     pub fn record(&mut self, stage: Stage, value_us: u64) {
         let sizing = self.sizing;
         let h = self.hists[stage.index()].get_or_insert_with(|| new_histogram(sizing));
@@ -112,6 +114,7 @@ impl StageSet {
     }
 
     /// Records a duration for `stage`.
+    #[inline]
     pub fn record_duration(&mut self, stage: Stage, d: Duration) {
         self.record(stage, us(d));
     }

@@ -57,6 +57,7 @@ impl Stage {
     }
 
     /// The stage's position in [`Stage::ALL`]'s declaration order, for arrays indexed by stage.
+    #[inline]
     pub fn index(self) -> usize {
         self as usize
     }
