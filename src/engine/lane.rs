@@ -2,7 +2,7 @@
 
 use super::payload::PayloadBuilder;
 use super::schedule::Schedule;
-use super::shared::{LaneShared, LaneState};
+use super::shared::{LaneShared, PhaseOrders};
 use super::ticket::{complete_owned, Gate, Pending};
 use super::worker;
 use crate::brokers::Publisher;
@@ -24,7 +24,7 @@ struct Worker {
 /// The controller's handle on one lane.
 pub(crate) struct Lane {
     shared: Arc<LaneShared>,
-    state_tx: watch::Sender<Arc<LaneState>>,
+    state_tx: watch::Sender<Arc<PhaseOrders>>,
     knobs: Knobs,
     permits_total: u32,
     workers: Vec<Worker>,
@@ -159,10 +159,10 @@ impl Drop for Lane {
     }
 }
 
-fn state(knobs: Knobs, paused: bool, now: Instant, precise: bool) -> LaneState {
+fn state(knobs: Knobs, paused: bool, now: Instant, precise: bool) -> PhaseOrders {
     let open = PhaseMode::of(&knobs) == PhaseMode::Open;
     let schedule = (open && !paused).then(|| Arc::new(Schedule::new(now, knobs.rate, precise)));
-    LaneState {
+    PhaseOrders {
         knobs,
         paused,
         schedule,

@@ -10,8 +10,9 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// What workers read before each message: the knobs, pause, and the schedule of this phase.
-pub(crate) struct LaneState {
+/// The orders workers follow in this phase, read before each message: the knobs, pause, and
+/// the open-loop schedule.
+pub(crate) struct PhaseOrders {
     pub(crate) knobs: Knobs,
     pub(crate) paused: bool,
     pub(crate) schedule: Option<Arc<Schedule>>,

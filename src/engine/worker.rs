@@ -1,7 +1,7 @@
 //! Publisher tasks: take a schedule slot, a max-pending permit, submit, and handle the ack the way
 //! the lane's strategy says.
 
-use super::shared::{LaneShared, LaneState};
+use super::shared::{LaneShared, PhaseOrders};
 use super::ticket::{self, complete, sleep_or_cancel, Pending, Ticket};
 use crate::brokers::{BrokerError, Message, Settle};
 use crate::metrics::{Counters, Dedicated, Recorder};
@@ -28,7 +28,7 @@ enum Interrupt {
 pub(crate) async fn run(
     shared: Arc<LaneShared>,
     id: usize,
-    mut state_rx: watch::Receiver<Arc<LaneState>>,
+    mut state_rx: watch::Receiver<Arc<PhaseOrders>>,
     cancel: CancellationToken,
 ) {
     let rec = shared.metrics.recorders.recorder(id);
@@ -64,9 +64,9 @@ pub(crate) async fn run(
 
 async fn one(
     shared: &Arc<LaneShared>,
-    state: &LaneState,
+    state: &PhaseOrders,
     rec: &Recorder,
-    state_rx: &mut watch::Receiver<Arc<LaneState>>,
+    state_rx: &mut watch::Receiver<Arc<PhaseOrders>>,
     cancel: &CancellationToken,
     strategy: AckStrategy,
 ) -> Result<(), Interrupt> {
@@ -99,9 +99,9 @@ async fn one(
 
 async fn batch(
     shared: &Arc<LaneShared>,
-    state: &LaneState,
+    state: &PhaseOrders,
     rec: &Recorder,
-    state_rx: &mut watch::Receiver<Arc<LaneState>>,
+    state_rx: &mut watch::Receiver<Arc<PhaseOrders>>,
     cancel: &CancellationToken,
 ) -> Result<(), Interrupt> {
     let mut pending = Vec::with_capacity(state.knobs.batch as usize);
@@ -130,9 +130,9 @@ async fn batch(
 /// client settles the ack itself.
 async fn submit(
     shared: &LaneShared,
-    state: &LaneState,
+    state: &PhaseOrders,
     rec: &Recorder,
-    state_rx: &mut watch::Receiver<Arc<LaneState>>,
+    state_rx: &mut watch::Receiver<Arc<PhaseOrders>>,
     cancel: &CancellationToken,
     inline: bool,
 ) -> Result<Option<Pending>, Interrupt> {
