@@ -222,6 +222,7 @@ fn run_engine(
         batch: 64,
     };
     let setup = LaneSetup {
+        name: "fake".into(),
         publisher: fake.clone(),
         knobs,
     };

@@ -272,7 +272,11 @@ fn run_pubduel(
         message_size: load.size,
         batch: 64,
     };
-    let setup = LaneSetup { publisher, knobs };
+    let setup = LaneSetup {
+        name: publisher.name().to_string(),
+        publisher,
+        knobs,
+    };
     let config = EngineConfig {
         warmup: WARM,
         e2e: false,

@@ -74,6 +74,7 @@ fn generator(rate: u64, precise: bool) -> Result<(u64, u64), String> {
         ..Knobs::default()
     };
     let setup = LaneSetup {
+        name: "fake".into(),
         publisher: FakePublisher::new(Duration::ZERO),
         knobs,
     };

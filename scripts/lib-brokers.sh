@@ -4,19 +4,25 @@
 # Sourced (never run) by install-brokers.sh, brokers.sh, throwaway-brokers.sh, run.sh, test.sh and
 # seed-study.sh; it defines variables and functions and runs nothing by itself.
 #
-# Cache (the contract the Rust tests rely on too):
+# Versions: Apache Kafka $KAFKA_VERSION (default 4.4.0) and nats-server $NATS_VERSION (default
+# v2.15.3); set either beforehand to pick another release (the previous pair: 4.1.1 and v2.12.3).
+# Cache (the contract the Rust tests rely on too), one folder per version, so several coexist:
 #   root         ${PUBDUEL_CACHE:-$HOME/.cache/pubduel}
 #   Apache Kafka $root/kafka-$KAFKA_VERSION/{libs/*.jar,log4j2.properties,.done}  (from Maven Central)
-#   nats-server  $root/bin/nats-server                                           (go install)
-# Which binaries run: Kafka from $PUBDUEL_KAFKA_HOME, else the cache; nats-server from
-# $PUBDUEL_NATS_SERVER, else the cache, else PATH.
+#   nats-server  $root/nats-server-$NATS_VERSION/nats-server                     (go install)
+# ($root/bin/nats-server is where installs before the versioned folders put nats-server: one of the
+# selected version is copied from there instead of being built again.)
+# Which binaries run: Kafka from $PUBDUEL_KAFKA_HOME, else the cache of $KAFKA_VERSION; nats-server
+# from $PUBDUEL_NATS_SERVER, else the cache of $NATS_VERSION, else PATH.
 
 PD_CACHE=${PUBDUEL_CACHE:-$HOME/.cache/pubduel}
-KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
-NATS_VERSION=${NATS_VERSION:-v2.12.3}
+KAFKA_VERSION=${KAFKA_VERSION:-4.4.0}
+NATS_VERSION=${NATS_VERSION:-v2.15.3}
+case "$NATS_VERSION" in v*) ;; *) NATS_VERSION=v$NATS_VERSION ;; esac # 2.12.3 means v2.12.3
 PD_LOG4J_VERSION=2.24.3
 PD_KAFKA_CACHE=$PD_CACHE/kafka-$KAFKA_VERSION
-PD_NATS_CACHE=$PD_CACHE/bin/nats-server
+PD_NATS_CACHE=$PD_CACHE/nats-server-$NATS_VERSION/nats-server
+PD_NATS_LEGACY=$PD_CACHE/bin/nats-server
 # Set by the functions below for their callers: PD_PID (the last process started), PD_STARTED.
 PD_PID=
 PD_STARTED=no
@@ -120,14 +126,27 @@ pd_go() { command -v go || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/b
 # install_nats: builds nats-server $NATS_VERSION into the cache with go install; without go, or
 # when that fails, falls back to Debian's (old) package, loudly.
 install_nats() {
-  local go log
+  local go log dir=${PD_NATS_CACHE%/*} tmp
   if [ -x "$PD_NATS_CACHE" ] && [ "$(nats_version_of "$PD_NATS_CACHE")" = "$NATS_VERSION" ]; then return 0; fi
+  mkdir -p "$PD_CACHE"
+  # An install from before the versioned folders: copied over when it is the version wanted (and
+  # left where it is, for whatever still looks there).
+  if [ -x "$PD_NATS_LEGACY" ] && [ "$(nats_version_of "$PD_NATS_LEGACY")" = "$NATS_VERSION" ]; then
+    mkdir -p "$dir"
+    cp -f "$PD_NATS_LEGACY" "$PD_NATS_CACHE.partial"
+    mv -f "$PD_NATS_CACHE.partial" "$PD_NATS_CACHE"
+    pd_say "copied $PD_NATS_LEGACY ($NATS_VERSION) to $PD_NATS_CACHE"
+    return 0
+  fi
   if go=$(pd_go); then
-    pd_note "building nats-server $NATS_VERSION with go install into $PD_CACHE/bin (1-2 minutes)..."
-    mkdir -p "$PD_CACHE/bin"
-    log=$(mktemp)
-    if GOBIN="$PD_CACHE/bin" "$go" install "github.com/nats-io/nats-server/v2@$NATS_VERSION" >"$log" 2>&1; then
-      rm -f "$log"
+    pd_note "building nats-server $NATS_VERSION with go install into $dir (1-2 minutes)..."
+    tmp=$(mktemp -d "$dir.partial.XXXXXX")
+    log=$tmp/go.log
+    if GOBIN="$tmp" "$go" install "github.com/nats-io/nats-server/v2@$NATS_VERSION" >"$log" 2>&1 \
+      && [ "$(nats_version_of "$tmp/nats-server")" = "$NATS_VERSION" ]; then
+      mkdir -p "$dir"
+      mv -f "$tmp/nats-server" "$PD_NATS_CACHE"
+      rm -rf "$tmp"
       return 0
     fi
     tail -20 "$log" >&2
@@ -135,10 +154,11 @@ install_nats() {
   else
     pd_warn "go is not installed, so nats-server $NATS_VERSION cannot be built."
   fi
-  if [ -x "$PD_NATS_CACHE" ]; then
-    pd_warn "keeping the cached $PD_NATS_CACHE ($(nats_version_of "$PD_NATS_CACHE")) instead of $NATS_VERSION."
-    return 0
-  fi
+  local other
+  for other in "$PD_CACHE"/nats-server-v*/nats-server "$PD_NATS_LEGACY"; do
+    [ -x "$other" ] && pd_warn "a cached nats-server of another version is there: $other" \
+      "($(nats_version_of "$other")); PUBDUEL_NATS_SERVER=$other or NATS_VERSION=$(nats_version_of "$other") picks it."
+  done
   pd_warn "falling back to Debian's nats-server package, which is OLD (2.9): JetStream numbers and" \
     "clustering differ from a current nats-server. Install go (https://go.dev/dl) and rerun" \
     "scripts/install-brokers.sh to get $NATS_VERSION."

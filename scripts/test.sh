@@ -3,6 +3,8 @@
 # Kafka and nats-server on free loopback ports. Installs the brokers first when missing
 # (scripts/install-brokers.sh) and points the tests at them: PUBDUEL_KAFKA_HOME (Kafka's libs and
 # log4j2.properties) and PUBDUEL_NATS_SERVER (the nats-server binary); either may be set beforehand.
+# Which releases: scripts/lib-brokers.sh's defaults (Apache Kafka 4.4.0, nats-server v2.15.3), or
+# KAFKA_VERSION and NATS_VERSION (e.g. 4.1.1 and v2.12.3, the previous pair, as .ci/run tests it).
 # Arguments go to `cargo test --no-fail-fast`. (Not cargo-nextest: it runs every test in a process of
 # its own, and each test binary shares one Kafka between its tests, so nextest would start a Kafka
 # per test.)

@@ -15,7 +15,7 @@ pub struct Headless;
 
 impl FrontEnd for Headless {
     fn starting(&mut self, cfg: &RunConfig) {
-        let lanes: Vec<&str> = cfg.lanes.iter().map(|(k, _)| k.as_str()).collect();
+        let lanes: Vec<&str> = cfg.lanes.iter().map(|l| l.name.as_str()).collect();
         let until = cfg.duration.map_or("until Ctrl-C".to_string(), |d| {
             format!("for {}", humantime::format_duration(d))
         });

@@ -52,12 +52,14 @@ fn text(o: &Output) -> String {
 const SHIPPED_PROFILES: &[&str] = &[
     "default",
     "latency",
+    "linger",
     "replicated",
     "seed-extreme",
     "seed-high",
     "seed-low",
     "seed-medium",
     "seed-story",
+    "storage",
     "throughput",
 ];
 
@@ -98,7 +100,7 @@ fn seed_profiles_are_set_up_like_the_go_event_bus() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("profiles/{name}.toml"));
         let p = pubduel::profile::Profile::load(&path).unwrap();
         assert_eq!(p.knobs.rate, Some(rate), "{name}");
-        let nats = p.lane.nats.unwrap();
+        let nats = p.lane_knobs("nats");
         assert_eq!(
             nats.ack,
             Some(pubduel::vocab::AckStrategy::TaskPerMessage),
@@ -106,7 +108,7 @@ fn seed_profiles_are_set_up_like_the_go_event_bus() {
         );
         assert_eq!(nats.max_pending, Some(4000), "{name}");
         assert_eq!(
-            p.lane.kafka.unwrap().ack,
+            p.lane_knobs("kafka").ack,
             Some(pubduel::vocab::AckStrategy::Async),
             "{name}"
         );
@@ -611,4 +613,72 @@ fn sigterm_stops_a_headless_capacity_search_and_keeps_its_report_and_logs() {
     assert!(log.contains("nats.ack"), "the interval log has the steps");
     let csv = std::fs::read_to_string(&series).unwrap();
     assert!(csv.lines().count() > 2 && csv.contains(",nats,"), "{csv}");
+}
+
+#[test]
+fn named_lanes_duel_linger_0_against_5_on_one_kafka_and_two_nats_storages_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = TestNames::new("named");
+    let profile = dir.path().join("named.toml");
+    let lanes = "duration = \"6s\"\nwarmup = \"1s\"\nconcurrency = 1\nack = \"sync\"\nrate = 100\n\
+        lanes = [\"k0\", \"k5\", \"mem\", \"nats\"]\n\
+        [lane.k0]\nkind = \"kafka\"\n[lane.k0.kafka]\nlinger_ms = 0\n\
+        [lane.k5]\nkind = \"kafka\"\n[lane.k5.kafka]\nlinger_ms = 5\n\
+        [lane.mem]\nkind = \"nats\"\n[lane.mem.nats]\nstorage = \"memory\"\n\
+        [[assert]]\nexpr = \"k0.errors == 0\"\n";
+    std::fs::write(&profile, format!("{lanes}{}", names.profile())).unwrap();
+    let report = dir.path().join("named-report.toml");
+    let b = testkit::shared();
+    let o = Command::new(env!("CARGO_BIN_EXE_pubduel"))
+        .args(["--headless", "--profile", profile.to_str().unwrap()])
+        .args(["--report", report.to_str().unwrap(), "--e2e"])
+        .args(["--assert", "k5.ack.p99 < 10s"])
+        .env("PUBDUEL_KAFKA", b.kafka_addr())
+        .env("PUBDUEL_NATS", b.nats_url())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let r = Report::load(&report).unwrap();
+    let last = r.phases.last().unwrap();
+    let lane = |n: &str| last.lanes.iter().find(|l| l.name == n).unwrap();
+    for (name, kind) in [
+        ("k0", "kafka"),
+        ("k5", "kafka"),
+        ("mem", "nats"),
+        ("nats", "nats"),
+    ] {
+        let l = lane(name);
+        assert_eq!(l.kind.as_deref(), Some(kind), "{name}");
+        assert!(l.acked > 100 && l.errors == 0, "{name}: {l:?}");
+        // Each lane consumed only its own topic or stream: what it received is what it acked.
+        assert_eq!(l.missing, Some(0), "{name}: {l:?}");
+        assert_eq!(l.duplicates, Some(0), "{name}: {l:?}");
+    }
+    let (a0, a5) = (
+        lane("k0").stages["ack"].p50_us,
+        lane("k5").stages["ack"].p50_us,
+    );
+    assert!(
+        a5 >= a0 + 3000,
+        "linger 5 adds its wait to every sync ack: {a0} vs {a5}"
+    );
+    let brokers = &r.brokers.lanes;
+    assert_eq!(brokers["k0"].differs["linger_ms"].as_integer(), Some(0));
+    assert_eq!(brokers["mem"].differs["storage"].as_str(), Some("memory"));
+    assert!(
+        !brokers.contains_key("nats"),
+        "a default lane changes nothing"
+    );
+    let found: Vec<&str> = last
+        .lanes
+        .iter()
+        .flat_map(|l| &l.findings)
+        .map(|f| f.message.as_str())
+        .collect();
+    assert!(
+        found.iter().any(|m| m.contains("k0 0 ms vs k5 5 ms")),
+        "the finding names the lanes and the setting: {found:?}"
+    );
+    assert_eq!(r.assertions.len(), 2, "{:?}", r.assertions);
+    assert!(r.assertions.iter().all(|a| a.passed), "{:?}", r.assertions);
 }

@@ -16,7 +16,7 @@ fn config(lanes: &[LaneKind], knobs: Knobs, tag: &str) -> RunConfig {
     let b = testkit::shared();
     let mut cfg = TestNames::new(tag).run_config(b.kafka_addr(), b.nats_url(), knobs);
     cfg.warmup = Duration::from_millis(300);
-    cfg.lanes.retain(|(k, _)| lanes.contains(k));
+    cfg.lanes.retain(|l| lanes.contains(&l.kind));
     cfg.kafka.linger_ms = 0;
     cfg
 }

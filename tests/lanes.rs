@@ -269,7 +269,7 @@ async fn a_full_client_queue_is_named() {
     };
     let mut cfg = shared_config(knobs, "native");
     cfg.nats.native_defaults = true;
-    cfg.lanes.retain(|(k, _)| *k == LaneKind::Nats);
+    cfg.lanes.retain(|l| l.kind == LaneKind::Nats);
     let phases = run_until(&cfg, Duration::from_secs(1), |l| {
         l.counts.queue_full > 0 && l.counts.acked > 5_000
     })
@@ -297,7 +297,7 @@ async fn a_stream_the_server_has_no_room_for_is_explained() {
         .expect("nats-server starts");
     let nats_url = format!("nats://127.0.0.1:{}", nats.port);
     let mut cfg = config(String::new(), nats_url, Knobs::default(), "full");
-    cfg.lanes.retain(|(k, _)| *k == LaneKind::Nats);
+    cfg.lanes.retain(|l| l.kind == LaneKind::Nats);
     let Err(refused) = app::start(&cfg).await else {
         panic!("a 1 GiB stream fits a 64 MB store");
     };

@@ -94,7 +94,7 @@ pub async fn run<F: FrontEnd>(
         capacity::announce(&cfg, plan, &legs);
     }
     let names = (legs.iter().flat_map(|l| &l.lanes))
-        .map(|(k, _)| k.as_str().to_string())
+        .map(|l| l.name.clone())
         .collect();
     let export = Export::open(&cfg, names, SystemTime::now())?;
     let (mut report, mut shift, mut signalled, mut shown) = (None, Shift::default(), false, Ok(()));
@@ -196,11 +196,10 @@ fn spawn_driver(
             })
         }
         Drive::Capacity(plan) => {
-            let (kind, knobs) = leg.lanes[0];
+            let (name, knobs) = (leg.lanes[0].name.clone(), leg.lanes[0].knobs);
             let (plan, warmup) = (plan.clone(), leg.warmup);
             tokio::spawn(async move {
-                let found =
-                    capacity::search(handle, kind.as_str(), knobs, warmup, &plan, cancel).await;
+                let found = capacity::search(handle, &name, knobs, warmup, &plan, cancel).await;
                 done.cancel();
                 Some(found)
             })

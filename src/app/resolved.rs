@@ -30,13 +30,17 @@ struct ResolvedStep {
 
 #[derive(Serialize)]
 struct ResolvedLane {
-    name: &'static str,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
     knobs: crate::vocab::Knobs,
 }
 
 /// The resolved settings as TOML, for `--dry-run`.
 pub fn resolved_toml(cfg: &RunConfig) -> String {
     let info = run_info(cfg, SystemTime::now());
+    let report = crate::report::Report::build(&info, &[]);
+    let brokers = report.map(|r| r.brokers).unwrap_or_default();
     let r = Resolved {
         profile: &cfg.profile_name,
         duration: cfg
@@ -48,9 +52,10 @@ pub fn resolved_toml(cfg: &RunConfig) -> String {
         lanes: cfg
             .lanes
             .iter()
-            .map(|(k, knobs)| ResolvedLane {
-                name: k.as_str(),
-                knobs: *knobs,
+            .map(|l| ResolvedLane {
+                name: l.name.clone(),
+                kind: Some(l.kind.as_str()),
+                knobs: l.knobs,
             })
             .collect(),
         steps: cfg
@@ -63,17 +68,15 @@ pub fn resolved_toml(cfg: &RunConfig) -> String {
                     .lanes
                     .iter()
                     .zip(&s.knobs)
-                    .map(|((k, _), knobs)| ResolvedLane {
-                        name: k.as_str(),
+                    .map(|(l, knobs)| ResolvedLane {
+                        name: l.name.clone(),
+                        kind: None,
                         knobs: *knobs,
                     })
                     .collect(),
             })
             .collect(),
-        brokers: crate::report::Brokers {
-            kafka: info.kafka.as_ref().map(|k| k.redacted()),
-            nats: info.nats.as_ref().map(|n| n.redacted()),
-        },
+        brokers,
     };
     toml::to_string(&r).unwrap_or_else(|e| format!("# cannot show settings: {e}\n"))
 }

@@ -2,25 +2,22 @@
 //! the dashboard and the report.
 
 use crate::analysis;
-use crate::brokers::{kafka, nats, BrokerError, Publisher};
+use crate::brokers::BrokerError;
 use crate::config::RunConfig;
 use crate::engine::{Engine, EngineConfig, LaneSetup};
 use crate::metrics::Analyser;
-use crate::report::RunInfo;
+use crate::report::{LaneInfo, RunInfo};
 use crate::vocab::{Durability, LaneKind};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 /// Connects every lane of `cfg` at once and returns them ready to run.
 pub async fn connect_lanes(cfg: &RunConfig) -> Result<Vec<LaneSetup>, BrokerError> {
-    let connects = cfg.lanes.iter().map(|(kind, knobs)| async move {
-        let publisher: Arc<dyn Publisher> = match kind {
-            LaneKind::Kafka => kafka::connect(&cfg.kafka).await?,
-            LaneKind::Nats => nats::connect(&cfg.nats).await?,
-        };
+    let connects = cfg.lanes.iter().map(|lane| async move {
         Ok::<_, BrokerError>(LaneSetup {
-            publisher,
-            knobs: *knobs,
+            name: lane.name.clone(),
+            publisher: cfg.broker(lane).connect().await?,
+            knobs: lane.knobs,
         })
     });
     // Every lane is tried, and every failure is reported: with both brokers down, both are named.
@@ -34,20 +31,10 @@ pub async fn connect_lanes(cfg: &RunConfig) -> Result<Vec<LaneSetup>, BrokerErro
     }
 }
 
-/// What an ack of `kind`'s lane means: storage, copies, linger.
-fn lane_durability(cfg: &RunConfig, kind: LaneKind) -> Durability {
-    match kind {
-        LaneKind::Kafka => cfg.kafka.durability(),
-        LaneKind::Nats => cfg.nats.durability(),
-    }
-}
-
 /// The analysis of `cfg`'s phases: the rules, with what each lane's acks mean.
 pub fn analyser(cfg: &RunConfig) -> Analyser {
-    let durability: Vec<Durability> = cfg
-        .lanes
-        .iter()
-        .map(|(kind, _)| lane_durability(cfg, *kind))
+    let durability: Vec<Durability> = (cfg.lanes.iter())
+        .map(|l| cfg.broker(l).durability())
         .collect();
     Arc::new(move |p| analysis::analyse(p, &durability))
 }
@@ -74,7 +61,7 @@ pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
 /// The report's view of the run settings, broker settings redacted (it goes to the dashboard
 /// and every report).
 pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
-    let has = |k: LaneKind| cfg.lanes.iter().any(|(x, _)| *x == k);
+    let has = |k: LaneKind| cfg.lanes.iter().any(|l| l.kind == k);
     RunInfo {
         started_at,
         profile: cfg.profile_name.clone(),
@@ -84,5 +71,12 @@ pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
         planned: cfg.duration,
         kafka: has(LaneKind::Kafka).then(|| cfg.kafka.redacted()),
         nats: has(LaneKind::Nats).then(|| cfg.nats.redacted()),
+        lanes: (cfg.lanes.iter())
+            .map(|l| LaneInfo {
+                name: l.name.clone(),
+                kind: l.kind,
+                differs: cfg.broker(l).differences(&cfg.section(l.kind)),
+            })
+            .collect(),
     }
 }

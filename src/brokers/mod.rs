@@ -7,6 +7,9 @@ pub mod fake;
 pub mod kafka;
 pub mod nats;
 pub mod secret;
+mod settings;
+
+pub use settings::{is_default_lane, BrokerSettings};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;

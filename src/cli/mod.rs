@@ -7,7 +7,7 @@ pub use reports::{CapacityArgs, CompareArgs, MergeArgs, PlotArgs};
 
 use crate::profile::{parse_assert, parse_duration};
 use crate::report::threshold::Threshold;
-use crate::vocab::{KnobLayer, LaneKind};
+use crate::vocab::KnobLayer;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -86,9 +86,9 @@ pub struct RunArgs {
     /// NATS server URL.
     #[arg(long, value_name = "URL", env = "PUBDUEL_NATS")]
     pub nats: Option<String>,
-    /// Lanes to run.
+    /// Lanes to run, by name: `kafka`, `nats`, or the profile's own (`--lanes k0,k5`).
     #[arg(long, value_delimiter = ',', value_name = "LANES")]
-    pub lanes: Option<Vec<LaneKind>>,
+    pub lanes: Option<Vec<String>>,
     /// The knobs, for every lane (over the profile's).
     #[command(flatten)]
     pub knobs: KnobLayer,

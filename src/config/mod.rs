@@ -3,6 +3,7 @@
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
+use crate::brokers::{is_default_lane, BrokerSettings};
 use crate::cli::RunArgs;
 use crate::profile::{Fault, Profile, ProfileError};
 use crate::report::threshold::Threshold;
@@ -32,11 +33,11 @@ pub struct RunConfig {
     pub e2e: bool,
     /// Spin the wait for each open-loop slot.
     pub precise: bool,
-    /// Lanes in order, with their first knobs.
-    pub lanes: Vec<(LaneKind, Knobs)>,
-    /// Kafka settings.
+    /// Lanes in order, each with its kind, first knobs and broker settings.
+    pub lanes: Vec<LaneConfig>,
+    /// The `[kafka]` section with the flags over it: what every Kafka lane starts from.
     pub kafka: KafkaSettings,
-    /// NATS settings.
+    /// The `[nats]` section with the flags over it: what every NATS lane starts from.
     pub nats: NatsSettings,
     /// Final report path.
     pub report: Option<PathBuf>,
@@ -48,12 +49,57 @@ pub struct RunConfig {
     pub export: ExportPaths,
 }
 
+/// One lane of a run, resolved.
+#[derive(Debug, Clone)]
+pub struct LaneConfig {
+    /// Its name: `kafka`, `nats`, or the profile's own.
+    pub name: String,
+    /// Its kind.
+    pub kind: LaneKind,
+    /// Its first knobs.
+    pub knobs: Knobs,
+    /// Its own broker settings, when they are not its kind's section as it is
+    /// ([`RunConfig::broker`]).
+    pub own: Option<BrokerSettings>,
+}
+
+impl LaneConfig {
+    /// A lane named after its kind, on that kind's section: the lanes of every run before
+    /// named lanes.
+    pub fn of_kind(kind: LaneKind, knobs: Knobs) -> LaneConfig {
+        LaneConfig {
+            name: kind.as_str().to_string(),
+            kind,
+            knobs,
+            own: None,
+        }
+    }
+}
+
+impl RunConfig {
+    /// The broker settings of `lane`: its own, else its kind's section.
+    pub fn broker(&self, lane: &LaneConfig) -> BrokerSettings {
+        lane.own.clone().unwrap_or_else(|| self.section(lane.kind))
+    }
+
+    /// The section of `kind`, with the flags over it: what each lane of that kind starts from.
+    pub fn section(&self, kind: LaneKind) -> BrokerSettings {
+        match kind {
+            LaneKind::Kafka => BrokerSettings::Kafka(self.kafka.clone()),
+            LaneKind::Nats => BrokerSettings::Nats(self.nats.clone()),
+        }
+    }
+}
+
 /// Input that cannot be used (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The profile is invalid.
     #[error("{0}")]
     Profile(#[from] ProfileError),
+    /// A lane's settings do not hold with the flags over the profile.
+    #[error("the profile's lanes with these flags: {0}")]
+    Lane(Fault),
     /// The profile's steps do not fit the knobs the flags set.
     #[error("the profile's steps with these flags: {0}")]
     Steps(Fault),
@@ -85,15 +131,18 @@ impl RunConfig {
             Some(p) => Profile::load(p)?,
             None => Profile::default(),
         };
-        let lanes = lanes(args, &profile)?;
         let (kafka, nats) = brokers(args, &profile);
+        let lanes = lanes(args, &profile, &kafka, &nats)?;
         let (duration, warmup) = timing(args, &profile, headless)?;
+        let named: Vec<(String, Knobs)> =
+            (lanes.iter()).map(|l| (l.name.clone(), l.knobs)).collect();
         let steps = profile
-            .steps_for(&lanes, duration)
+            .steps_for(&named, duration)
             .map_err(ConfigError::Steps)?;
         let mut asserts = args.asserts.clone();
         // The profile's were checked when it loaded.
         asserts.extend(profile.thresholds().unwrap_or_default());
+        check_assert_lanes(&asserts, &profile)?;
         check_outputs(args)?;
         Ok(RunConfig {
             profile_name: profile_name(args, &profile),
@@ -116,30 +165,78 @@ impl RunConfig {
     }
 }
 
-/// The lanes to run, each with its knobs: flags over the lane's override over the profile over
-/// the defaults.
-fn lanes(args: &RunArgs, profile: &Profile) -> Result<Vec<(LaneKind, Knobs)>, ConfigError> {
+/// The lanes to run (`--lanes`, else the profile's, else `kafka` and `nats`), each with its
+/// knobs (flags over the lane's own over the profile's over the defaults) and its broker
+/// settings.
+fn lanes(
+    args: &RunArgs,
+    profile: &Profile,
+    kafka: &KafkaSettings,
+    nats: &NatsSettings,
+) -> Result<Vec<LaneConfig>, ConfigError> {
     let base = profile.knobs.over(Knobs::default());
     if let Err((knob, msg)) = args.knobs.over(base).validate() {
         return Err(flag_error(knob, msg));
     }
-    let mut kinds = args
-        .lanes
-        .clone()
-        .or(profile.lanes.clone())
-        .unwrap_or(vec![LaneKind::Kafka, LaneKind::Nats]);
-    kinds.sort();
-    kinds.dedup();
-    if kinds.is_empty() {
-        return Err(flag_error(
-            "lanes",
-            "name at least one lane (kafka, nats)".into(),
-        ));
+    let known = profile.lane_names();
+    let names = match &args.lanes {
+        Some(picked) => picked_lanes(picked, &known)?,
+        None => known,
+    };
+    names
+        .into_iter()
+        .map(|name| {
+            let knobs = args.knobs.over(profile.lane_knobs(&name).over(base));
+            let broker = (profile.lane_broker(&name, kafka, nats)).map_err(ConfigError::Lane)?;
+            let section = match broker.kind() {
+                LaneKind::Kafka => BrokerSettings::Kafka(kafka.clone()),
+                LaneKind::Nats => BrokerSettings::Nats(nats.clone()),
+            };
+            Ok(LaneConfig {
+                name,
+                kind: broker.kind(),
+                knobs,
+                own: (broker != section).then_some(broker),
+            })
+        })
+        .collect()
+}
+
+/// The lanes `--lanes` picks, in its order: the profile's, or a default lane.
+fn picked_lanes(picked: &[String], known: &[String]) -> Result<Vec<String>, ConfigError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in picked.iter().map(|n| n.trim()) {
+        if !known.iter().any(|k| k == name) && !is_default_lane(name) {
+            let msg = format!("unknown lane `{name}` (this run has {})", known.join(", "));
+            return Err(flag_error("lanes", msg));
+        }
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
     }
-    Ok(kinds
-        .iter()
-        .map(|k| (*k, args.knobs.over(profile.lane.get(*k).over(base))))
-        .collect())
+    if names.is_empty() {
+        let msg = format!("name at least one lane ({})", known.join(", "));
+        return Err(flag_error("lanes", msg));
+    }
+    Ok(names)
+}
+
+/// Every threshold names a lane of the profile (or a default lane), or none.
+fn check_assert_lanes(asserts: &[Threshold], profile: &Profile) -> Result<(), ConfigError> {
+    let known = profile.lane_names();
+    for t in asserts {
+        if let Some(l) = t.lane.as_deref() {
+            if !known.iter().any(|k| k == l) && !is_default_lane(l) {
+                let msg = format!(
+                    "`{}`: unknown lane `{l}` (this run has {})",
+                    t.text,
+                    known.join(", ")
+                );
+                return Err(flag_error("assert", msg));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The brokers' settings: the profile's sections, the addresses from the flags.

@@ -1,6 +1,7 @@
 //! Precedence and validation of the resolved run settings.
 
 use super::*;
+use crate::brokers::BrokerSettings;
 use crate::cli::{Cli, Command};
 use crate::vocab::AckStrategy;
 use clap::Parser;
@@ -28,7 +29,7 @@ fn flags_beat_profile_beat_defaults() {
         true,
     )
     .unwrap();
-    let (kafka, nats) = (c.lanes[0].1, c.lanes[1].1);
+    let (kafka, nats) = (c.lanes[0].knobs, c.lanes[1].knobs);
     assert_eq!(
         (kafka.concurrency, kafka.rate, kafka.ack),
         (7, 99, AckStrategy::Async)
@@ -46,7 +47,7 @@ fn flags_beat_profile_beat_defaults() {
     )
     .unwrap();
     assert_eq!(
-        c.lanes[1].1.ack,
+        c.lanes[1].knobs.ack,
         AckStrategy::Sync,
         "a flag overrides per-lane profile knobs"
     );
@@ -74,7 +75,7 @@ fn lanes_and_addresses() {
     )
     .unwrap();
     assert_eq!(c.lanes.len(), 1);
-    assert_eq!(c.lanes[0].0, LaneKind::Nats);
+    assert_eq!(c.lanes[0].kind, LaneKind::Nats);
     assert_eq!(c.nats.url, "nats://127.0.0.1:1");
     assert_eq!(c.kafka.bootstrap, "h:1");
 }
@@ -89,4 +90,56 @@ fn a_warm_up_longer_than_the_run_is_refused() {
         "{e}"
     );
     assert!(RunConfig::resolve(&cli(&["--warmup", "2s", "--duration", "2s"]), true).is_ok());
+}
+
+#[test]
+fn named_lanes_resolve_with_their_own_settings_and_lanes_picks_them_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("linger.toml");
+    std::fs::write(
+        &p,
+        "lanes = [\"k0\", \"k5\"]\nack = \"sync\"\n[lane.k0]\nkind = \"kafka\"\n\
+         [lane.k0.kafka]\nlinger_ms = 0\n[lane.k5]\nkind = \"kafka\"\n\
+         [[assert]]\nexpr = \"k0.ack.p99 < 1s\"\n",
+    )
+    .unwrap();
+    let path = p.to_str().unwrap();
+    let c = RunConfig::resolve(&cli(&["--profile", path, "--kafka", "h:1"]), true).unwrap();
+    let names: Vec<&str> = c.lanes.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["k0", "k5"]);
+    let kafka = |i: usize| match c.broker(&c.lanes[i]) {
+        BrokerSettings::Kafka(k) => k,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((kafka(0).linger_ms, kafka(1).linger_ms), (0, 5));
+    assert_eq!(
+        (kafka(0).topic, kafka(1).topic),
+        ("pubduel-k0".into(), "pubduel-k5".into())
+    );
+    assert_eq!(
+        kafka(1).bootstrap,
+        "h:1",
+        "the flag reaches every lane of the kind"
+    );
+    let c = RunConfig::resolve(&cli(&["--profile", path, "--lanes", "k5"]), true).unwrap();
+    assert_eq!(c.lanes.len(), 1);
+    assert_eq!(
+        (c.lanes[0].name.as_str(), c.lanes[0].kind),
+        ("k5", LaneKind::Kafka)
+    );
+    let e = RunConfig::resolve(&cli(&["--profile", path, "--lanes", "k9"]), true).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("unknown lane `k9` (this run has k0, k5)"),
+        "{e}"
+    );
+    let e = RunConfig::resolve(
+        &cli(&["--profile", path, "--assert", "k7.ack.p99 < 1s"]),
+        true,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("--assert") && e.to_string().contains("k7"),
+        "{e}"
+    );
 }

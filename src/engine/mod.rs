@@ -34,8 +34,10 @@ pub const STATS_TICK: Duration = Duration::from_secs(1);
 /// Stats ticks between two lines of the `pubduel::memory` debug log (ten seconds).
 const HEAP_LOG_TICKS: u64 = 10;
 
-/// A lane to run: its publisher, first knobs and what its acks mean.
+/// A lane to run: its name, publisher and first knobs.
 pub struct LaneSetup {
+    /// The lane's name.
+    pub name: String,
     /// The lane's publisher.
     pub publisher: Arc<dyn Publisher>,
     /// Knobs at the start.
@@ -197,10 +199,8 @@ impl Engine {
     ) -> Result<Engine, BrokerError> {
         let epoch = Instant::now();
         let nonce: u32 = rand::random();
-        let names: Vec<(String, Knobs)> = setups
-            .iter()
-            .map(|s| (s.publisher.name().to_string(), s.knobs))
-            .collect();
+        let names: Vec<(String, Knobs)> =
+            setups.iter().map(|s| (s.name.clone(), s.knobs)).collect();
         let store = Arc::new(MetricsStore::new(
             &names,
             Arc::clone(&config.analyse),

@@ -8,7 +8,11 @@ use crate::vocab::{AckStrategy, Dir};
 use std::sync::atomic::Ordering::Relaxed;
 
 fn setup(publisher: Arc<FakePublisher>, knobs: Knobs) -> Vec<LaneSetup> {
-    vec![LaneSetup { publisher, knobs }]
+    vec![LaneSetup {
+        name: "fake".into(),
+        publisher,
+        knobs,
+    }]
 }
 
 fn config() -> EngineConfig {

@@ -4,36 +4,18 @@
 use crate::brokers::kafka::{self, KafkaSettings};
 use crate::brokers::nats::{self, NatsSettings};
 use crate::report::threshold::{Threshold, ThresholdError};
+use crate::vocab::KnobLayer;
 use crate::vocab::Knobs;
-use crate::vocab::{KnobLayer, LaneKind};
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod lanes;
 mod steps;
+
+pub use lanes::{default_lanes, valid_name, LaneSection};
 pub use steps::StepSpec;
-
-/// Per-lane knob overrides: `[lane.kafka]` and `[lane.nats]`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LaneOverrides {
-    /// Knobs for the Kafka lane only.
-    pub kafka: Option<KnobLayer>,
-    /// Knobs for the NATS lane only.
-    pub nats: Option<KnobLayer>,
-}
-
-impl LaneOverrides {
-    /// The override layer of `lane`.
-    pub fn get(&self, lane: LaneKind) -> KnobLayer {
-        match lane {
-            LaneKind::Kafka => self.kafka,
-            LaneKind::Nats => self.nats,
-        }
-        .unwrap_or_default()
-    }
-}
 
 /// A workload profile as written in a TOML file. Unknown keys are refused by [`Profile::parse`]
 /// (which names the line and the key that was probably meant), not by serde.
@@ -53,14 +35,14 @@ pub struct Profile {
     pub e2e: Option<bool>,
     /// Spin the last microseconds before each open-loop slot (precise pacing, costs CPU).
     pub precise: Option<bool>,
-    /// Lanes to run (both when absent).
-    pub lanes: Option<Vec<LaneKind>>,
+    /// Lanes to run, by name (`kafka` and `nats` when absent).
+    pub lanes: Option<Vec<String>>,
     /// The knobs for every lane, at the top level of the file.
     #[serde(flatten)]
     pub knobs: KnobLayer,
-    /// Per-lane knob overrides.
+    /// Each lane's own section: kind, knob overrides and broker settings.
     #[serde(default)]
-    pub lane: LaneOverrides,
+    pub lane: std::collections::BTreeMap<String, LaneSection>,
     /// Kafka lane settings.
     pub kafka: Option<KafkaSettings>,
     /// NATS lane settings.
@@ -183,7 +165,12 @@ impl Profile {
         let at = |fault: Fault| {
             let line = match fault.entry {
                 Some((table, i)) => locate_entry(text, table, i, &fault.key),
-                None => locate(text, fault.section.as_deref(), &fault.key),
+                None => locate(text, fault.section.as_deref(), &fault.key).or_else(|| {
+                    fault
+                        .section
+                        .as_deref()
+                        .and_then(|s| locate_header(text, s))
+                }),
             };
             ProfileError {
                 path: path.to_path_buf(),
@@ -204,10 +191,10 @@ impl Profile {
     fn validate(&self) -> Result<(), Fault> {
         let knobs = self.knobs.over(Knobs::default());
         knobs.validate().map_err(Fault::top)?;
-        for lane in [LaneKind::Kafka, LaneKind::Nats] {
-            let section = format!("lane.{}", lane.as_str());
-            let k = self.lane.get(lane).over(knobs);
-            k.validate().map_err(|e| Fault::in_section(&section, e))?;
+        for (name, section) in &self.lane {
+            let k = section.knobs.over(knobs);
+            k.validate()
+                .map_err(|e| Fault::in_section(&format!("lane.{name}"), e))?;
         }
         if let Some(k) = &self.kafka {
             if let Some((property, message)) = k.typed_property() {
@@ -218,20 +205,29 @@ impl Profile {
         if let Some(n) = &self.nats {
             n.validate().map_err(|e| Fault::in_section("nats", e))?;
         }
-        if self.lanes.as_ref().is_some_and(|l| l.is_empty()) {
-            let msg = "must name at least one lane (kafka, nats)".to_string();
-            return Err(Fault::top(("lanes", msg)));
-        }
-        let kinds = self
-            .lanes
-            .clone()
-            .unwrap_or(vec![LaneKind::Kafka, LaneKind::Nats]);
-        let lanes: Vec<(LaneKind, Knobs)> = kinds
-            .iter()
-            .map(|k| (*k, self.lane.get(*k).over(knobs)))
+        self.validate_lanes()?;
+        let lanes: Vec<(String, Knobs)> = (self.lane_names().into_iter())
+            .map(|name| {
+                let k = self.lane_knobs(&name).over(knobs);
+                (name, k)
+            })
             .collect();
         steps::play(&self.steps, &lanes, self.duration)?;
-        self.thresholds().map(|_| ())
+        let names = self.lane_names();
+        for (i, t) in self.thresholds()?.iter().enumerate() {
+            let Some(lane) = t.lane.as_deref() else {
+                continue;
+            };
+            if !names.iter().any(|n| n == lane) && !crate::brokers::is_default_lane(lane) {
+                let msg = format!("`{}`: unknown lane `{lane}` ({})", t.text, names.join(", "));
+                return Err(Fault {
+                    entry: Some(("assert", i)),
+                    section: Some("assert".into()),
+                    ..Fault::top(("expr", msg))
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The profile's `[[assert]]` thresholds, parsed.
@@ -251,7 +247,7 @@ impl Profile {
     /// included) for a run of `duration`.
     pub fn steps_for(
         &self,
-        lanes: &[(LaneKind, Knobs)],
+        lanes: &[(String, Knobs)],
         duration: Option<Duration>,
     ) -> Result<Vec<crate::vocab::Step>, Fault> {
         steps::play(&self.steps, lanes, duration)
@@ -264,8 +260,8 @@ pub enum AssertError {
     /// It does not parse, or it is a ratio.
     #[error(transparent)]
     Threshold(#[from] ThresholdError),
-    /// It names a lane pubduel does not have.
-    #[error("`{expr}`: unknown lane `{lane}` (kafka, nats)")]
+    /// It names a lane that does not run.
+    #[error("`{expr}`: unknown lane `{lane}`")]
     UnknownLane {
         /// The expression.
         expr: String,
@@ -275,16 +271,14 @@ pub enum AssertError {
 }
 
 /// Parses a threshold a run checks (`--assert`, `[[assert]]`): a value, not a ratio, on a lane
-/// pubduel has.
+/// that can be named (whether it runs is for the run's settings to say).
 pub fn parse_assert(expr: &str) -> Result<Threshold, AssertError> {
     let t = expr.parse::<Threshold>().and_then(Threshold::absolute)?;
     match t.lane.as_deref() {
-        Some(l) if <LaneKind as clap::ValueEnum>::from_str(l, false).is_err() => {
-            Err(AssertError::UnknownLane {
-                expr: expr.to_string(),
-                lane: l.to_string(),
-            })
-        }
+        Some(l) if !valid_name(l) => Err(AssertError::UnknownLane {
+            expr: expr.to_string(),
+            lane: l.to_string(),
+        }),
         _ => Ok(t),
     }
 }
@@ -332,7 +326,8 @@ fn check_keys(table: &toml::Table) -> Result<(), Fault> {
         return Err(Fault::top((k, msg)));
     }
     check_knob_types(table).map_err(Fault::top)?;
-    check_inline_secrets(table)?;
+    check_inline_secrets(table, "")?;
+    lanes::check_lane_keys(table)?;
     let steps = table.get("steps").and_then(toml::Value::as_array);
     for (i, step) in steps.into_iter().flatten().enumerate() {
         let in_step = |(key, message): (&str, String)| Fault {
@@ -365,7 +360,7 @@ fn check_keys(table: &toml::Table) -> Result<(), Fault> {
 
 /// Refuses a secret written in the profile itself (`[kafka] sasl_password`, `[nats] password`),
 /// saying where it comes from instead.
-fn check_inline_secrets(table: &toml::Table) -> Result<(), Fault> {
+fn check_inline_secrets(table: &toml::Table, prefix: &str) -> Result<(), Fault> {
     let sections = [
         ("kafka", &kafka::INLINE_SECRETS[..]),
         ("nats", &nats::INLINE_SECRETS[..]),
@@ -376,7 +371,7 @@ fn check_inline_secrets(table: &toml::Table) -> Result<(), Fault> {
         };
         if let Some((key, instead)) = keys.iter().find(|(k, _)| t.contains_key(*k)) {
             let msg = format!("a secret is never written in the profile: use {instead}");
-            return Err(Fault::in_section(section, (key, msg)));
+            return Err(Fault::in_section(&format!("{prefix}{section}"), (key, msg)));
         }
     }
     Ok(())
@@ -457,6 +452,13 @@ fn with_hint(message: &str) -> String {
         Some(c) => format!("{message}; did you mean `{c}`?"),
         None => message.to_string(),
     }
+}
+
+/// The 1-based line of the `[section]` header: where a missing key belongs.
+fn locate_header(text: &str, section: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| l.trim().trim_matches(|c| c == '[' || c == ']').trim() == section)
+        .map(|i| i + 1)
 }
 
 /// The 1-based line where `key` is set, inside `[section]` (or at top level for `None`).

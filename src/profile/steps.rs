@@ -14,7 +14,7 @@
 //! ```
 
 use super::{de_duration, Fault};
-use crate::vocab::{KnobLayer, Knobs, LaneKind, Step};
+use crate::vocab::{KnobLayer, Knobs, Step};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -30,8 +30,8 @@ pub struct StepSpec {
     /// When, from the previous step (or the start, for the first).
     #[serde(default, deserialize_with = "de_duration")]
     pub after: Option<Duration>,
-    /// The only lane it changes; every lane when absent.
-    pub lane: Option<LaneKind>,
+    /// The only lane it changes, by name; every lane when absent.
+    pub lane: Option<String>,
     /// The knobs it sets.
     #[serde(flatten)]
     pub knobs: KnobLayer,
@@ -95,7 +95,7 @@ impl StepSpec {
 /// second of a ramp. Every knob set it reaches is checked; `duration` bounds the times.
 pub(super) fn play(
     specs: &[StepSpec],
-    lanes: &[(LaneKind, Knobs)],
+    lanes: &[(String, Knobs)],
     duration: Option<Duration>,
 ) -> Result<Vec<Step>, Fault> {
     let mut state: Vec<Knobs> = lanes.iter().map(|(_, k)| *k).collect();
@@ -106,8 +106,8 @@ pub(super) fn play(
         check_place(spec, i, at, lanes, duration)?;
         let first = state.clone();
         for (t, ramp) in points(at, spec.ramp(i)?) {
-            for (((kind, _), knobs), from) in lanes.iter().zip(state.iter_mut()).zip(&first) {
-                if spec.lane.is_some_and(|l| l != *kind) {
+            for (((name, _), knobs), from) in lanes.iter().zip(state.iter_mut()).zip(&first) {
+                if spec.lane.as_ref().is_some_and(|l| l != name) {
                     continue;
                 }
                 let mut next = spec.knobs.over(*from);
@@ -134,7 +134,7 @@ fn check_place(
     spec: &StepSpec,
     i: usize,
     at: Duration,
-    lanes: &[(LaneKind, Knobs)],
+    lanes: &[(String, Knobs)],
     duration: Option<Duration>,
 ) -> Result<(), Fault> {
     if let Some(d) = duration.filter(|d| at >= *d) {
@@ -146,8 +146,16 @@ fn check_place(
         );
         return Err(fault(i, key, msg));
     }
-    if let Some(lane) = spec.lane.filter(|l| !lanes.iter().any(|(k, _)| k == l)) {
-        let msg = format!("lane `{}` does not run in this profile", lane.as_str());
+    if let Some(lane) = spec
+        .lane
+        .as_ref()
+        .filter(|l| !lanes.iter().any(|(k, _)| k == *l))
+    {
+        let names: Vec<&str> = lanes.iter().map(|(n, _)| n.as_str()).collect();
+        let msg = format!(
+            "lane `{lane}` does not run in this profile ({})",
+            names.join(", ")
+        );
         return Err(fault(i, "lane", msg));
     }
     Ok(())
@@ -179,12 +187,12 @@ fn ramp_rate(from: u64, to: u64, k: u64, n: u64) -> u64 {
 mod tests {
     use super::*;
 
-    fn lanes() -> Vec<(LaneKind, Knobs)> {
+    fn lanes() -> Vec<(String, Knobs)> {
         let k = Knobs {
             rate: 200,
             ..Knobs::default()
         };
-        vec![(LaneKind::Kafka, k), (LaneKind::Nats, k)]
+        vec![("kafka".into(), k), ("nats".into(), k)]
     }
 
     fn at(secs: u64) -> Option<Duration> {
@@ -205,7 +213,7 @@ mod tests {
             },
             StepSpec {
                 after: at(3),
-                lane: Some(LaneKind::Nats),
+                lane: Some("nats".into()),
                 knobs: KnobLayer {
                     ack: Some(crate::vocab::AckStrategy::Sync),
                     ..KnobLayer::default()

@@ -1,6 +1,8 @@
 //! Profile parsing and validation: every error names its key and line.
 
 use super::*;
+use crate::brokers::nats::NatsSettings;
+use crate::brokers::BrokerSettings;
 use crate::vocab::AckStrategy;
 
 fn parse(text: &str) -> Result<Profile, ProfileError> {
@@ -133,6 +135,76 @@ fn full_profile_parses() {
     .unwrap();
     assert_eq!(p.duration, Some(Duration::from_secs(120)));
     assert_eq!(p.knobs.concurrency, Some(8));
-    assert_eq!(p.lane.get(LaneKind::Kafka).ack, Some(AckStrategy::Async));
-    assert_eq!(p.lanes, Some(vec![LaneKind::Nats]));
+    assert_eq!(p.lane_knobs("kafka").ack, Some(AckStrategy::Async));
+    assert_eq!(p.lanes, Some(vec!["nats".to_string()]));
+}
+
+const LINGER: &str = "lanes = [\"k0\", \"k5\"]\nack = \"sync\"\n\
+    [kafka]\nlinger_ms = 5\n\
+    [lane.k0]\nkind = \"kafka\"\nconcurrency = 1\n[lane.k0.kafka]\nlinger_ms = 0\n\
+    [lane.k5]\nkind = \"kafka\"\n";
+
+#[test]
+fn named_lanes_start_from_their_kinds_section_and_get_their_own_topic() {
+    let p = parse(LINGER).unwrap();
+    assert_eq!(p.lane_names(), ["k0", "k5"]);
+    assert_eq!(p.lane_knobs("k0").concurrency, Some(1));
+    let (kafka, nats) = (p.kafka.clone().unwrap(), NatsSettings::default());
+    let k0 = p.lane_broker("k0", &kafka, &nats).unwrap();
+    let k5 = p.lane_broker("k5", &kafka, &nats).unwrap();
+    let (BrokerSettings::Kafka(k0), BrokerSettings::Kafka(k5)) = (k0, k5) else {
+        panic!("both are Kafka lanes");
+    };
+    assert_eq!((k0.linger_ms, k5.linger_ms), (0, 5));
+    assert_eq!(
+        (k0.topic.as_str(), k5.topic.as_str()),
+        ("pubduel-k0", "pubduel-k5")
+    );
+    // A profile of the default lanes reads as before.
+    let p = parse("[lane.nats]\nack = \"sync\"\n").unwrap();
+    assert_eq!(p.lane_names(), ["kafka", "nats"]);
+    assert_eq!(p.lane_kind("nats").unwrap(), crate::vocab::LaneKind::Nats);
+}
+
+#[test]
+fn bad_lanes_name_their_key_and_line() {
+    let e = refused("lanes = [\"r\"]\n[lane.r]\nkind = \"rabbit\"\n", 3, "kind");
+    assert!(e.to_string().contains("rabbit"), "{e}");
+    let e = refused("lanes = [\"r\"]\nrate = 5\n", 1, "lanes");
+    assert!(e.to_string().contains("needs kind"), "{e}");
+    let e = refused(
+        "lanes = [\"a\", \"a\"]\n[lane.a]\nkind = \"nats\"\n",
+        1,
+        "lanes",
+    );
+    assert!(e.to_string().contains("two lanes are named `a`"), "{e}");
+    let e = refused("lanes = [\"k.0\"]\n", 1, "lanes");
+    assert!(e.to_string().contains("not a lane name"), "{e}");
+    refused("lanes = [\"nats\"]\n[lane.typo]\nrate = 1\n", 2, "kind");
+    refused("[lane.nats]\nconcurency = 2\n", 2, "concurency");
+    let e = refused(
+        "lanes = [\"k0\"]\n[lane.k0]\nkind = \"kafka\"\n[lane.k0.nats]\nstream = \"S\"\n",
+        4,
+        "nats",
+    );
+    assert!(e.to_string().contains("has no [nats] settings"), "{e}");
+    let e = refused(
+        "lanes = [\"k0\"]\n[lane.k0]\nkind = \"kafka\"\n[lane.k0.kafka]\nlinger = 0\n",
+        5,
+        "linger",
+    );
+    assert!(e.to_string().contains("linger_ms"), "{e}");
+    let e = refused(
+        "lanes = [\"k0\"]\n[lane.k0]\nkind = \"kafka\"\n[lane.k0.kafka]\nacks = \"most\"\n",
+        5,
+        "acks",
+    );
+    assert!(e.to_string().contains("all, 1 or 0"), "{e}");
+    refused(
+        "[lane.kafka.kafka]\nsasl_password = \"x\"\n",
+        2,
+        "sasl_password",
+    );
+    let e = refused("[[assert]]\nexpr = \"k9.ack.p99 < 5ms\"\n", 2, "expr");
+    assert!(e.to_string().contains("unknown lane `k9`"), "{e}");
 }

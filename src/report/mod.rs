@@ -21,8 +21,9 @@ use crate::brokers::nats::NatsSettings;
 use crate::metrics::{
     outages_of, HistogramError, LaneResult, PhaseResult, SeriesPoint, StageSummary,
 };
-use crate::vocab::{Finding, Knobs};
+use crate::vocab::{Finding, Knobs, LaneKind};
 use crate::vocab::{PhaseMode, Stage};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -59,10 +60,32 @@ pub struct RunInfo {
     pub e2e: bool,
     /// The planned length of the run, if it had one.
     pub planned: Option<std::time::Duration>,
-    /// Kafka settings, if the lane ran.
+    /// The `[kafka]` settings, if a Kafka lane ran.
     pub kafka: Option<KafkaSettings>,
-    /// NATS settings, if the lane ran.
+    /// The `[nats]` settings, if a NATS lane ran.
     pub nats: Option<NatsSettings>,
+    /// Every lane by name: its kind, and for a named lane the settings it changes.
+    pub lanes: Vec<LaneInfo>,
+}
+
+/// A lane as the report records it besides its figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaneInfo {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: LaneKind,
+    /// The broker settings in which it differs from its kind's section (redacted).
+    pub differs: BTreeMap<String, toml::Value>,
+}
+
+impl RunInfo {
+    /// The kind of lane `name`, as the report writes it.
+    fn kind_of(&self, name: &str) -> Option<String> {
+        (self.lanes.iter())
+            .find(|l| l.name == name)
+            .map(|l| l.kind.as_str().to_string())
+    }
 }
 
 fn round1(x: f64) -> f64 {
@@ -100,8 +123,21 @@ impl Report {
             brokers: Brokers {
                 kafka: run.kafka.as_ref().map(KafkaSettings::redacted),
                 nats: run.nats.as_ref().map(NatsSettings::redacted),
+                lanes: (run.lanes.iter())
+                    .filter(|l| !crate::brokers::is_default_lane(&l.name))
+                    .map(|l| {
+                        let settings = LaneSettingsReport {
+                            kind: l.kind.as_str().to_string(),
+                            differs: l.differs.clone(),
+                        };
+                        (l.name.clone(), settings)
+                    })
+                    .collect(),
             },
-            phases: phases.iter().map(phase_report).collect::<Result<_, _>>()?,
+            phases: phases
+                .iter()
+                .map(|p| phase_report(p, run))
+                .collect::<Result<_, _>>()?,
             outages: outages_of(phases)
                 .into_iter()
                 .map(|o| OutageReport {
@@ -140,6 +176,7 @@ impl Report {
         }));
         self.brokers.kafka = self.brokers.kafka.take().or(next.brokers.kafka);
         self.brokers.nats = self.brokers.nats.take().or(next.brokers.nats);
+        self.brokers.lanes.extend(next.brokers.lanes);
         self.meta.duration_s = round3(offset + next.meta.duration_s);
         self.meta.interrupted |= next.meta.interrupted;
         self.capacity.extend(next.capacity);
@@ -267,7 +304,7 @@ fn lanes_named(phases: &[PhaseResult], lane: usize) -> String {
         .map_or_else(|| format!("lane {lane}"), |l| l.name.clone())
 }
 
-fn phase_report(p: &PhaseResult) -> Result<PhaseReport, HistogramError> {
+fn phase_report(p: &PhaseResult, run: &RunInfo) -> Result<PhaseReport, HistogramError> {
     let modes: Vec<PhaseMode> = p.lanes.iter().map(|l| l.mode).collect();
     let mode = match modes.first() {
         Some(m) if modes.iter().all(|x| x == m) => m.as_str().to_string(),
@@ -283,7 +320,9 @@ fn phase_report(p: &PhaseResult) -> Result<PhaseReport, HistogramError> {
         paused: p.paused,
         note: p.note.clone(),
         knobs: ReportKnobs::common(&p.lanes),
-        lanes: p.lanes.iter().map(lane_report).collect::<Result<_, _>>()?,
+        lanes: (p.lanes.iter())
+            .map(|l| lane_report(l, run.kind_of(&l.name)))
+            .collect::<Result<_, _>>()?,
     })
 }
 
@@ -332,7 +371,7 @@ impl From<&Finding> for FindingReport {
     }
 }
 
-fn lane_report(l: &LaneResult) -> Result<LaneReport, HistogramError> {
+fn lane_report(l: &LaneResult, kind: Option<String>) -> Result<LaneReport, HistogramError> {
     let c = &l.counts;
     let set = l.reported();
     let mut stages = std::collections::BTreeMap::new();
@@ -344,6 +383,7 @@ fn lane_report(l: &LaneResult) -> Result<LaneReport, HistogramError> {
     }
     Ok(LaneReport {
         name: l.name.clone(),
+        kind,
         mode: l.mode.as_str().into(),
         sent: c.sent,
         acked: c.acked,

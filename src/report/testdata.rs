@@ -18,6 +18,7 @@ pub fn lane(name: &str, base_us: u64, rate: u64) -> LaneReport {
     let submit = stage((0..20_000u64).map(|i| 5 + (i * 31) % 20));
     LaneReport {
         name: name.into(),
+        kind: None,
         mode: "open".into(),
         sent: 20_000,
         acked: 20_000,

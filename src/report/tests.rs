@@ -55,6 +55,7 @@ fn report() -> Report {
         planned: None,
         kafka: Some(KafkaSettings::default()),
         nats: Some(NatsSettings::default()),
+        lanes: Vec::new(),
     };
     let mut r = Report::build(&info, &phases()).unwrap();
     r.meta.host = "host".into();

@@ -113,12 +113,26 @@ pub struct Meta {
 /// Broker settings as used.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Brokers {
-    /// Kafka lane settings.
+    /// The `[kafka]` settings every Kafka lane started from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kafka: Option<KafkaSettings>,
-    /// NATS lane settings.
+    /// The `[nats]` settings every NATS lane started from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nats: Option<NatsSettings>,
+    /// Each named lane (other than `kafka` and `nats`): its kind and the settings in which it
+    /// differs from its kind's section.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lanes: BTreeMap<String, LaneSettingsReport>,
+}
+
+/// A named lane's kind and the broker settings in which it differs from its kind's section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LaneSettingsReport {
+    /// `kafka` or `nats`.
+    pub kind: String,
+    /// The settings that differ, with this lane's values (nothing that may carry a secret).
+    #[serde(flatten)]
+    pub differs: BTreeMap<String, toml::Value>,
 }
 
 /// One phase: a stretch of time with constant knobs.
@@ -204,6 +218,9 @@ pub struct FindingReport {
 pub struct LaneReport {
     /// Lane name.
     pub name: String,
+    /// `kafka` or `nats` (absent in reports written before named lanes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// `open` or `closed`.
     pub mode: String,
     /// Messages handed to the client.

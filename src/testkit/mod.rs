@@ -4,10 +4,11 @@
 //!
 //! Where they come from (`scripts/install-brokers.sh` puts them in the first cache folder):
 //! - Apache Kafka: `PUBDUEL_KAFKA_HOME` (a folder with `libs/` and `log4j2.properties`), else
-//!   `${PUBDUEL_CACHE:-$HOME/.cache/pubduel}/kafka-4.1.1`, else
-//!   `$HOME/.cache/pubduel-checks/kafka-4.1.1`; it runs on the `java` (17+) found on `PATH`.
-//! - nats-server: `PUBDUEL_NATS_SERVER`, else `${PUBDUEL_CACHE:-$HOME/.cache/pubduel}/bin/nats-server`,
-//!   else `nats-server` on `PATH`.
+//!   `${PUBDUEL_CACHE:-$HOME/.cache/pubduel}/kafka-4.4.0`, else
+//!   `$HOME/.cache/pubduel-checks/kafka-4.4.0`; it runs on the `java` (17+) found on `PATH`.
+//! - nats-server: `PUBDUEL_NATS_SERVER`, else
+//!   `${PUBDUEL_CACHE:-$HOME/.cache/pubduel}/nats-server-v2.15.3/nats-server`, else `nats-server`
+//!   on `PATH`. (Other releases: point the two variables at them, as `scripts/test.sh` does.)
 //!
 //! Lifetime: a [`BrokerProcess`] is stopped and its folder removed when it is dropped. Each broker
 //! also runs under a small shell watchdog that kills it and removes its folder once the process
@@ -40,7 +41,7 @@ pub use secured::{start_nats_with_config, start_secured_kafka, KafkaSecurity, Se
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
-use crate::config::RunConfig;
+use crate::config::{LaneConfig, RunConfig};
 use crate::vocab::{Knobs, LaneKind};
 use process::{remove_dir, scratch_dir, Launch};
 use std::ffi::OsString;
@@ -52,8 +53,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The Apache Kafka release the cache folders are named after.
-const KAFKA_VERSION: &str = "4.1.1";
+/// The Apache Kafka release the cache folders are named after (scripts/lib-brokers.sh's default).
+const KAFKA_VERSION: &str = "4.4.0";
+/// The nats-server release whose cache folder is looked in (scripts/lib-brokers.sh's default).
+const NATS_VERSION: &str = "v2.15.3";
 /// What to run when a broker is missing.
 const INSTALL: &str = "install the brokers with scripts/install-brokers.sh";
 /// Cluster id every scratch Kafka node is formatted with (16 bytes, base64url): each single node
@@ -159,7 +162,7 @@ pub fn nats_server() -> Result<PathBuf, StartError> {
     let candidates: Vec<PathBuf> = match &explicit {
         Some(p) => vec![PathBuf::from(p)],
         None => cache_dir()
-            .map(|d| d.join("bin/nats-server"))
+            .map(|d| d.join(format!("nats-server-{NATS_VERSION}/nats-server")))
             .into_iter()
             .collect(),
     };
@@ -546,7 +549,10 @@ impl TestNames {
             warmup: Duration::ZERO,
             e2e: false,
             precise: false,
-            lanes: vec![(LaneKind::Kafka, knobs), (LaneKind::Nats, knobs)],
+            lanes: vec![
+                LaneConfig::of_kind(LaneKind::Kafka, knobs),
+                LaneConfig::of_kind(LaneKind::Nats, knobs),
+            ],
             kafka: KafkaSettings {
                 bootstrap: kafka,
                 topic: self.topic.clone(),

@@ -178,6 +178,7 @@ fn lane(name: &str, median_us: f64, phase: &PhaseReport, rng: &mut StdRng) -> La
     let p99 = (median_us * 3.0) as u64;
     LaneReport {
         name: name.into(),
+        kind: Some(name.into()),
         mode: "open".into(),
         sent: 1000,
         acked: 1000,

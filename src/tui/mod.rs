@@ -47,7 +47,7 @@ pub struct Tui {
 
 impl FrontEnd for Tui {
     fn starting(&mut self, cfg: &RunConfig) {
-        let names: Vec<String> = cfg.lanes.iter().map(|(k, _)| k.as_str().into()).collect();
+        let names: Vec<String> = cfg.lanes.iter().map(|l| l.name.clone()).collect();
         eprintln!("pubduel: connecting to {}...", names.join(", "));
         let mut ui = UiState::new(&cfg.profile_name, names, cfg.duration);
         ui.asserts = cfg.asserts.clone();

@@ -167,6 +167,7 @@ async fn until(what: &str, cond: impl FnMut() -> bool) {
 
 async fn fake_engine() -> Engine {
     let lane = || LaneSetup {
+        name: "fake".into(),
         publisher: crate::brokers::fake::FakePublisher::new(Duration::from_micros(200)),
         knobs: Knobs {
             concurrency: 4,
@@ -454,5 +455,6 @@ fn run_info() -> RunInfo {
         planned: None,
         kafka: None,
         nats: None,
+        lanes: Vec::new(),
     }
 }

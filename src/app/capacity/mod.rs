@@ -91,9 +91,9 @@ fn slo_value(lane: &LaneResult, slo: &Threshold) -> Option<f64> {
 /// alone and without a duration (the search sets its own pace).
 pub fn legs(cfg: &RunConfig, plan: &Plan) -> Vec<RunConfig> {
     (cfg.lanes.iter())
-        .filter(|(k, _)| plan.slo.covers(k.as_str()))
+        .filter(|l| plan.slo.covers(&l.name))
         .map(|lane| RunConfig {
-            lanes: vec![*lane],
+            lanes: vec![lane.clone()],
             duration: None,
             steps: Vec::new(),
             ..cfg.clone()
@@ -106,7 +106,7 @@ pub fn announce(cfg: &RunConfig, plan: &Plan, legs: &[RunConfig]) {
     let lanes: Vec<&str> = legs
         .iter()
         .flat_map(|l| &l.lanes)
-        .map(|(k, _)| k.as_str())
+        .map(|l| l.name.as_str())
         .collect();
     println!(
         "pubduel capacity: SLO {} on {}; steps of {} after {} warm-up, {}..{} msg/s",

@@ -85,6 +85,7 @@ async fn on_a_fake_broker_the_search_finds_the_knee() {
         ..Knobs::default()
     };
     let setup = LaneSetup {
+        name: "fake".into(),
         publisher: FakePublisher::with_capacity(1000),
         knobs,
     };
@@ -120,6 +121,7 @@ async fn a_stopped_search_says_so_and_keeps_what_it_measured() {
         ..Knobs::default()
     };
     let setup = LaneSetup {
+        name: "fake".into(),
         publisher: FakePublisher::with_capacity(1000),
         knobs,
     };

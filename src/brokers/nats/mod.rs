@@ -47,6 +47,24 @@ impl Storage {
     }
 }
 
+/// When a stream's server acks a message: after writing it (the default), or before, flushing
+/// in the background (`async`, nats-server 2.12+, R1 file streams only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PersistMode {
+    /// Acked once written.
+    #[default]
+    Default,
+    /// Acked before it is written; flushed in the background.
+    Async,
+}
+
+impl PersistMode {
+    fn is_default(&self) -> bool {
+        *self == PersistMode::Default
+    }
+}
+
 /// NATS settings from the profile's `[nats]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -61,6 +79,9 @@ pub struct NatsSettings {
     pub storage: Storage,
     /// Replicas of a newly created stream.
     pub replicas: u32,
+    /// `async`: a newly created stream acks before it writes (R1 file streams only).
+    #[serde(skip_serializing_if = "PersistMode::is_default")]
+    pub persist_mode: PersistMode,
     /// Most bytes a newly created stream keeps (oldest dropped first).
     pub max_bytes: i64,
     /// How long the client waits for an ack before it reports a failure, in milliseconds.
@@ -101,6 +122,7 @@ impl Default for NatsSettings {
             subject: "pubduel.bench".into(),
             storage: Storage::File,
             replicas: 1,
+            persist_mode: PersistMode::Default,
             max_bytes: 1 << 30,
             ack_timeout_ms: 10_000,
             native_defaults: false,
@@ -143,14 +165,31 @@ impl NatsSettings {
                 format!("must be between 1 and 5, got {}", self.replicas),
             ));
         }
+        if self.persist_mode == PersistMode::Async {
+            if self.replicas > 1 {
+                let msg = format!(
+                    "`async` acks before the write, which only an R1 stream allows; replicas is {}",
+                    self.replicas
+                );
+                return Err(("persist_mode", msg));
+            }
+            if self.storage == Storage::Memory {
+                let msg = "`async` is for file storage; a memory stream has no write to wait for";
+                return Err(("persist_mode", msg.into()));
+            }
+        }
         security::validate(self, &crate::brokers::secret::Env::Process)
     }
 
     /// What an ack means with these settings: JetStream acks once a majority of the stream's
     /// replicas has the message.
     pub fn durability(&self) -> Durability {
+        let storage = match self.persist_mode {
+            PersistMode::Async => format!("{} (acked before the write)", self.storage.as_str()),
+            PersistMode::Default => self.storage.as_str().into(),
+        };
         Durability {
-            storage: self.storage.as_str().into(),
+            storage,
             replicas: self.replicas,
             acked_copies: self.replicas / 2 + 1,
             linger_ms: 0,
@@ -302,6 +341,10 @@ async fn create_stream(
             Storage::Memory => stream::StorageType::Memory,
         },
         num_replicas: settings.replicas as usize,
+        persist_mode: match settings.persist_mode {
+            PersistMode::Default => None,
+            PersistMode::Async => Some(stream::PersistenceMode::Async),
+        },
         max_bytes: settings.max_bytes,
         discard: stream::DiscardPolicy::Old,
         ..Default::default()
