@@ -121,6 +121,31 @@ pub fn dashboard() -> Snapshot {
     }
 }
 
+/// [`dashboard`] with four lanes: two Kafka lanes (linger 0 and 5) and two NATS lanes.
+pub fn dashboard_four() -> Snapshot {
+    let mut snap = dashboard();
+    let (kafka, nats) = (snap.lanes[0].clone(), snap.lanes[1].clone());
+    let named = |mut l: LaneSnapshot, name: &str| {
+        l.name = name.into();
+        l
+    };
+    snap.lanes = vec![
+        named(kafka.clone(), "k0"),
+        named(kafka, "k5"),
+        named(nats.clone(), "file"),
+        named(nats, "mem"),
+    ];
+    snap
+}
+
+/// The dashboard's own state for [`dashboard_four`].
+pub fn dashboard_four_ui() -> UiState {
+    let lanes = ["k0", "k5", "file", "mem"].map(String::from).to_vec();
+    let mut ui = UiState::new("four", lanes, None);
+    ui.warmup = Duration::from_secs(30);
+    ui
+}
+
 /// The dashboard's own state for [`dashboard`]: the default profile, both lanes.
 pub fn dashboard_ui() -> UiState {
     let mut ui = UiState::new("default", vec!["kafka".into(), "nats".into()], None);

@@ -16,6 +16,10 @@ pub enum Action {
     CycleTarget(Dir),
     /// Make the knob keys act on every lane (`0`) or on one lane by position (`1`, `2`, ...).
     SelectTarget(Option<usize>),
+    /// Compare the next pair of lanes in the duel and distribution panels (`d`).
+    NextDuel,
+    /// Show the next page of lane columns, when not all fit side by side (`l`).
+    NextLanes,
     /// Change a knob on the selected lanes.
     Knob(KnobChange),
     /// Pause or resume publishing (space).
@@ -56,6 +60,8 @@ impl Action {
                 | Action::ToggleHelp
                 | Action::CloseHelp
                 | Action::RunEnded
+                | Action::NextDuel
+                | Action::NextLanes
                 | Action::Frame
                 | Action::Resized
                 | Action::Drawn

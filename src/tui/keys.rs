@@ -137,7 +137,7 @@ pub const KEYS: &[KeyGroup] = &[
         ],
     },
     KeyGroup {
-        label: "0  1  2  3",
+        label: "0  1  2  3  4",
         what: "knob keys act on all lanes (0) or on one: {numbered}",
         footer: None,
         in_help: false,
@@ -146,7 +146,22 @@ pub const KEYS: &[KeyGroup] = &[
             (Key::Char('1'), Action::SelectTarget(Some(0))),
             (Key::Char('2'), Action::SelectTarget(Some(1))),
             (Key::Char('3'), Action::SelectTarget(Some(2))),
+            (Key::Char('4'), Action::SelectTarget(Some(3))),
         ],
+    },
+    KeyGroup {
+        label: "d",
+        what: "the duel and distribution compare the next pair of lanes",
+        footer: None,
+        in_help: false,
+        bindings: &[(Key::Char('d'), Action::NextDuel)],
+    },
+    KeyGroup {
+        label: "l",
+        what: "the next page of lane columns, when not all fit side by side",
+        footer: None,
+        in_help: false,
+        bindings: &[(Key::Char('l'), Action::NextLanes)],
     },
     KeyGroup {
         label: "c  C",

@@ -44,6 +44,10 @@ pub struct UiState {
     pub warmup: Duration,
     /// The run's duration is over: the screen holds the final numbers until the user quits.
     pub finished: bool,
+    /// The lanes the duel and distribution panels compare, by position.
+    pub duel: (usize, usize),
+    /// Which page of lane columns shows, when not all fit side by side.
+    pub page: usize,
 }
 
 impl UiState {
@@ -60,6 +64,8 @@ impl UiState {
             asserts: Vec::new(),
             warmup: Duration::ZERO,
             finished: false,
+            duel: (0, 1),
+            page: 0,
         }
     }
 
@@ -221,6 +227,11 @@ impl Dashboard {
             Action::SelectTarget(Some(i)) => {
                 self.ui.say(format!("there is no lane {}", i + 1), true)
             }
+            Action::NextDuel => self.next_duel(),
+            Action::NextLanes => {
+                self.ui.page += 1;
+                self.ui.say("next page of lanes".into(), false);
+            }
             Action::Knob(change) => self.change_knob(change),
             Action::TogglePause => {
                 let paused = !self.handle.snapshot().paused;
@@ -264,6 +275,24 @@ impl Dashboard {
     /// The run's duration is over: keeps the final numbers on screen (and for `s`), and
     /// freezes the engine and holds the scenario, so nothing runs on behind the frozen screen:
     /// the run's phases end here, however long the screen stays.
+    /// Moves the duel to the next pair of lanes: (0,1), (0,2) ... (1,2) ... and round again.
+    fn next_duel(&mut self) {
+        let n = self.ui.lanes.len();
+        if n < 3 {
+            let msg = "the duel already compares the only two lanes";
+            return self.ui.say(msg.into(), false);
+        }
+        let (a, b) = self.ui.duel;
+        self.ui.duel = match (a, b + 1) {
+            (a, b) if b < n => (a, b),
+            (a, _) if a + 2 < n => (a + 1, a + 2),
+            _ => (0, 1),
+        };
+        let (a, b) = self.ui.duel;
+        let msg = format!("duel: {} vs {}", self.ui.lanes[a], self.ui.lanes[b]);
+        self.ui.say(msg, false);
+    }
+
     fn finish(&mut self) {
         if self.frozen.is_some() {
             return;

@@ -2,7 +2,7 @@
 
 use super::render::buffer_lines;
 use super::state::{Dashboard, UiState};
-use crate::testkit::samples::{dashboard, dashboard_ui, screen};
+use crate::testkit::samples::{dashboard, dashboard_four, dashboard_four_ui, dashboard_ui, screen};
 use crate::vocab::Knobs;
 
 use crate::engine::{Engine, EngineConfig, LaneSetup, LaneTarget};
@@ -457,4 +457,46 @@ fn run_info() -> RunInfo {
         nats: None,
         lanes: Vec::new(),
     }
+}
+
+#[test]
+fn four_lanes_side_by_side_two_a_page_at_80_columns_and_any_pair_in_the_duel() {
+    let (snap, mut ui) = (dashboard_four(), dashboard_four_ui());
+    let wide = screen(160, 48, &snap, &ui);
+    for name in ["╭ k0", "╭ k5", "╭ file", "╭ mem"] {
+        assert!(wide.contains(name), "{name} in\n{wide}");
+    }
+    assert!(
+        !wide.lines().next().unwrap().contains("lanes 1-"),
+        "all fit: no pages"
+    );
+    assert!(wide.contains("duel  k0 vs k5"), "{wide}");
+    let narrow = screen(80, 24, &snap, &ui);
+    assert!(
+        narrow.contains("╭ k0") && narrow.contains("╭ k5"),
+        "{narrow}"
+    );
+    assert!(!narrow.contains("╭ file"), "{narrow}");
+    assert!(
+        narrow
+            .lines()
+            .next()
+            .unwrap()
+            .contains("lanes 1-2 of 4 (l)"),
+        "{narrow}"
+    );
+    ui.page = 1;
+    let next = screen(80, 24, &snap, &ui);
+    assert!(
+        next.contains("╭ file") && next.contains("╭ mem") && !next.contains("╭ k0"),
+        "{next}"
+    );
+    assert!(
+        next.lines().next().unwrap().contains("lanes 3-4 of 4"),
+        "{next}"
+    );
+    ui.duel = (0, 2);
+    let duel = screen(160, 48, &snap, &ui);
+    assert!(duel.contains("duel  k0 vs file"), "{duel}");
+    insta::assert_snapshot!("four_lanes_160x48", duel);
 }

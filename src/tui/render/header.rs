@@ -75,6 +75,13 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
     } else {
         Span::styled("● running", bold.fg(Color::Green))
     });
+    let n = snap.lanes.len();
+    let per_page = super::lanes_per_page(area.width, n);
+    if n > per_page {
+        let (first, shown) = super::page_of(ui, n, per_page);
+        let pages = format!("  lanes {}-{} of {n} (l)", first + 1, first + shown);
+        spans.push(Span::styled(pages, bold.fg(Color::Cyan)));
+    }
     spans.extend([
         Span::raw(if wide {
             "  knob keys act on: "

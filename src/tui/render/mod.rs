@@ -37,6 +37,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 use ratatui::Frame;
+use std::borrow::Cow;
 use timeline::Metric;
 
 /// Most lines a scripted step's caption takes, above the lanes.
@@ -119,15 +120,48 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
         .collect();
     Paragraph::new(lines).render(cap, buf);
     let band = Band::of(body);
+    let pair = duel_pair(snap, ui);
     let [lanes_a, band_a] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(band.height(snap))]).areas(body);
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(band.height(&pair))]).areas(body);
     lanes(lanes_a, buf, snap, ui, band == Band::Full);
-    render_band(band_a, buf, snap, band);
+    render_band(band_a, buf, &pair, band);
     asserts::render(checks, buf, snap, &ui.asserts);
     footer::render(foot, buf, ui);
     if ui.help {
         help::render(area, buf, &ui.lanes);
     }
+}
+
+/// Most lane columns side by side: one per 40 columns of screen, at most four.
+pub fn lanes_per_page(width: u16, lanes: usize) -> usize {
+    (usize::from(width) / 40).clamp(1, 4).min(lanes.max(1))
+}
+
+/// The lanes a page of columns shows: `ui.page` (wrapped) of pages of `per_page` lanes; their
+/// first position and how many.
+pub fn page_of(ui: &UiState, lanes: usize, per_page: usize) -> (usize, usize) {
+    let pages = lanes.div_ceil(per_page.max(1)).max(1);
+    let first = (ui.page % pages) * per_page;
+    (first, per_page.min(lanes - first.min(lanes)))
+}
+
+/// The snapshot with only the two lanes the duel compares (`d` picks them), for the duel and
+/// distribution panels.
+fn duel_pair<'s>(snap: &'s Snapshot, ui: &UiState) -> Cow<'s, Snapshot> {
+    let (a, b) = ui.duel;
+    let pick = match (snap.lanes.get(a), snap.lanes.get(b)) {
+        (Some(a), Some(b)) if snap.lanes.len() > 2 => vec![a.clone(), b.clone()],
+        _ => return Cow::Borrowed(snap),
+    };
+    Cow::Owned(Snapshot {
+        elapsed: snap.elapsed,
+        phase: snap.phase,
+        phase_elapsed: snap.phase_elapsed,
+        phase_starts: snap.phase_starts.clone(),
+        paused: snap.paused,
+        note: snap.note.clone(),
+        lanes: pick,
+    })
 }
 
 /// Draws the band under the lanes.
@@ -149,17 +183,23 @@ fn lanes(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState, stage_bars
         Paragraph::new("waiting for the first snapshot...").render(area, buf);
         return;
     }
-    let n = snap.lanes.len() as u32;
+    let (first, shown) = page_of(
+        ui,
+        snap.lanes.len(),
+        lanes_per_page(area.width, snap.lanes.len()),
+    );
+    let page = &snap.lanes[first..first + shown];
+    let n = shown as u32;
     let cols = Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(area);
     let mut tops = [0.0f64; 3];
     for (top, m) in tops.iter_mut().zip(Metric::ALL) {
         let mut all = Vec::new();
-        for (lane, col) in snap.lanes.iter().zip(cols.iter()) {
+        for (lane, col) in page.iter().zip(cols.iter()) {
             all.extend(timeline::columns(&lane.series, m, lane::bars_width(*col)).0);
         }
         *top = timeline::scale_top(&all, m);
     }
-    for (i, (lane, col)) in snap.lanes.iter().zip(cols.iter()).enumerate() {
+    for (i, (lane, col)) in (first..).zip(page.iter().zip(cols.iter())) {
         // Once the run has finished the knob keys act on no lane.
         let selected = !ui.finished
             && match ui.target {
