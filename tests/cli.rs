@@ -679,6 +679,10 @@ fn named_lanes_duel_linger_0_against_5_on_one_kafka_and_two_nats_storages_in_one
         found.iter().any(|m| m.contains("k0 0 ms vs k5 5 ms")),
         "the finding names the lanes and the setting: {found:?}"
     );
+    let versions = &r.meta.versions;
+    assert!(versions["librdkafka"].starts_with('2'), "{versions:?}");
+    assert!(versions["nats-server"].starts_with("2."), "{versions:?}");
+    assert!(versions.contains_key("async-nats"), "{versions:?}");
     assert_eq!(r.assertions.len(), 2, "{:?}", r.assertions);
     assert!(r.assertions.iter().all(|a| a.passed), "{:?}", r.assertions);
 }

@@ -8,6 +8,7 @@ use crate::engine::{Engine, EngineConfig, LaneSetup};
 use crate::metrics::Analyser;
 use crate::report::{LaneInfo, RunInfo};
 use crate::vocab::{Durability, LaneKind};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -42,7 +43,8 @@ pub fn analyser(cfg: &RunConfig) -> Analyser {
 /// Connects and starts the engine for `cfg`.
 pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
     let setups = connect_lanes(cfg).await?;
-    let info = run_info(cfg, SystemTime::now());
+    let mut info = run_info(cfg, SystemTime::now());
+    info.versions = versions_of(&setups);
     let engine = Engine::start(
         setups,
         EngineConfig {
@@ -56,6 +58,26 @@ pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
     )
     .await?;
     Ok((engine, info))
+}
+
+/// The client and server versions the lanes report: one entry per name (`nats-server`), and
+/// one per lane (`nats-server (r3)`) where a lane's differs from the first.
+pub fn versions_of(setups: &[LaneSetup]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for s in setups {
+        for (what, version) in s.publisher.versions() {
+            match out.get(what) {
+                None => {
+                    out.insert(what.to_string(), version);
+                }
+                Some(v) if *v == version => {}
+                Some(_) => {
+                    out.insert(format!("{what} ({})", s.name), version);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The report's view of the run settings, broker settings redacted (it goes to the dashboard
@@ -78,5 +100,6 @@ pub fn run_info(cfg: &RunConfig, started_at: SystemTime) -> RunInfo {
                 differs: cfg.broker(l).differences(&cfg.section(l.kind)),
             })
             .collect(),
+        versions: BTreeMap::new(),
     }
 }

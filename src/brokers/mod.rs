@@ -184,6 +184,12 @@ pub trait Publisher: Send + Sync + 'static {
         None
     }
 
+    /// What was measured: the client library's version and, where the client learns it, the
+    /// server's, as (`librdkafka`, `2.12.1`) pairs for the report.
+    fn versions(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
     /// The broker's availability as the client sees it; the lane shows it and the report lists
     /// outages. Clients without connection events report a broker that is always up.
     fn status(&self) -> Arc<BrokerStatus> {

@@ -66,6 +66,8 @@ pub struct RunInfo {
     pub nats: Option<NatsSettings>,
     /// Every lane by name: its kind, and for a named lane the settings it changes.
     pub lanes: Vec<LaneInfo>,
+    /// Client and server versions, as the report's `[meta.versions]` holds them.
+    pub versions: BTreeMap<String, String>,
 }
 
 /// A lane as the report records it besides its figures.
@@ -119,6 +121,7 @@ impl Report {
                 lanes,
                 interrupted: false,
                 planned_duration_s: run.planned.map(|d| round3(d.as_secs_f64())),
+                versions: run.versions.clone(),
             },
             brokers: Brokers {
                 kafka: run.kafka.as_ref().map(KafkaSettings::redacted),
@@ -179,6 +182,9 @@ impl Report {
         self.brokers.lanes.extend(next.brokers.lanes);
         self.meta.duration_s = round3(offset + next.meta.duration_s);
         self.meta.interrupted |= next.meta.interrupted;
+        for (k, v) in next.meta.versions {
+            self.meta.versions.entry(k).or_insert(v);
+        }
         self.capacity.extend(next.capacity);
     }
 

@@ -59,6 +59,7 @@ pub fn report(phases: Vec<Vec<LaneReport>>) -> Report {
             lanes: vec!["kafka".into(), "nats".into()],
             interrupted: false,
             planned_duration_s: None,
+            versions: Default::default(),
         },
         brokers: Brokers::default(),
         phases: phases

@@ -56,6 +56,7 @@ fn report() -> Report {
         kafka: Some(KafkaSettings::default()),
         nats: Some(NatsSettings::default()),
         lanes: Vec::new(),
+        versions: Default::default(),
     };
     let mut r = Report::build(&info, &phases()).unwrap();
     r.meta.host = "host".into();

@@ -108,6 +108,10 @@ pub struct Meta {
     /// The planned length, seconds, when the run had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_duration_s: Option<f64>,
+    /// What was measured with: client libraries and servers, e.g. `librdkafka = "2.12.1"`,
+    /// `nats-server = "2.12.3"` (with the lane's name when lanes of a kind differ).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub versions: BTreeMap<String, String>,
 }
 
 /// Broker settings as used.

@@ -284,6 +284,7 @@ fn meta() -> Meta {
         lanes: vec!["kafka".into(), "nats".into()],
         interrupted: false,
         planned_duration_s: None,
+        versions: Default::default(),
     }
 }
 

@@ -456,6 +456,7 @@ fn run_info() -> RunInfo {
         kafka: None,
         nats: None,
         lanes: Vec::new(),
+        versions: Default::default(),
     }
 }
 

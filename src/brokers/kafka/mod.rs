@@ -446,6 +446,10 @@ impl Publisher for KafkaPublisher {
         "kafka"
     }
 
+    fn versions(&self) -> Vec<(&'static str, String)> {
+        vec![("librdkafka", rdkafka::util::get_rdkafka_version().1)]
+    }
+
     fn submit(&self, msg: &Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
         let (tx, rx) = oneshot::channel();
         let result = self.send(msg, Delivery::Future(tx)).map(|()| {

@@ -232,7 +232,12 @@ pub struct NatsPublisher {
     js: jetstream::Context,
     status: Arc<BrokerStatus>,
     settings: NatsSettings,
+    /// The server's version, from its INFO.
+    server_version: String,
 }
+
+/// The async-nats release built in (checked against Cargo.lock by a test).
+pub const CLIENT_VERSION: &str = "0.51.0";
 
 fn setup_error(detail: String) -> BrokerError {
     BrokerError::Setup {
@@ -273,6 +278,7 @@ pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, Brok
         .build(client);
     create_stream(&js, settings).await?;
     Ok(Arc::new(NatsPublisher {
+        server_version: js.client().server_info().version,
         js,
         status,
         settings: settings.clone(),
@@ -419,6 +425,13 @@ impl Publisher for NatsPublisher {
         "nats"
     }
 
+    fn versions(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("async-nats", CLIENT_VERSION.to_string()),
+            ("nats-server", self.server_version.clone()),
+        ]
+    }
+
     fn status(&self) -> Arc<BrokerStatus> {
         Arc::clone(&self.status)
     }
@@ -493,6 +506,17 @@ impl Publisher for NatsPublisher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_version_is_the_one_built_in() {
+        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock"))
+            .expect("Cargo.lock");
+        let entry = format!("name = \"async-nats\"\nversion = \"{CLIENT_VERSION}\"");
+        assert!(
+            lock.contains(&entry),
+            "Cargo.lock has another async-nats than {CLIENT_VERSION}"
+        );
+    }
 
     #[test]
     fn subjects_match_wildcards() {

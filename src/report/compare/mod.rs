@@ -90,6 +90,10 @@ pub struct Comparison {
     /// Gates that failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<Failure>,
+    /// Client or server versions that differ between BASE and another report, e.g.
+    /// `nats-server: 2.12.3 in base.toml, 2.15.3 in new.toml`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<String>,
 }
 
 /// What to compare and how.
@@ -156,7 +160,31 @@ pub fn compare(reports: &[(String, Report)], opts: &CompareOptions) -> Compariso
         rows,
         unmatched,
         failures,
+        versions: version_differences(base, others),
     }
+}
+
+/// What measured BASE and each other report differently: every client or server version that
+/// one report records and the other does not, or records as another.
+fn version_differences(base: &(String, Report), others: &[(String, Report)]) -> Vec<String> {
+    let mut out = Vec::new();
+    let shown = |v: Option<&String>| v.map_or("not recorded".to_string(), String::clone);
+    for (label, r) in others {
+        let (mine, theirs) = (&base.1.meta.versions, &r.meta.versions);
+        let names: std::collections::BTreeSet<&String> = mine.keys().chain(theirs.keys()).collect();
+        for name in names {
+            let (a, b) = (mine.get(name), theirs.get(name));
+            if a != b {
+                out.push(format!(
+                    "{name}: {} in {}, {} in {label}",
+                    shown(a),
+                    base.0,
+                    shown(b)
+                ));
+            }
+        }
+    }
+    out
 }
 
 fn lane<'a>(p: &'a PhaseReport, name: &str) -> Option<&'a LaneReport> {

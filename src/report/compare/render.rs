@@ -93,6 +93,9 @@ impl Comparison {
         for u in &self.unmatched {
             out.push_str(&format!("\nnote: {u}"));
         }
+        for v in &self.versions {
+            out.push_str(&format!("\nnote: measured with another version: {v}"));
+        }
         for f in &self.failures {
             out.push_str(&format!("\nFAILED {}: {}", f.expr, f.detail));
         }

@@ -94,3 +94,35 @@ fn markdown_is_a_table_with_a_column_per_report() {
     assert_eq!(first.matches(" ratio ").count(), 2, "{first}");
     assert!(md.lines().skip(2).all(|l| l.starts_with("| ")), "{md}");
 }
+
+#[test]
+fn a_comparison_says_when_the_reports_were_measured_with_other_versions() {
+    let mut a = report(vec![vec![lane("nats", 1000, 500)]]);
+    let mut b = a.clone();
+    a.meta
+        .versions
+        .insert("nats-server".into(), "2.12.3".into());
+    b.meta
+        .versions
+        .insert("nats-server".into(), "2.15.3".into());
+    b.meta.versions.insert("librdkafka".into(), "2.12.1".into());
+    let c = compare(
+        &[("a.toml".into(), a.clone()), ("b.toml".into(), b)],
+        &opts(&[]),
+    );
+    assert_eq!(
+        c.versions,
+        [
+            "librdkafka: not recorded in a.toml, 2.12.1 in b.toml",
+            "nats-server: 2.12.3 in a.toml, 2.15.3 in b.toml",
+        ]
+    );
+    assert!(c
+        .render(Format::Table)
+        .contains("measured with another version: nats-server"));
+    let same = compare(
+        &[("a.toml".into(), a.clone()), ("a2.toml".into(), a)],
+        &opts(&[]),
+    );
+    assert!(same.versions.is_empty());
+}
