@@ -686,3 +686,65 @@ fn named_lanes_duel_linger_0_against_5_on_one_kafka_and_two_nats_storages_in_one
     assert_eq!(r.assertions.len(), 2, "{:?}", r.assertions);
     assert!(r.assertions.iter().all(|a| a.passed), "{:?}", r.assertions);
 }
+
+#[test]
+fn atomic_batches_commit_on_both_kinds_and_every_message_has_the_commits_ack() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("atomic.toml");
+    let o = pubduel_on_brokers(dir.path(), "atomic")
+        .args([
+            "--headless",
+            "--ack",
+            "atomic",
+            "--batch",
+            "50",
+            "--rate",
+            "0",
+        ])
+        .args(["--concurrency", "2", "--duration", "4s", "--warmup", "1s"])
+        .args(["--report", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let r = Report::load(&report).unwrap();
+    for name in ["kafka", "nats"] {
+        let l = r.phases[0].lanes.iter().find(|l| l.name == name).unwrap();
+        assert!(l.acked >= 500 && l.errors == 0, "{name}: {l:?}");
+        assert_eq!(
+            l.acked, l.sent,
+            "{name}: every message of a committed batch is acked"
+        );
+        let ack = &l.stages["ack"];
+        assert!(ack.p50_us >= l.stages["submit"].p50_us, "{name}: {ack:?}");
+    }
+    // NATS refuses a batch over its limit before anything runs.
+    let o = pubduel(&[
+        "--lanes",
+        "nats",
+        "--ack",
+        "atomic",
+        "--batch",
+        "5000",
+        "--dry-run",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("--batch") && text(&o).contains("1000"),
+        "{}",
+        text(&o)
+    );
+    let o = pubduel(&[
+        "--lanes",
+        "kafka",
+        "--ack",
+        "atomic",
+        "--batch",
+        "5000",
+        "--dry-run",
+    ]);
+    assert!(
+        o.status.success(),
+        "Kafka transactions take any batch: {}",
+        text(&o)
+    );
+}

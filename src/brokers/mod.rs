@@ -9,7 +9,7 @@ pub mod nats;
 pub mod secret;
 mod settings;
 
-pub use settings::{is_default_lane, BrokerSettings};
+pub use settings::{is_default_lane, refuses, BrokerSettings, NATS_ATOMIC_MAX};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use thiserror::Error;
 
-use crate::vocab::Durability;
+use crate::vocab::{AckStrategy, Durability};
 use tokio_util::sync::CancellationToken;
 
 /// What a lane's broker reported for one message: the moment the ack arrived, or an error.
@@ -182,6 +182,20 @@ pub trait Publisher: Send + Sync + 'static {
     /// Clients that refuse instead report [`BrokerError::QueueFull`].
     fn client_cap(&self) -> Option<u64> {
         None
+    }
+
+    /// Whether the lane can publish with `ack`: every client waits for acks in the plain ways;
+    /// an all-or-nothing batch (`atomic`) needs [`Publisher::submit_atomic`].
+    fn supports(&self, ack: AckStrategy) -> bool {
+        ack != AckStrategy::Atomic
+    }
+
+    /// Hands `msgs` to the client as one all-or-nothing batch and returns once it has taken
+    /// them all, with a future for the one ack of the batch's commit.
+    fn submit_atomic(&self, msgs: &[Message]) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
+        let _ = msgs;
+        let e = BrokerError::Publish(format!("{} has no atomic batches", self.name()));
+        Box::pin(async move { Err(e) })
     }
 
     /// What was measured: the client library's version and, where the client learns it, the

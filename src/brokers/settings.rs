@@ -5,7 +5,7 @@
 use super::kafka::{self, KafkaSettings};
 use super::nats::{self, NatsSettings};
 use super::{BrokerError, Publisher};
-use crate::vocab::{Durability, LaneKind};
+use crate::vocab::{AckStrategy, Durability, Knobs, LaneKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -16,6 +16,24 @@ pub enum BrokerSettings {
     Kafka(KafkaSettings),
     /// A NATS lane's.
     Nats(NatsSettings),
+}
+
+/// Most messages in one NATS atomic batch (the server's limit).
+pub const NATS_ATOMIC_MAX: u32 = 1000;
+
+/// Why a lane of `kind` cannot run with `knobs`, as (knob, message); `None` when it can.
+pub fn refuses(kind: LaneKind, knobs: &Knobs) -> Option<(&'static str, String)> {
+    match (kind, knobs.ack) {
+        (LaneKind::Nats, AckStrategy::Atomic) if knobs.batch > NATS_ATOMIC_MAX => Some((
+            "batch",
+            format!(
+                "a NATS atomic batch holds at most {NATS_ATOMIC_MAX} messages (the server's \
+                 limit); batch is {}",
+                knobs.batch
+            ),
+        )),
+        _ => None,
+    }
 }
 
 /// The lane names that are also kinds: their lanes keep the section's topic, stream and subject

@@ -3,7 +3,7 @@
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
-use crate::brokers::{is_default_lane, BrokerSettings};
+use crate::brokers::{is_default_lane, refuses, BrokerSettings};
 use crate::cli::RunArgs;
 use crate::profile::{Fault, Profile, ProfileError};
 use crate::report::threshold::Threshold;
@@ -139,6 +139,12 @@ impl RunConfig {
         let steps = profile
             .steps_for(&named, duration)
             .map_err(ConfigError::Steps)?;
+        for (i, lane) in lanes.iter().enumerate() {
+            let all = std::iter::once(&lane.knobs).chain(steps.iter().map(|s| &s.knobs[i]));
+            if let Some((knob, msg)) = all.filter_map(|k| refuses(lane.kind, k)).next() {
+                return Err(flag_error(knob, format!("lane `{}`: {msg}", lane.name)));
+            }
+        }
         let mut asserts = args.asserts.clone();
         // The profile's were checked when it loaded.
         asserts.extend(profile.thresholds().unwrap_or_default());

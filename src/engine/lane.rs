@@ -7,7 +7,7 @@ use super::ticket::{complete_owned, Gate, Pending};
 use super::worker;
 use crate::brokers::Publisher;
 use crate::metrics::{Dedicated, LaneMetrics, Recorder};
-use crate::vocab::{Knobs, PhaseMode};
+use crate::vocab::{AckStrategy, KnobChange, Knobs, PhaseMode};
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -35,6 +35,26 @@ pub(crate) struct Lane {
 }
 
 impl Lane {
+    /// `knobs` after `change`; the next ack strategy skips those the lane's client does not
+    /// have, and a strategy it does not have is refused (the knobs stay as they are).
+    pub(crate) fn changed(&self, knobs: Knobs, change: KnobChange) -> Knobs {
+        let publisher = &self.shared.publisher;
+        let mut next = knobs.apply(change);
+        if change == KnobChange::NextAck {
+            for _ in 0..AckStrategy::ALL.len() {
+                if publisher.supports(next.ack) {
+                    break;
+                }
+                next = next.apply(KnobChange::NextAck);
+            }
+        }
+        if publisher.supports(next.ack) {
+            next
+        } else {
+            knobs
+        }
+    }
+
     /// Starts a lane with `knobs`, its workers running from `now`.
     pub(crate) fn start(
         publisher: Arc<dyn Publisher>,

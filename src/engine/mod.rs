@@ -355,12 +355,10 @@ impl Controller {
                 return;
             }
             Control::Apply(target, change) => {
-                let next: Vec<Knobs> = current
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| {
+                let next: Vec<Knobs> = (current.iter().zip(&self.lanes).enumerate())
+                    .map(|(i, (k, lane))| {
                         if target.includes(i) {
-                            k.apply(change)
+                            lane.changed(*k, change)
                         } else {
                             *k
                         }

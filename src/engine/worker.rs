@@ -52,6 +52,7 @@ pub(crate) async fn run(
         }
         let step = match state.knobs.ack {
             AckStrategy::Batch => batch(&shared, &state, &rec, &mut state_rx, &cancel).await,
+            AckStrategy::Atomic => atomic(&shared, &state, &rec, &mut state_rx, &cancel).await,
             strategy => one(&shared, &state, &rec, &mut state_rx, &cancel, strategy).await,
         };
         match step {
@@ -92,7 +93,7 @@ async fn one(
             ));
         }
         // Nobody waits for this ack: dropping it gives the permit back at once.
-        AckStrategy::None | AckStrategy::Batch => drop(pending),
+        AckStrategy::None | AckStrategy::Batch | AckStrategy::Atomic => drop(pending),
     }
     Ok(())
 }
@@ -125,17 +126,71 @@ async fn batch(
     outcome
 }
 
-/// Waits for the schedule slot (open loop) and a permit, then submits one message.
-/// `Ok(None)` means the submit failed and was counted as an error, or (with `inline`) that the
-/// client settles the ack itself.
-async fn submit(
-    shared: &LaneShared,
+/// One all-or-nothing batch of `batch` messages: each waits for its slot and permit, the client
+/// takes them all at once (every message's `submit` ends there), and the batch's one commit ack
+/// is every message's ack.
+async fn atomic(
+    shared: &Arc<LaneShared>,
     state: &PhaseOrders,
     rec: &Recorder,
     state_rx: &mut watch::Receiver<Arc<PhaseOrders>>,
     cancel: &CancellationToken,
-    inline: bool,
-) -> Result<Option<Pending>, Interrupt> {
+) -> Result<(), Interrupt> {
+    let n = state.knobs.batch as usize;
+    let (mut held, mut msgs) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut outcome = Ok(());
+    for _ in 0..n {
+        match prepare(shared, state, state_rx, cancel).await {
+            Ok((ticket, permit, msg)) => {
+                held.push((ticket, permit));
+                msgs.push(msg);
+            }
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    if msgs.is_empty() {
+        return outcome;
+    }
+    let counters = &shared.metrics.counters;
+    match shared.publisher.submit_atomic(&msgs).await {
+        Ok(ack) => {
+            let now = Instant::now();
+            for (ticket, permit) in &mut held {
+                Counters::bump(&counters.sent);
+                ticket.fly();
+                ticket.handed(rec, now, *permit);
+            }
+            let result = ack.await;
+            for (ticket, _) in held {
+                let each = match &result {
+                    Ok(at) => Ok(*at),
+                    Err(e) => Err(BrokerError::Ack(e.to_string())),
+                };
+                ticket::settle(&shared.metrics, rec, ticket, each);
+            }
+        }
+        Err(e) => {
+            // The whole batch failed: every message of it is an error.
+            for _ in 1..held.len() {
+                Counters::bump(&counters.errors);
+            }
+            drop(held);
+            submit_failed(shared, e, cancel).await?;
+        }
+    }
+    outcome
+}
+
+/// Waits for the schedule slot (open loop) and a permit, and numbers and builds the message.
+async fn prepare(
+    shared: &LaneShared,
+    state: &PhaseOrders,
+    state_rx: &mut watch::Receiver<Arc<PhaseOrders>>,
+    cancel: &CancellationToken,
+) -> Result<(Ticket, Duration, Message), Interrupt> {
     let intended = match &state.schedule {
         // Biased: new knobs (or a pause) win over a slot that is already due, so no message goes
         // out under the old knobs once they changed.
@@ -156,6 +211,21 @@ async fn submit(
         seq,
         payload: shared.payloads.build(size, seq, start, intended),
     };
+    Ok((ticket, permit, msg))
+}
+
+/// Waits for the schedule slot (open loop) and a permit, then submits one message.
+/// `Ok(None)` means the submit failed and was counted as an error, or (with `inline`) that the
+/// client settles the ack itself.
+async fn submit(
+    shared: &LaneShared,
+    state: &PhaseOrders,
+    rec: &Recorder,
+    state_rx: &mut watch::Receiver<Arc<PhaseOrders>>,
+    cancel: &CancellationToken,
+    inline: bool,
+) -> Result<Option<Pending>, Interrupt> {
+    let (mut ticket, permit, msg) = prepare(shared, state, state_rx, cancel).await?;
     if shared
         .client_cap
         .is_some_and(|cap| shared.metrics.counters.in_flight() >= cap)

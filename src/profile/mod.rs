@@ -212,7 +212,20 @@ impl Profile {
                 (name, k)
             })
             .collect();
-        steps::play(&self.steps, &lanes, self.duration)?;
+        let played = steps::play(&self.steps, &lanes, self.duration)?;
+        for (i, (name, first)) in lanes.iter().enumerate() {
+            let kind = self.lane_kind(name)?;
+            let all = std::iter::once(first).chain(played.iter().map(|s| &s.knobs[i]));
+            if let Some((knob, msg)) = all.filter_map(|k| crate::brokers::refuses(kind, k)).next() {
+                let msg = format!("lane `{name}`: {msg}");
+                return Err(match self.lane.get(name) {
+                    Some(s) if s.knobs.batch.is_some() => {
+                        Fault::in_section(&format!("lane.{name}"), (knob, msg))
+                    }
+                    _ => Fault::top((knob, msg)),
+                });
+            }
+        }
         let names = self.lane_names();
         for (i, t) in self.thresholds()?.iter().enumerate() {
             let Some(lane) = t.lane.as_deref() else {

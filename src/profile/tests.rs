@@ -208,3 +208,16 @@ fn bad_lanes_name_their_key_and_line() {
     let e = refused("[[assert]]\nexpr = \"k9.ack.p99 < 5ms\"\n", 2, "expr");
     assert!(e.to_string().contains("unknown lane `k9`"), "{e}");
 }
+
+#[test]
+fn a_nats_atomic_batch_over_the_servers_limit_is_refused_at_its_line() {
+    let e = refused(
+        "lanes = [\"nats\"]\nack = \"atomic\"\nbatch = 5000\n",
+        3,
+        "batch",
+    );
+    assert!(e.to_string().contains("at most 1000"), "{e}");
+    refused("[lane.nats]\nack = \"atomic\"\nbatch = 2000\n", 3, "batch");
+    parse("lanes = [\"kafka\"]\nack = \"atomic\"\nbatch = 5000\n").unwrap();
+    parse("ack = \"atomic\"\nbatch = 1000\n").unwrap();
+}

@@ -18,16 +18,21 @@ pub enum AckStrategy {
     Batch,
     /// Never wait for acks; only submit is measured.
     None,
+    /// An all-or-nothing batch of `batch` messages (NATS atomic batch publish, Kafka
+    /// transactions): only the commit is acknowledged, so every message of a batch has the
+    /// commit's ack time.
+    Atomic,
 }
 
 impl AckStrategy {
     /// Every strategy, in the order the `a` key cycles through them.
-    pub const ALL: [AckStrategy; 5] = [
+    pub const ALL: [AckStrategy; 6] = [
         AckStrategy::Sync,
         AckStrategy::Async,
         AckStrategy::TaskPerMessage,
         AckStrategy::Batch,
         AckStrategy::None,
+        AckStrategy::Atomic,
     ];
 
     /// The name used on the command line, in profiles, reports and on screen.
@@ -38,6 +43,7 @@ impl AckStrategy {
             AckStrategy::TaskPerMessage => "task-per-message",
             AckStrategy::Batch => "batch",
             AckStrategy::None => "none",
+            AckStrategy::Atomic => "atomic",
         }
     }
 
@@ -61,7 +67,10 @@ impl FromStr for AckStrategy {
             .iter()
             .copied()
             .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("unknown ack strategy `{s}` (expected sync, async, task-per-message, batch or none)"))
+            .ok_or_else(|| {
+                let all: Vec<&str> = Self::ALL.iter().map(|a| a.as_str()).collect();
+                format!("unknown ack strategy `{s}` (expected {})", all.join(", "))
+            })
     }
 }
 
@@ -313,7 +322,8 @@ mod tests {
         for a in AckStrategy::ALL {
             assert_eq!(a.as_str().parse::<AckStrategy>().unwrap(), a);
         }
-        assert_eq!(AckStrategy::None.next(), AckStrategy::Sync);
+        assert_eq!(AckStrategy::None.next(), AckStrategy::Atomic);
+        assert_eq!(AckStrategy::Atomic.next(), AckStrategy::Sync);
         assert!("fast".parse::<AckStrategy>().is_err());
     }
 

@@ -2,6 +2,7 @@
 
 mod contact;
 mod security;
+mod transactions;
 
 pub use security::{is_secret, SaslMechanism, SecurityProtocol, INLINE_SECRETS};
 
@@ -306,6 +307,7 @@ pub struct KafkaPublisher {
     status: Arc<BrokerStatus>,
     settings: KafkaSettings,
     keys: Vec<String>,
+    transactions: transactions::Transactions,
 }
 
 fn unreachable(settings: &KafkaSettings, detail: String) -> BrokerError {
@@ -349,6 +351,7 @@ pub async fn connect(settings: &KafkaSettings) -> Result<Arc<KafkaPublisher>, Br
         status,
         settings: settings.clone(),
         keys,
+        transactions: transactions::Transactions::new(settings),
     }))
 }
 
@@ -448,6 +451,15 @@ impl Publisher for KafkaPublisher {
 
     fn versions(&self) -> Vec<(&'static str, String)> {
         vec![("librdkafka", rdkafka::util::get_rdkafka_version().1)]
+    }
+
+    fn supports(&self, _ack: crate::vocab::AckStrategy) -> bool {
+        true
+    }
+
+    fn submit_atomic(&self, msgs: &[Message]) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
+        let msgs = msgs.to_vec();
+        async move { self.transactions.submit(&msgs).await }.boxed()
     }
 
     fn submit(&self, msg: &Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {

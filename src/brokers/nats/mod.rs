@@ -7,6 +7,7 @@ pub use security::INLINE_SECRETS;
 use super::{
     AckFuture, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage, Publisher,
 };
+use crate::vocab::AckStrategy;
 use async_nats::jetstream::{self, consumer, stream};
 use futures::future::{BoxFuture, FutureExt};
 use futures::StreamExt;
@@ -285,6 +286,80 @@ pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, Brok
     }))
 }
 
+/// Whether a server `version` (`2.12.3`, `v2.15.0-dev`) is at least `major.minor`.
+pub fn server_at_least(version: &str, (major, minor): (u32, u32)) -> bool {
+    let mut parts = version
+        .trim_start_matches('v')
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (ma, mi) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (ma, mi) >= (major, minor)
+}
+
+/// Batch ids of this process: unique among a stream's open batches.
+static BATCH_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl NatsPublisher {
+    /// Publishes `batch` as one atomic batch (ADR-50): every message but the last as a plain
+    /// publish carrying the batch id and its sequence, the last with the commit header through
+    /// JetStream, whose ack is the batch's.
+    async fn publish_batch(&self, batch: Vec<Message>) -> Result<AckFuture, BrokerError> {
+        use async_nats::header::{NATS_BATCH_COMMIT, NATS_BATCH_ID, NATS_BATCH_SEQUENCE};
+        let n = batch.len();
+        let id = format!(
+            "pubduel-{}-{}",
+            std::process::id(),
+            BATCH_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let client = self.js.client();
+        let subject = self.settings.subject.clone();
+        let mut commit = None;
+        for (i, msg) in batch.into_iter().enumerate() {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(NATS_BATCH_ID, id.as_str());
+            headers.insert(NATS_BATCH_SEQUENCE, (i + 1).to_string().as_str());
+            if i + 1 < n {
+                client
+                    .publish_with_headers(subject.clone(), headers, msg.payload)
+                    .await
+                    .map_err(|e| BrokerError::Publish(e.to_string()))?;
+            } else {
+                headers.insert(NATS_BATCH_COMMIT, "1");
+                let ack = self
+                    .js
+                    .publish_with_headers(subject.clone(), headers, msg.payload)
+                    .await
+                    .map_err(|e| BrokerError::Publish(e.to_string()))?;
+                commit = Some(ack);
+            }
+        }
+        let ack = commit.ok_or_else(|| BrokerError::Publish("an empty batch".into()))?;
+        Ok(async move {
+            let done = ack
+                .await
+                .map_err(|e| BrokerError::Ack(atomic_error(&e.to_string())))?;
+            match done.batch_size {
+                Some(count) if count as usize == n => Ok(Instant::now()),
+                other => Err(BrokerError::Ack(format!(
+                    "the commit of an atomic batch of {n} stored {other:?} messages"
+                ))),
+            }
+        }
+        .boxed())
+    }
+}
+
+/// A batch error with what to change where the server's words alone do not say it.
+fn atomic_error(detail: &str) -> String {
+    if detail.contains("10174") || detail.contains("atomic publish is disabled") {
+        format!("{detail} (the stream was made without allow_atomic: remove it, or name another [nats] stream, so pubduel makes it anew)")
+    } else if detail.contains("10199") || detail.contains("too large") {
+        format!("{detail} (an atomic batch holds at most 1000 messages: lower batch)")
+    } else {
+        detail.to_string()
+    }
+}
+
 /// The addresses as errors may show them (without credentials).
 fn shown_addr(settings: &NatsSettings) -> String {
     settings.redacted().url
@@ -347,6 +422,9 @@ async fn create_stream(
             Storage::Memory => stream::StorageType::Memory,
         },
         num_replicas: settings.replicas as usize,
+        // Atomic batches need it (nats-server 2.12+); async persistence cannot have it.
+        allow_atomic_publish: settings.persist_mode == PersistMode::Default
+            && server_at_least(&js.client().server_info().version, (2, 12)),
         persist_mode: match settings.persist_mode {
             PersistMode::Default => None,
             PersistMode::Async => Some(stream::PersistenceMode::Async),
@@ -430,6 +508,21 @@ impl Publisher for NatsPublisher {
             ("async-nats", CLIENT_VERSION.to_string()),
             ("nats-server", self.server_version.clone()),
         ]
+    }
+
+    fn supports(&self, ack: AckStrategy) -> bool {
+        match ack {
+            AckStrategy::Atomic => {
+                self.settings.persist_mode == PersistMode::Default
+                    && server_at_least(&self.server_version, (2, 12))
+            }
+            _ => true,
+        }
+    }
+
+    fn submit_atomic(&self, msgs: &[Message]) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
+        let batch: Vec<Message> = msgs.to_vec();
+        async move { self.publish_batch(batch).await }.boxed()
     }
 
     fn status(&self) -> Arc<BrokerStatus> {
