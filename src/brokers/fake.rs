@@ -94,6 +94,22 @@ impl Publisher for FakePublisher {
         future::ready(Ok(ack)).boxed()
     }
 
+    fn supports(&self, _ack: crate::vocab::AckStrategy) -> bool {
+        true
+    }
+
+    /// A batch is acked as a whole, when its last message would be.
+    fn submit_atomic(&self, msgs: &[Message]) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
+        let mut last = None;
+        for m in msgs {
+            last = Some(self.submit(m));
+        }
+        match last {
+            Some(ack) => ack,
+            None => future::ready(Err(BrokerError::Publish("an empty batch".into()))).boxed(),
+        }
+    }
+
     fn consume(
         &self,
         _on_message: OnMessage,

@@ -229,3 +229,64 @@ async fn permit_and_flight_add_up_to_submit_and_ack() {
     );
     assert!(flight >= 1_900.0, "flight holds the fake's 2 ms: {flight}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_ack_strategy_skips_those_the_client_does_not_have() {
+    let nats = crate::brokers::nats::server_at_least;
+    assert!(nats("2.12.3", (2, 12)) && nats("v2.15.0-dev", (2, 14)) && !nats("2.11.9", (2, 12)));
+    // A client without atomic batches: `a` from none goes round to sync.
+    struct Plain(Arc<FakePublisher>);
+    impl crate::brokers::Publisher for Plain {
+        fn name(&self) -> &'static str {
+            "plain"
+        }
+        fn submit(
+            &self,
+            msg: &crate::brokers::Message,
+        ) -> futures::future::BoxFuture<
+            '_,
+            Result<crate::brokers::AckFuture, crate::brokers::BrokerError>,
+        > {
+            self.0.submit(msg)
+        }
+        fn consume(
+            &self,
+            on: crate::brokers::OnMessage,
+            cancel: CancellationToken,
+        ) -> futures::future::BoxFuture<
+            '_,
+            Result<crate::brokers::ConsumerTask, crate::brokers::BrokerError>,
+        > {
+            self.0.consume(on, cancel)
+        }
+    }
+    let knobs = Knobs {
+        ack: AckStrategy::None,
+        ..Knobs::default()
+    };
+    let setup = vec![LaneSetup {
+        name: "plain".into(),
+        publisher: Arc::new(Plain(FakePublisher::new(Duration::ZERO))),
+        knobs,
+    }];
+    let engine = Engine::start(setup, config()).await.unwrap();
+    let h = engine.handle();
+    h.apply(LaneTarget::All, KnobChange::NextAck);
+    wait_for("the strategy to change", || {
+        h.snapshot().lanes[0].knobs.ack != AckStrategy::None
+    })
+    .await;
+    assert_eq!(h.snapshot().lanes[0].knobs.ack, AckStrategy::Sync);
+    h.apply(LaneTarget::All, KnobChange::Ack(AckStrategy::Atomic));
+    h.apply(LaneTarget::All, KnobChange::Batch(crate::vocab::Dir::Up));
+    wait_for("the batch to change", || {
+        h.snapshot().lanes[0].knobs.batch != knobs.batch
+    })
+    .await;
+    assert_eq!(
+        h.snapshot().lanes[0].knobs.ack,
+        AckStrategy::Sync,
+        "refused, not applied"
+    );
+    engine.finish().await;
+}
