@@ -379,6 +379,33 @@ fn lines_of(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     rx
 }
 
+/// Sends SIGTERM to `child` once `lines` has brought `wanted` lines containing `marker` (or after
+/// a minute), and returns its exit status with everything it printed.
+fn sigterm_after(
+    child: &mut std::process::Child,
+    lines: &mpsc::Receiver<String>,
+    wanted: usize,
+    marker: &str,
+) -> (std::process::ExitStatus, String) {
+    let (mut out, mut seen) = (Vec::new(), 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen < wanted && Instant::now() < deadline {
+        match lines.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                seen += usize::from(line.contains(marker));
+                out.push(line);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    // SAFETY: sends SIGTERM to the child we just started (it has not been waited for).
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    out.extend(lines.iter());
+    (status, out.join("\n"))
+}
+
 #[test]
 fn sigterm_ends_a_headless_run_and_keeps_the_report() {
     let dir = tempfile::tempdir().unwrap();
@@ -407,23 +434,8 @@ fn sigterm_ends_a_headless_run_and_keeps_the_report() {
     });
     // Three progress lines of the Kafka lane: three stats ticks (about 3 s) into the run, however
     // long the start took.
-    let (mut out, mut ticks) = (Vec::new(), 0);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while ticks < 3 && Instant::now() < deadline {
-        match lines.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                ticks += usize::from(line.contains("kafka"));
-                out.push(line);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    // SAFETY: sends SIGTERM to the child we just started (it has not been waited for).
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
-    out.extend(lines.iter());
-    let all = format!("{}\n{}", out.join("\n"), errors.join().unwrap());
+    let (status, out) = sigterm_after(&mut child, &lines, 3, "kafka");
+    let all = format!("{out}\n{}", errors.join().unwrap());
     assert_eq!(status.code(), Some(130), "{all}");
     let r = Report::load(&report).expect("the report is written on SIGTERM");
     assert!(r.meta.interrupted, "the report says the run was cut short");
@@ -586,23 +598,7 @@ fn sigterm_stops_a_headless_capacity_search_and_keeps_its_report_and_logs() {
         .unwrap();
     let lines = lines_of(child.stdout.take().unwrap());
     // Two measured steps, then SIGTERM in the middle of the search.
-    let (mut out, mut steps) = (Vec::new(), 0);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while steps < 2 && Instant::now() < deadline {
-        match lines.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                steps += usize::from(line.contains("capacity nats step"));
-                out.push(line);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    // SAFETY: sends SIGTERM to the child we just started (it has not been waited for).
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
-    out.extend(lines.iter());
-    let all = out.join("\n");
+    let (status, all) = sigterm_after(&mut child, &lines, 2, "capacity nats step");
     assert_eq!(status.code(), Some(130), "{all}");
     let r = Report::load(&report).expect("the report is written when a search is stopped");
     assert!(r.meta.interrupted, "{all}");

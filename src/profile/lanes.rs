@@ -151,20 +151,19 @@ impl Profile {
             table.extend(changes.clone());
             table
         };
+        let read = |e: toml::de::Error| fail(first_key(&changes), e.message().into());
         let settings = match kind {
             LaneKind::Kafka => {
-                let table = merged(toml::Table::try_from(kafka).unwrap_or_default());
-                let k: KafkaSettings = table
+                let k: KafkaSettings = merged(toml::Table::try_from(kafka).unwrap_or_default())
                     .try_into()
-                    .map_err(|e: toml::de::Error| fail(first_key(&changes), e.message().into()))?;
+                    .map_err(read)?;
                 k.validate().map_err(|(key, m)| fail(key.into(), m))?;
                 BrokerSettings::Kafka(k)
             }
             LaneKind::Nats => {
-                let table = merged(toml::Table::try_from(nats).unwrap_or_default());
-                let n: NatsSettings = table
+                let n: NatsSettings = merged(toml::Table::try_from(nats).unwrap_or_default())
                     .try_into()
-                    .map_err(|e: toml::de::Error| fail(first_key(&changes), e.message().into()))?;
+                    .map_err(read)?;
                 n.validate().map_err(|(key, m)| fail(key.into(), m))?;
                 BrokerSettings::Nats(n)
             }
