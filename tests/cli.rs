@@ -744,3 +744,42 @@ fn atomic_batches_commit_on_both_kinds_and_every_message_has_the_commits_ack() {
         text(&o)
     );
 }
+
+#[test]
+fn idempotent_kafka_and_deduplicating_nats_publish_every_message_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = TestNames::new("idem");
+    let profile = dir.path().join("idem.toml");
+    let settings = format!(
+        "[kafka]\ntopic = \"{}\"\nenable_idempotence = true\npartitioner = \"murmur2_random\"\n\
+         [nats]\nstream = \"{}\"\nsubject = \"{}\"\ndedup = true\n",
+        names.topic, names.stream, names.subject
+    );
+    std::fs::write(&profile, settings).unwrap();
+    let report = dir.path().join("idem-report.toml");
+    let b = testkit::shared();
+    let o = Command::new(env!("CARGO_BIN_EXE_pubduel"))
+        .args(["--headless", "--profile", profile.to_str().unwrap()])
+        .args(["--report", report.to_str().unwrap(), "--e2e"])
+        .args(["--duration", "4s", "--warmup", "1s", "--rate", "500"])
+        .env("PUBDUEL_KAFKA", b.kafka_addr())
+        .env("PUBDUEL_NATS", b.nats_url())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let r = Report::load(&report).unwrap();
+    let kafka = r.brokers.kafka.as_ref().unwrap();
+    assert!(
+        kafka.enable_idempotence,
+        "the report says idempotence was on"
+    );
+    assert_eq!(kafka.partitioner.as_deref(), Some("murmur2_random"));
+    assert!(r.brokers.nats.as_ref().unwrap().dedup);
+    for l in &r.phases[0].lanes {
+        assert!(
+            l.acked > 1000 && l.acked == l.sent && l.errors == 0,
+            "{l:?}"
+        );
+        assert_eq!((l.missing, l.duplicates), (Some(0), Some(0)), "{l:?}");
+    }
+}

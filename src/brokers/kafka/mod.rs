@@ -28,6 +28,17 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+/// librdkafka's partitioners.
+const PARTITIONERS: [&str; 7] = [
+    "random",
+    "consistent",
+    "consistent_random",
+    "murmur2",
+    "murmur2_random",
+    "fnv1a",
+    "fnv1a_random",
+];
+
 /// Distinct message keys the lane rotates through.
 const KEYS: u64 = 64;
 /// How long setup waits for the broker to answer.
@@ -60,6 +71,14 @@ pub struct KafkaSettings {
     pub max_in_flight: u32,
     /// `compression.type`: none, gzip, snappy, lz4, zstd.
     pub compression: String,
+    /// `enable.idempotence`: the broker drops a retried duplicate and keeps each partition in
+    /// order. librdkafka's default is false, the Java client's (since Kafka 3.0) true; the report
+    /// shows which was in force.
+    pub enable_idempotence: bool,
+    /// librdkafka's `partitioner` for keyed messages (its default, `consistent_random`, when
+    /// absent): random, consistent, consistent_random, murmur2, murmur2_random (the Java
+    /// client's), fnv1a, fnv1a_random.
+    pub partitioner: Option<String>,
     /// `message.timeout.ms`: how long librdkafka retries before it reports a failed delivery.
     pub message_timeout_ms: u32,
     /// Keep librdkafka's own queue limits instead of setting them above max-pending.
@@ -104,6 +123,8 @@ impl Default for KafkaSettings {
             batch_size: None,
             max_in_flight: 5,
             compression: "none".into(),
+            enable_idempotence: false,
+            partitioner: None,
             message_timeout_ms: 10_000,
             native_defaults: false,
             security_protocol: SecurityProtocol::Plaintext,
@@ -161,6 +182,28 @@ impl KafkaSettings {
         }
         if self.max_in_flight < 1 {
             return Err(("max_in_flight", "must be at least 1".into()));
+        }
+        if self.enable_idempotence && !["all", "-1"].contains(&self.acks.as_str()) {
+            let msg = format!(
+                "needs acks = all (librdkafka refuses it with acks = {})",
+                self.acks
+            );
+            return Err(("enable_idempotence", msg));
+        }
+        if self.enable_idempotence && self.max_in_flight > 5 {
+            let msg = format!(
+                "needs max_in_flight of 5 or less, got {}",
+                self.max_in_flight
+            );
+            return Err(("enable_idempotence", msg));
+        }
+        if let Some(p) = self
+            .partitioner
+            .as_deref()
+            .filter(|p| !PARTITIONERS.contains(p))
+        {
+            let msg = format!("must be one of {}, got `{p}`", PARTITIONERS.join(", "));
+            return Err(("partitioner", msg));
         }
         if self.topic.is_empty() {
             return Err(("topic", "must not be empty".into()));
@@ -223,6 +266,7 @@ impl KafkaSettings {
         c.set("acks", &self.acks)
             .set("linger.ms", self.linger_ms.to_string())
             .set("compression.type", &self.compression)
+            .set("enable.idempotence", self.enable_idempotence.to_string())
             .set("message.timeout.ms", self.message_timeout_ms.to_string())
             .set(
                 "max.in.flight.requests.per.connection",
@@ -234,6 +278,9 @@ impl KafkaSettings {
             .set("reconnect.backoff.max.ms", "1000");
         if let Some(b) = self.batch_size {
             c.set("batch.size", b.to_string());
+        }
+        if let Some(p) = &self.partitioner {
+            c.set("partitioner", p);
         }
         if !self.native_defaults {
             // pubduel's own max-pending is the limit; keep librdkafka's queue out of the way.
@@ -582,5 +629,37 @@ mod tests {
         };
         assert_eq!(s.validate().unwrap_err().0, "acks");
         assert!(KafkaSettings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn idempotence_and_the_partitioner_are_checked_and_set() {
+        let key = |s: KafkaSettings| s.validate().unwrap_err().0;
+        let idem = |acks: &str, max_in_flight| KafkaSettings {
+            enable_idempotence: true,
+            acks: acks.into(),
+            max_in_flight,
+            ..KafkaSettings::default()
+        };
+        assert!(idem("all", 5).validate().is_ok());
+        assert_eq!(key(idem("1", 5)), "enable_idempotence");
+        assert_eq!(key(idem("all", 6)), "enable_idempotence");
+        let bad = KafkaSettings {
+            partitioner: Some("round-robin".into()),
+            ..KafkaSettings::default()
+        };
+        assert_eq!(key(bad), "partitioner");
+        let good = KafkaSettings {
+            partitioner: Some("murmur2_random".into()),
+            ..idem("all", 5)
+        };
+        let c = good.producer_config().unwrap();
+        assert_eq!(c.get("partitioner"), Some("murmur2_random"));
+        assert_eq!(c.get("enable.idempotence"), Some("true"));
+        let off = KafkaSettings::default().producer_config().unwrap();
+        assert_eq!(
+            off.get("enable.idempotence"),
+            Some("false"),
+            "librdkafka's default, said"
+        );
     }
 }

@@ -101,7 +101,9 @@ pub const INLINE_SECRETS: [(&str, &str); 3] = [
 
 /// librdkafka properties that typed keys of `[kafka]` set: refused in `[kafka.properties]`, so a
 /// setting has one place (and a password is never written in the profile).
-const TYPED_PROPERTIES: [(&str, &str); 9] = [
+const TYPED_PROPERTIES: [(&str, &str); 11] = [
+    ("enable.idempotence", "enable_idempotence"),
+    ("partitioner", "partitioner"),
     ("security.protocol", "security_protocol"),
     ("sasl.mechanisms", "sasl_mechanism"),
     ("sasl.mechanism", "sasl_mechanism"),

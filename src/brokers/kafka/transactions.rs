@@ -67,7 +67,9 @@ impl Transactions {
     async fn make(&self) -> Result<Arc<TxProducer>, BrokerError> {
         let mut c = self.settings.producer_config()?;
         let id = format!("pubduel-{}-{}", self.settings.topic, std::process::id());
-        c.set("transactional.id", &id).set("acks", "all");
+        c.set("transactional.id", &id)
+            .set("acks", "all")
+            .set("enable.idempotence", "true");
         let p: TxProducer = c.create().map_err(|e| setup_error(e.to_string()))?;
         let p = Arc::new(p);
         let init = Arc::clone(&p);

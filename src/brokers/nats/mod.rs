@@ -80,6 +80,10 @@ pub struct NatsSettings {
     pub storage: Storage,
     /// Replicas of a newly created stream.
     pub replicas: u32,
+    /// Give every message a `Nats-Msg-Id`, so the stream drops a duplicate within its
+    /// duplicate window (the server's default, two minutes), as a deduplicating producer does.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dedup: bool,
     /// `async`: a newly created stream acks before it writes (R1 file streams only).
     #[serde(skip_serializing_if = "PersistMode::is_default")]
     pub persist_mode: PersistMode,
@@ -123,6 +127,7 @@ impl Default for NatsSettings {
             subject: "pubduel.bench".into(),
             storage: Storage::File,
             replicas: 1,
+            dedup: false,
             persist_mode: PersistMode::Default,
             max_bytes: 1 << 30,
             ack_timeout_ms: 10_000,
@@ -235,6 +240,8 @@ pub struct NatsPublisher {
     settings: NatsSettings,
     /// The server's version, from its INFO.
     server_version: String,
+    /// What makes this connection's message ids its own (with `dedup`).
+    id_prefix: String,
 }
 
 /// The async-nats release built in (checked against Cargo.lock by a test).
@@ -279,6 +286,7 @@ pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, Brok
         .build(client);
     create_stream(&js, settings).await?;
     Ok(Arc::new(NatsPublisher {
+        id_prefix: format!("{:016x}", rand::random::<u64>()),
         server_version: js.client().server_info().version,
         js,
         status,
@@ -537,12 +545,20 @@ impl Publisher for NatsPublisher {
 
     fn submit(&self, msg: &Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
         let payload = msg.payload.clone();
+        let seq = msg.seq;
         async move {
-            let ack = self
-                .js
-                .publish(self.settings.subject.clone(), payload)
-                .await
-                .map_err(|e| BrokerError::Publish(e.to_string()))?;
+            let subject = self.settings.subject.clone();
+            let ack = if self.settings.dedup {
+                let mut headers = async_nats::HeaderMap::new();
+                let id = format!("{}-{seq}", self.id_prefix);
+                headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
+                self.js
+                    .publish_with_headers(subject, headers, payload)
+                    .await
+            } else {
+                self.js.publish(subject, payload).await
+            }
+            .map_err(|e| BrokerError::Publish(e.to_string()))?;
             let fut: AckFuture = async move {
                 ack.await
                     .map(|_| Instant::now())
