@@ -186,7 +186,7 @@ async fn bare_loop(publisher: Arc<dyn Publisher>, stop: Arc<AtomicBool>, kind: K
             _ => fixed.clone(),
         };
         let ack = publisher
-            .submit(&Message { seq, payload })
+            .submit(&Message::plain(seq, payload))
             .await
             .expect("the fake takes every message");
         if matches!(kind, Kind::Bare) {
@@ -220,6 +220,7 @@ fn run_engine(
         rate: 0,
         message_size: SIZE,
         batch: 64,
+        ..Knobs::default()
     };
     let setup = LaneSetup {
         name: "fake".into(),
@@ -234,6 +235,7 @@ fn run_engine(
         e2e_grace: Duration::from_secs(2),
         precise: false,
         analyse: no_analysis(),
+        payload: None,
     };
     let engine = rt
         .block_on(Engine::start(vec![setup], config))

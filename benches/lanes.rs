@@ -271,6 +271,7 @@ fn run_pubduel(
         rate: 0,
         message_size: load.size,
         batch: 64,
+        ..Knobs::default()
     };
     let setup = LaneSetup {
         name: publisher.name().to_string(),
@@ -285,6 +286,7 @@ fn run_pubduel(
         e2e_grace: Duration::from_secs(2),
         precise: false,
         analyse: pubduel::metrics::no_analysis(),
+        payload: None,
     };
     let engine = rt
         .block_on(Engine::start(vec![setup], config))

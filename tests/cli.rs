@@ -54,6 +54,7 @@ const SHIPPED_PROFILES: &[&str] = &[
     "latency",
     "linger",
     "replicated",
+    "seed-envelope",
     "seed-extreme",
     "seed-high",
     "seed-low",
@@ -782,4 +783,48 @@ fn idempotent_kafka_and_deduplicating_nats_publish_every_message_once() {
         );
         assert_eq!((l.missing, l.duplicates), (Some(0), Some(0)), "{l:?}");
     }
+}
+
+#[test]
+fn real_shaped_messages_headers_keys_and_a_payload_file_arrive_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let envelope = dir.path().join("envelope.json");
+    std::fs::write(
+        &envelope,
+        br#"{"aggregate_id":"order-42","event_type":"OrderPlaced"}"#,
+    )
+    .unwrap();
+    let report = dir.path().join("shape.toml");
+    let o = pubduel_on_brokers(dir.path(), "shape")
+        .args([
+            "--headless",
+            "--e2e",
+            "--headers",
+            "4",
+            "--header-size",
+            "24",
+        ])
+        .args(["--keys", "100", "--payload", envelope.to_str().unwrap()])
+        .args(["--rate", "500", "--duration", "4s", "--warmup", "1s"])
+        .args(["--report", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let r = Report::load(&report).unwrap();
+    for l in &r.phases[0].lanes {
+        assert!(l.acked > 1000 && l.errors == 0, "{l:?}");
+        assert_eq!(
+            (l.missing, l.duplicates),
+            (Some(0), Some(0)),
+            "{}: {l:?}",
+            l.name
+        );
+        assert!(
+            l.stages["e2e"].count > 500,
+            "timed by the stamp header: {l:?}"
+        );
+    }
+    let o = pubduel(&["--payload", "/nonexistent/envelope.json", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--payload"), "{}", text(&o));
 }

@@ -81,6 +81,7 @@ async fn every_ack_strategy_publishes_on_both_lanes() {
             rate: 0,
             message_size: 128,
             batch: 16,
+            ..Knobs::default()
         };
         let cfg = shared_config(knobs, &format!("ack-{ack}"));
         let phases = run_until(&cfg, Duration::from_millis(500), |l| {

@@ -53,6 +53,7 @@ pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
             keep_intervals: cfg.export.any(),
             precise: cfg.precise,
             analyse: analyser(cfg),
+            payload: cfg.payload.clone(),
             ..EngineConfig::default()
         },
     )

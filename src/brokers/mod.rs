@@ -32,8 +32,9 @@ pub type AckFuture = BoxFuture<'static, AckResult>;
 /// client thread, so it must be quick and must not block.
 pub type Settle = Box<dyn FnOnce(AckResult) + Send + Sync>;
 
-/// Called by an end-to-end consumer for every message it receives, with the receipt time.
-pub type OnMessage = Arc<dyn Fn(&[u8], Instant) + Send + Sync>;
+/// Called by an end-to-end consumer for every message it receives: its payload, the value of
+/// its stamp header if it has one, and the receipt time.
+pub type OnMessage = Arc<dyn Fn(&[u8], Option<&[u8]>, Instant) + Send + Sync>;
 
 /// A consumer that has been set up and is ready to be driven until its token is cancelled.
 pub type ConsumerTask = BoxFuture<'static, ()>;
@@ -164,8 +165,68 @@ impl BrokerError {
 pub struct Message {
     /// Sequence number within the lane.
     pub seq: u64,
-    /// Payload, `message_size` bytes.
+    /// Payload, `message_size` bytes, or the payload file's.
     pub payload: Bytes,
+    /// Headers and keys, when the knobs ask for them; `None` for plain messages.
+    pub shape: Option<Arc<Shape>>,
+    /// The end-to-end stamp's header value, when it travels in a header.
+    pub stamp: Option<String>,
+}
+
+impl Message {
+    /// A plain message: a payload, no headers, the lane's own keys.
+    pub fn plain(seq: u64, payload: Bytes) -> Message {
+        Message {
+            seq,
+            payload,
+            shape: None,
+            stamp: None,
+        }
+    }
+
+    /// The key index of this message: `None` for the lane's own way, `Some(None)` for no key.
+    pub fn key(&self) -> Option<Option<u64>> {
+        let keys = self.shape.as_ref()?.keys?;
+        Some((keys > 0).then(|| self.seq % u64::from(keys)))
+    }
+
+    /// The headers to send: the shape's, then the stamp's.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        let shape = self.shape.iter().flat_map(|s| s.headers.iter());
+        let stamp = self.stamp.iter().map(|v| (STAMP_HEADER, v.as_str()));
+        shape.map(|(k, v)| (k.as_str(), v.as_str())).chain(stamp)
+    }
+
+    /// Whether there is any header to send.
+    pub fn has_headers(&self) -> bool {
+        self.stamp.is_some() || self.shape.as_ref().is_some_and(|s| !s.headers.is_empty())
+    }
+}
+
+/// The name of the header that carries the end-to-end stamp when it travels in a header.
+pub const STAMP_HEADER: &str = "Pubduel-Stamp";
+
+/// What the messages of a phase carry besides their payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shape {
+    /// Headers, name and value.
+    pub headers: Vec<(String, String)>,
+    /// Distinct keys (see [`crate::vocab::Knobs::keys`]).
+    pub keys: Option<u32>,
+}
+
+impl Shape {
+    /// The shape `headers`, `header_size` and `keys` ask for; `None` for plain messages.
+    pub fn of(headers: u32, header_size: u32, keys: Option<u32>) -> Option<Shape> {
+        if headers == 0 && keys.is_none() {
+            return None;
+        }
+        let value = "x".repeat(header_size as usize);
+        let headers = (0..headers)
+            .map(|i| (format!("X-Pubduel-{i}"), value.clone()))
+            .collect();
+        Some(Shape { headers, keys })
+    }
 }
 
 /// A publishing target. Implementations must be cheap to call from many tasks at once.

@@ -89,7 +89,9 @@ impl BrokerSettings {
                     n.stream = format!("{}_{token}", n.stream);
                 }
                 if !set("subject") {
-                    n.subject = format!("{}.{name}", n.subject);
+                    // A sibling of the subject, not a child: the keyed form of the default
+                    // lane's subject (`subject.KEY`) must not take in this lane's messages.
+                    n.subject = format!("{}-{name}", n.subject);
                 }
             }
         }
@@ -141,7 +143,7 @@ mod tests {
         };
         assert_eq!(
             (own.stream.as_str(), own.subject.as_str()),
-            ("PUBDUEL_MEM_R1", "pubduel.bench.mem-r1")
+            ("PUBDUEL_MEM_R1", "pubduel.bench-mem-r1")
         );
     }
 

@@ -95,6 +95,10 @@ pub struct RunArgs {
     /// Warm-up left out of each phase's percentiles, e.g. 2s, 0s.
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub warmup: Option<Duration>,
+    /// Send this file's bytes as every message (e.g. a JSON envelope); the message size is then
+    /// the file's, and the end-to-end timing travels in a header.
+    #[arg(long, value_name = "FILE")]
+    pub payload: Option<PathBuf>,
     /// Consume in the same process and record end-to-end latency.
     #[arg(long)]
     pub e2e: bool,

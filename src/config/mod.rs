@@ -47,6 +47,8 @@ pub struct RunConfig {
     pub asserts: Vec<Threshold>,
     /// Files streamed while the run goes on.
     pub export: ExportPaths,
+    /// The payload file's bytes, sent as every message, if one was given.
+    pub payload: Option<bytes::Bytes>,
 }
 
 /// One lane of a run, resolved.
@@ -150,6 +152,10 @@ impl RunConfig {
         asserts.extend(profile.thresholds().unwrap_or_default());
         check_assert_lanes(&asserts, &profile)?;
         check_outputs(args)?;
+        let payload = match args.payload.as_ref().or(profile.payload.as_ref()) {
+            Some(p) => Some(crate::profile::read_payload(p).map_err(|m| flag_error("payload", m))?),
+            None => None,
+        };
         Ok(RunConfig {
             profile_name: profile_name(args, &profile),
             profile_path: args.profile.clone(),
@@ -167,6 +173,7 @@ impl RunConfig {
                 hlog: args.hlog.clone(),
                 series: args.series.clone(),
             },
+            payload,
         })
     }
 }

@@ -79,9 +79,14 @@ impl E2eTracker {
         }
     }
 
-    /// Handles one consumed payload received at `at`.
-    pub(crate) fn on_message(&self, payload: &[u8], at: Instant) {
-        let Some(stamp) = self.payloads.parse(payload) else {
+    /// Handles one consumed message received at `at`: its stamp is in its stamp header, if it
+    /// has one, else at the start of its payload.
+    pub(crate) fn on_message(&self, payload: &[u8], stamp: Option<&[u8]>, at: Instant) {
+        let stamp = match stamp {
+            Some(h) => self.payloads.parse_header(h),
+            None => self.payloads.parse(payload),
+        };
+        let Some(stamp) = stamp else {
             return;
         };
         let counters = &self.metrics.counters;
@@ -126,16 +131,23 @@ mod tests {
         let t = E2eTracker::new(payloads.clone(), Arc::clone(&metrics));
         let start = epoch + Duration::from_millis(1);
         let p = payloads.build(64, 9, start, None);
-        t.on_message(&p, start + Duration::from_millis(3));
-        t.on_message(&p, start + Duration::from_millis(4));
-        t.on_message(b"not ours", start);
+        t.on_message(&p, None, start + Duration::from_millis(3));
+        t.on_message(&p, None, start + Duration::from_millis(4));
+        t.on_message(b"not ours", None, start);
+        // A file's payload with the stamp in a header: message 10, timed the same way.
+        let file = PayloadBuilder::new(256, epoch, 3).with_file(Some("{\"a\":1}".into()));
+        let (body, stamp) = file.build_message(64, 10, start, None, false);
+        assert_eq!(&body[..], b"{\"a\":1}", "the file's bytes, untouched");
+        t.on_message(&body, stamp.as_deref().map(str::as_bytes), start);
+        t.on_message(&body, Some(b"zz"), start);
         let v = metrics.counters.values();
-        assert_eq!((v.received, v.duplicates), (1, 1));
-        assert_eq!(metrics.e2e.counts(0).unwrap().received, 1);
+        assert_eq!((v.received, v.duplicates), (2, 1));
+        assert_eq!(metrics.e2e.counts(0).unwrap().received, 2);
         let mut set = StageSet::default();
         metrics.recorders.drain_into(&mut set);
         let s = set.summary(Stage::E2e).unwrap();
         assert!((2990..=3010).contains(&s.max_us), "{}", s.max_us);
+        assert_eq!(s.count, 2);
     }
 
     #[test]

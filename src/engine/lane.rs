@@ -5,7 +5,7 @@ use super::schedule::Schedule;
 use super::shared::{LaneShared, PhaseOrders};
 use super::ticket::{complete_owned, Gate, Pending};
 use super::worker;
-use crate::brokers::Publisher;
+use crate::brokers::{Publisher, Shape};
 use crate::metrics::{Dedicated, LaneMetrics, Recorder};
 use crate::vocab::{AckStrategy, KnobChange, Knobs, PhaseMode};
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -184,6 +184,7 @@ fn state(knobs: Knobs, paused: bool, now: Instant, precise: bool) -> PhaseOrders
     let schedule = (open && !paused).then(|| Arc::new(Schedule::new(now, knobs.rate, precise)));
     PhaseOrders {
         knobs,
+        shape: Shape::of(knobs.headers, knobs.header_size, knobs.keys).map(Arc::new),
         paused,
         schedule,
     }

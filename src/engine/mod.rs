@@ -61,6 +61,8 @@ pub struct EngineConfig {
     pub precise: bool,
     /// What the phases' numbers mean: the analysis the run hands down (none by default).
     pub analyse: Analyser,
+    /// The bytes every message carries instead of filler, if a payload file was given.
+    pub payload: Option<bytes::Bytes>,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -86,6 +88,7 @@ impl Default for EngineConfig {
             e2e_grace: E2E_GRACE,
             precise: false,
             analyse: no_analysis(),
+            payload: None,
         }
     }
 }
@@ -215,7 +218,10 @@ impl Engine {
         }
         let cancel = CancellationToken::new();
         let payloads: Vec<PayloadBuilder> = (0..setups.len())
-            .map(|_| PayloadBuilder::new(knobs::limits::MAX_MESSAGE_SIZE as usize, epoch, nonce))
+            .map(|_| {
+                PayloadBuilder::new(knobs::limits::MAX_MESSAGE_SIZE as usize, epoch, nonce)
+                    .with_file(config.payload.clone())
+            })
             .collect();
         let consumers = if config.e2e {
             // Their own token: they outlive publishing by the end-of-run grace.
@@ -286,8 +292,9 @@ async fn start_consumers(
     let mut consumers = Vec::new();
     for ((setup, metrics), payloads) in setups.iter().zip(store.lanes()).zip(payloads) {
         let tracker = Arc::new(E2eTracker::new(payloads.clone(), Arc::clone(metrics)));
-        let on_message: OnMessage =
-            Arc::new(move |p: &[u8], at: Instant| tracker.on_message(p, at));
+        let on_message: OnMessage = Arc::new(move |p: &[u8], stamp: Option<&[u8]>, at: Instant| {
+            tracker.on_message(p, stamp, at)
+        });
         let task = setup
             .publisher
             .consume(on_message, cancel.child_token())

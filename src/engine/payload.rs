@@ -21,12 +21,14 @@ pub struct Stamp {
     pub intended_ns: u64,
 }
 
-/// Builds payloads of a given size from a fixed block of incompressible filler.
+/// Builds payloads of a given size from a fixed block of incompressible filler, or sends the
+/// bytes of a payload file.
 #[derive(Clone)]
 pub struct PayloadBuilder {
     filler: Bytes,
     epoch: Instant,
     nonce: u32,
+    file: Option<Bytes>,
 }
 
 impl PayloadBuilder {
@@ -46,7 +48,51 @@ impl PayloadBuilder {
             filler: Bytes::from(filler),
             epoch,
             nonce,
+            file: None,
         }
+    }
+
+    /// Sends `file`'s bytes as every payload, whatever the message size.
+    pub fn with_file(mut self, file: Option<Bytes>) -> PayloadBuilder {
+        self.file = file;
+        self
+    }
+
+    /// Whether every payload is a file's bytes (which the stamp must not touch).
+    pub fn has_file(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// A payload and, when the stamp goes in a header (`in_header`, or a payload file), the
+    /// header's value: the stamp in hex.
+    pub fn build_message(
+        &self,
+        size: usize,
+        seq: u64,
+        start: Instant,
+        intended: Option<Instant>,
+        in_header: bool,
+    ) -> (Bytes, Option<String>) {
+        if !in_header && self.file.is_none() {
+            return (self.build(size, seq, start, intended), None);
+        }
+        let stamp = self.build(HEADER_LEN, seq, start, intended);
+        let hex: String = stamp.iter().map(|b| format!("{b:02x}")).collect();
+        let payload = match &self.file {
+            Some(f) => f.clone(),
+            None => self.filler.slice(..size.min(self.filler.len())),
+        };
+        (payload, Some(hex))
+    }
+
+    /// Reads a stamp header of this run; `None` for anything else.
+    pub fn parse_header(&self, hex: &[u8]) -> Option<Stamp> {
+        let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+        let bytes: Option<Vec<u8>> = hex
+            .chunks(2)
+            .map(|p| Some(digit(*p.first()?)? << 4 | digit(*p.get(1)?)?))
+            .collect();
+        self.parse(&bytes?)
     }
 
     /// The run nonce stamped into every header.

@@ -3,7 +3,7 @@
 use super::payload::PayloadBuilder;
 use super::schedule::Schedule;
 use super::ticket::{Gate, Pending};
-use crate::brokers::Publisher;
+use crate::brokers::{Publisher, Shape};
 use crate::metrics::LaneMetrics;
 use crate::vocab::Knobs;
 use std::sync::atomic::AtomicU64;
@@ -14,6 +14,8 @@ use tokio::sync::mpsc;
 /// the open-loop schedule.
 pub(crate) struct PhaseOrders {
     pub(crate) knobs: Knobs,
+    /// The headers and keys the knobs ask for (`None`: plain messages).
+    pub(crate) shape: Option<Arc<Shape>>,
     pub(crate) paused: bool,
     pub(crate) schedule: Option<Arc<Schedule>>,
 }

@@ -24,6 +24,7 @@ fn config() -> EngineConfig {
         e2e_grace: Duration::from_secs(2),
         precise: false,
         analyse: crate::metrics::no_analysis(),
+        payload: None,
     }
 }
 

@@ -207,9 +207,13 @@ async fn prepare(
     let seq = shared.seq.fetch_add(1, Relaxed);
     ticket.numbered(seq);
     let size = state.knobs.message_size as usize;
+    let in_header = state.knobs.headers > 0;
+    let (payload, stamp) = (shared.payloads).build_message(size, seq, start, intended, in_header);
     let msg = Message {
         seq,
-        payload: shared.payloads.build(size, seq, start, intended),
+        payload,
+        shape: state.shape.clone(),
+        stamp,
     };
     Ok((ticket, permit, msg))
 }

@@ -35,6 +35,9 @@ pub struct Profile {
     pub e2e: Option<bool>,
     /// Spin the last microseconds before each open-loop slot (precise pacing, costs CPU).
     pub precise: Option<bool>,
+    /// A file whose bytes every message carries (e.g. a JSON envelope), relative to the
+    /// profile's folder; the message size is then the file's.
+    pub payload: Option<PathBuf>,
     /// Lanes to run, by name (`kafka` and `nats` when absent).
     pub lanes: Option<Vec<String>>,
     /// The knobs for every lane, at the top level of the file.
@@ -68,6 +71,31 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::E
     parse_duration(&s)
         .map(Some)
         .map_err(serde::de::Error::custom)
+}
+
+/// Largest payload file: the brokers' default limits (Kafka's `message.max.bytes`, NATS's
+/// `max_payload`) are about 1 MiB.
+pub const MAX_PAYLOAD_FILE: u64 = 1024 * 1024;
+
+/// The bytes of payload file `path`, or why it cannot be one.
+pub fn read_payload(path: &Path) -> Result<bytes::Bytes, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a file", path.display()));
+    }
+    if meta.len() > MAX_PAYLOAD_FILE {
+        return Err(format!(
+            "{} is {} bytes, larger than the brokers' default message limit ({MAX_PAYLOAD_FILE})",
+            path.display(),
+            meta.len()
+        ));
+    }
+    if meta.len() == 0 {
+        return Err(format!("{} is empty", path.display()));
+    }
+    std::fs::read(path)
+        .map(bytes::Bytes::from)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// A duration that does not parse.
@@ -127,8 +155,9 @@ impl fmt::Display for ProfileError {
 impl std::error::Error for ProfileError {}
 
 /// Top-level keys besides the knobs (which come from [`KnobLayer::KEYS`]).
-const OTHER_KEYS: [&str; 12] = [
+const OTHER_KEYS: [&str; 13] = [
     "name",
+    "payload",
     "description",
     "duration",
     "warmup",
@@ -182,7 +211,13 @@ impl Profile {
         };
         let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
         check_keys(&table).map_err(at)?;
-        let profile: Profile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+        let mut profile: Profile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+        let folder = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let (Some(p), Some(dir)) = (profile.payload.as_mut(), folder) {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        }
         profile.validate().map_err(at)?;
         Ok(profile)
     }
@@ -206,6 +241,9 @@ impl Profile {
             n.validate().map_err(|e| Fault::in_section("nats", e))?;
         }
         self.validate_lanes()?;
+        if let Some(p) = &self.payload {
+            read_payload(p).map_err(|m| Fault::top(("payload", m)))?;
+        }
         let lanes: Vec<(String, Knobs)> = (self.lane_names().into_iter())
             .map(|name| {
                 let k = self.lane_knobs(&name).over(knobs);

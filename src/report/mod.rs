@@ -342,6 +342,9 @@ impl ReportKnobs {
             rate: Some(k.rate),
             message_size: Some(k.message_size),
             batch: Some(k.batch),
+            headers: (k.headers > 0).then_some(k.headers),
+            header_size: (k.headers > 0).then_some(k.header_size),
+            keys: k.keys,
         }
     }
 
@@ -363,6 +366,9 @@ impl ReportKnobs {
             keep(&mut common.rate, k.rate);
             keep(&mut common.message_size, k.message_size);
             keep(&mut common.batch, k.batch);
+            keep(&mut common.headers, k.headers);
+            keep(&mut common.header_size, k.header_size);
+            keep(&mut common.keys, k.keys);
         }
         common
     }

@@ -184,6 +184,15 @@ pub struct ReportKnobs {
     /// Batch size for the batch strategy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<u32>,
+    /// Headers per message, when there were any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<u32>,
+    /// Bytes of each header's value, when there were headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_size: Option<u32>,
+    /// Distinct keys, when the knob was set (0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<u32>,
 }
 
 /// Latency of one stage, in microseconds.

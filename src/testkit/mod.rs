@@ -569,6 +569,7 @@ impl TestNames {
             steps: Vec::new(),
             asserts: Vec::new(),
             export: Default::default(),
+            payload: None,
         }
     }
 }

@@ -61,6 +61,7 @@ fn dashboard_lane(name: &str, ack_us: u64, submit_us: u64, permit_us: u64) -> La
             rate: 600,
             message_size: 256,
             batch: 64,
+            ..Knobs::default()
         },
         total: CounterValues {
             sent: 61_000,

@@ -89,6 +89,21 @@ pub struct Knobs {
     pub message_size: u32,
     /// Messages per batch for the `batch` strategy.
     pub batch: u32,
+    /// Headers per message (0: none); the end-to-end timing then travels in one more.
+    #[serde(default)]
+    pub headers: u32,
+    /// Bytes of each header's value.
+    #[serde(default = "default_header_size")]
+    pub header_size: u32,
+    /// Distinct message keys: Kafka record keys, and for NATS the last token of the subject.
+    /// `None`: the lane's own way (Kafka rotates 64 keys, NATS publishes to one subject);
+    /// `Some(0)`: no key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<u32>,
+}
+
+fn default_header_size() -> u32 {
+    16
 }
 
 impl Default for Knobs {
@@ -100,6 +115,9 @@ impl Default for Knobs {
             rate: 1000,
             message_size: 256,
             batch: 64,
+            headers: 0,
+            header_size: default_header_size(),
+            keys: None,
         }
     }
 }
@@ -129,6 +147,15 @@ pub struct KnobLayer {
     /// Messages per batch for the batch strategy.
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
     pub batch: Option<u32>,
+    /// Headers per message (0: none); the end-to-end timing then travels in a header too.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
+    pub headers: Option<u32>,
+    /// Bytes of each header's value.
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
+    pub header_size: Option<u32>,
+    /// Distinct message keys: Kafka record keys, NATS subject tokens (0: no key).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
+    pub keys: Option<u32>,
 }
 
 /// A knob's value on the command line: a whole number, 0 or more (the range is checked later).
@@ -150,6 +177,9 @@ impl KnobLayer {
         "rate",
         "message_size",
         "batch",
+        "headers",
+        "header_size",
+        "keys",
     ];
 
     /// `base` with this layer's values on top.
@@ -161,6 +191,9 @@ impl KnobLayer {
             rate: self.rate.unwrap_or(base.rate),
             message_size: self.message_size.unwrap_or(base.message_size),
             batch: self.batch.unwrap_or(base.batch),
+            headers: self.headers.unwrap_or(base.headers),
+            header_size: self.header_size.unwrap_or(base.header_size),
+            keys: self.keys.or(base.keys),
         }
     }
 
@@ -173,6 +206,9 @@ impl KnobLayer {
             rate: Some(k.rate),
             message_size: Some(k.message_size),
             batch: Some(k.batch),
+            headers: Some(k.headers),
+            header_size: Some(k.header_size),
+            keys: k.keys,
         }
     }
 }
@@ -189,6 +225,12 @@ pub mod limits {
     pub const MAX_BATCH: u32 = 100_000;
     /// Highest rate per lane.
     pub const MAX_RATE: u64 = 10_000_000;
+    /// Most headers per message.
+    pub const MAX_HEADERS: u32 = 64;
+    /// Longest header value.
+    pub const MAX_HEADER_SIZE: u32 = 4096;
+    /// Most distinct keys.
+    pub const MAX_KEYS: u32 = 1_000_000;
 }
 
 impl Knobs {
@@ -221,6 +263,14 @@ impl Knobs {
             MAX_MESSAGE_SIZE.into(),
         )?;
         range("batch", self.batch.into(), 1, MAX_BATCH.into())?;
+        range("headers", self.headers.into(), 0, MAX_HEADERS.into())?;
+        range(
+            "header_size",
+            self.header_size.into(),
+            1,
+            MAX_HEADER_SIZE.into(),
+        )?;
+        range("keys", self.keys.unwrap_or(0).into(), 0, MAX_KEYS.into())?;
         range("rate", self.rate, 0, MAX_RATE)?;
         Ok(())
     }
@@ -236,8 +286,14 @@ impl Knobs {
             "concurrency {}  max-pending {}  ack {}  rate {}  size {}B",
             self.concurrency, self.max_pending, self.ack, rate, self.message_size
         );
-        if self.ack == AckStrategy::Batch {
+        if matches!(self.ack, AckStrategy::Batch | AckStrategy::Atomic) {
             s.push_str(&format!("  batch {}", self.batch));
+        }
+        if self.headers > 0 {
+            s.push_str(&format!("  headers {}x{}B", self.headers, self.header_size));
+        }
+        if let Some(k) = self.keys {
+            s.push_str(&format!("  keys {k}"));
         }
         s
     }
@@ -360,7 +416,10 @@ mod tests {
             .filter_map(|a| a.get_long().map(|l| l.replace('-', "_")))
             .collect();
         assert_eq!(flags, KnobLayer::KEYS);
-        let every = KnobLayer::of(&Knobs::default());
+        let every = KnobLayer::of(&Knobs {
+            keys: Some(8),
+            ..Knobs::default()
+        });
         let text = toml::to_string(&every).unwrap();
         let keys: Vec<&str> = text.lines().filter_map(|l| l.split(" = ").next()).collect();
         assert_eq!(keys, KnobLayer::KEYS);

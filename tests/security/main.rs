@@ -129,10 +129,7 @@ fn dry_run(dir: &Path, text: &str, env: &[(&str, &str)]) -> String {
 /// Publishes `n` messages through `p` and waits for every ack.
 async fn publish_acked(p: &dyn Publisher, n: u64) {
     for seq in 0..n {
-        let msg = Message {
-            seq,
-            payload: bytes::Bytes::from_static(b"secured"),
-        };
+        let msg = Message::plain(seq, bytes::Bytes::from_static(b"secured"));
         let ack = p.submit(&msg).await.expect("the client takes the message");
         ack.await.expect("the broker acks the message");
     }

@@ -8,7 +8,7 @@ pub use security::{is_secret, SaslMechanism, SecurityProtocol, INLINE_SECRETS};
 
 use super::{
     AckFuture, AckResult, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage,
-    Publisher, Settle,
+    Publisher, Settle, STAMP_HEADER,
 };
 use futures::future::{BoxFuture, FutureExt};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -16,7 +16,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message as _;
+use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
@@ -461,10 +461,29 @@ async fn create_topic(
 impl KafkaPublisher {
     /// Hands a message to librdkafka; on failure the delivery comes back with the error.
     fn send(&self, msg: &Message, delivery: Delivery) -> Result<(), (BrokerError, Delivery)> {
-        let key = &self.keys[(msg.seq % KEYS) as usize];
-        let record = BaseRecord::with_opaque_to(&self.settings.topic, Box::new(delivery))
-            .key(key.as_str())
+        let owned;
+        let key = match msg.key() {
+            None => Some(self.keys[(msg.seq % KEYS) as usize].as_str()),
+            Some(None) => None,
+            Some(Some(k)) => {
+                owned = format!("key-{k}");
+                Some(owned.as_str())
+            }
+        };
+        let mut record = BaseRecord::with_opaque_to(&self.settings.topic, Box::new(delivery))
             .payload(msg.payload.as_ref());
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        if msg.has_headers() {
+            let headers = msg.headers().fold(OwnedHeaders::new(), |h, (k, v)| {
+                h.insert(Header {
+                    key: k,
+                    value: Some(v),
+                })
+            });
+            record = record.headers(headers);
+        }
         self.producer.send(record).map_err(|(e, record)| {
             let err = match e {
                 KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => {
@@ -575,7 +594,15 @@ impl Publisher for KafkaPublisher {
                     tokio::select! {
                         _ = cancel.cancelled() => break,
                         m = consumer.recv() => match m {
-                            Ok(m) => on_message(m.payload().unwrap_or_default(), Instant::now()),
+                            Ok(m) => {
+                                let stamp = m.headers().and_then(|h| {
+                                    (0..h.count())
+                                        .map(|i| h.get(i))
+                                        .find(|x| x.key == STAMP_HEADER)
+                                        .and_then(|x| x.value)
+                                });
+                                on_message(m.payload().unwrap_or_default(), stamp, Instant::now())
+                            }
                             Err(e) => {
                                 tracing::warn!("kafka consumer: {e}");
                                 tokio::time::sleep(Duration::from_millis(50)).await;

@@ -6,6 +6,7 @@ pub use security::INLINE_SECRETS;
 
 use super::{
     AckFuture, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage, Publisher,
+    STAMP_HEADER,
 };
 use crate::vocab::AckStrategy;
 use async_nats::jetstream::{self, consumer, stream};
@@ -308,6 +309,31 @@ pub fn server_at_least(version: &str, (major, minor): (u32, u32)) -> bool {
 static BATCH_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl NatsPublisher {
+    /// The subject of `msg`: the lane's, with the message's key as its last token when the
+    /// knobs ask for keys.
+    fn subject_of(&self, msg: &Message) -> async_nats::Subject {
+        match msg.key() {
+            Some(Some(k)) => format!("{}.{k}", self.settings.subject).into(),
+            _ => self.settings.subject.as_str().into(),
+        }
+    }
+
+    /// The headers of `msg` (its shape's, its stamp, and with `dedup` its message id), if any.
+    fn headers_of(&self, msg: &Message) -> Option<async_nats::HeaderMap> {
+        if !msg.has_headers() && !self.settings.dedup {
+            return None;
+        }
+        let mut headers = async_nats::HeaderMap::new();
+        for (k, v) in msg.headers() {
+            headers.insert(k, v);
+        }
+        if self.settings.dedup {
+            let id = format!("{}-{}", self.id_prefix, msg.seq);
+            headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
+        }
+        Some(headers)
+    }
+
     /// Publishes `batch` as one atomic batch (ADR-50): every message but the last as a plain
     /// publish carrying the batch id and its sequence, the last with the commit header through
     /// JetStream, whose ack is the batch's.
@@ -323,7 +349,7 @@ impl NatsPublisher {
         let subject = self.settings.subject.clone();
         let mut commit = None;
         for (i, msg) in batch.into_iter().enumerate() {
-            let mut headers = async_nats::HeaderMap::new();
+            let mut headers = self.headers_of(&msg).unwrap_or_default();
             headers.insert(NATS_BATCH_ID, id.as_str());
             headers.insert(NATS_BATCH_SEQUENCE, (i + 1).to_string().as_str());
             if i + 1 < n {
@@ -424,7 +450,8 @@ async fn create_stream(
 ) -> Result<(), BrokerError> {
     let config = stream::Config {
         name: settings.stream.clone(),
-        subjects: vec![settings.subject.clone()],
+        // The subject, and its keyed form (`subject.KEY`) for the `keys` knob.
+        subjects: vec![settings.subject.clone(), format!("{}.>", settings.subject)],
         storage: match settings.storage {
             Storage::File => stream::StorageType::File,
             Storage::Memory => stream::StorageType::Memory,
@@ -545,18 +572,15 @@ impl Publisher for NatsPublisher {
 
     fn submit(&self, msg: &Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
         let payload = msg.payload.clone();
-        let seq = msg.seq;
+        let (subject, headers) = (self.subject_of(msg), self.headers_of(msg));
         async move {
-            let subject = self.settings.subject.clone();
-            let ack = if self.settings.dedup {
-                let mut headers = async_nats::HeaderMap::new();
-                let id = format!("{}-{seq}", self.id_prefix);
-                headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
-                self.js
-                    .publish_with_headers(subject, headers, payload)
-                    .await
-            } else {
-                self.js.publish(subject, payload).await
+            let ack = match headers {
+                Some(headers) => {
+                    self.js
+                        .publish_with_headers(subject, headers, payload)
+                        .await
+                }
+                None => self.js.publish(subject, payload).await,
             }
             .map_err(|e| BrokerError::Publish(e.to_string()))?;
             let fut: AckFuture = async move {
@@ -583,7 +607,10 @@ impl Publisher for NatsPublisher {
                 .map_err(|e| setup_error(format!("consumer stream: {e}")))?;
             let consumer = stream
                 .create_consumer(consumer::pull::OrderedConfig {
-                    filter_subject: self.settings.subject.clone(),
+                    filter_subjects: vec![
+                        self.settings.subject.clone(),
+                        format!("{}.>", self.settings.subject),
+                    ],
                     deliver_policy: consumer::DeliverPolicy::New,
                     ..Default::default()
                 })
@@ -598,7 +625,10 @@ impl Publisher for NatsPublisher {
                     tokio::select! {
                         _ = cancel.cancelled() => break,
                         m = messages.next() => match m {
-                            Some(Ok(m)) => on_message(&m.payload, Instant::now()),
+                            Some(Ok(m)) => {
+                                let stamp = m.headers.as_ref().and_then(|h| h.get(STAMP_HEADER));
+                                on_message(&m.payload, stamp.map(|v| v.as_str().as_bytes()), Instant::now())
+                            }
                             Some(Err(e)) => tracing::warn!("nats consumer: {e}"),
                             None => break,
                         },
