@@ -12,7 +12,7 @@
 # (~/.cache/pubduel/kafka-tools-$KAFKA_VERSION/libs). Needs python3 (tomllib), java 17+, go, mvn.
 #
 #   benches/peers.sh                               # ~10 min: every mode, 2 rounds of 10 s runs
-#   PEERS_SECS=5 PEERS_ROUNDS=1 benches/peers.sh   # a quick look, ~4 min
+#   PEERS_SECS=5 PEERS_ROUNDS=1 benches/peers.sh   # a quick look, ~3 min
 #   PEERS_MODES="nats-async kafka-async" benches/peers.sh
 #
 # Knobs (environment):
@@ -275,14 +275,21 @@ run_side() {
   fi
   read -r tput p50 <<<"$out"
   record "$mode" "$side" "$RUN" "$tput" "$p50"
-  printf '  %-12s %-8s run %2d: %12.0f msg/s   p50 %10.0f us\n' "$mode" "$side" "$RUN" "$tput" "$p50"
+  local note=
+  if [ "$side" = peer ] && [ "$mode" != kafka-sync ]; then
+    note=$(awk -v n="$PEER_MSGS" -v r="$tput" 'BEGIN { printf "  (%d messages, ~%.1f s)", n, n / r }')
+    # the next peer run of this mode sized on this one's rate: a busy machine moves it a lot
+    PEER_MSGS=$(count_for "$tput" "$PEER_MULTIPLE" "$SECS")
+  fi
+  printf '  %-12s %-8s run %2d: %12.0f msg/s   p50 %10.0f us%s\n' "$mode" "$side" "$RUN" "$tput" "$p50" "$note"
 }
 
 # peer messages for about SECS seconds at RATE msg/s, rounded up to a multiple of $2.
 count_for() { python3 -c 'import math, sys; r, m, s = float(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]); print(max(m, math.ceil(r * s / m) * m))' "$1" "$2" "$3"; }
 
 # calibrate MODE: a short peer run, not recorded, that warms up broker and client and sets PEER_MSGS
-# so that the peer's runs last about SECS seconds (kafka-sync: a warm-up only).
+# so that the peer's next run lasts about SECS seconds (each peer run then sizes the next one);
+# kafka-sync runs at a fixed rate, so there it is a warm-up only.
 calibrate() {
   local mode=$1 out rate
   RUN=$((RUN + 1))
