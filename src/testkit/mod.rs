@@ -265,6 +265,7 @@ offsets.topic.replication.factor={rf}
 offsets.topic.num.partitions=1
 transaction.state.log.replication.factor={rf}
 transaction.state.log.min.isr={isr}
+transaction.state.log.num.partitions=1
 share.coordinator.state.topic.replication.factor={rf}
 share.coordinator.state.topic.min.isr={isr}
 group.initial.rebalance.delay.ms=0
