@@ -65,6 +65,7 @@ impl PayloadBuilder {
 
     /// A payload and, when the stamp goes in a header (`in_header`, or a payload file), the
     /// header's value: the stamp in hex.
+    #[inline]
     pub fn build_message(
         &self,
         size: usize,
@@ -101,6 +102,7 @@ impl PayloadBuilder {
     }
 
     /// A payload of `size` bytes; it carries a header when `size` leaves room for one.
+    #[inline]
     pub fn build(&self, size: usize, seq: u64, start: Instant, intended: Option<Instant>) -> Bytes {
         let size = size.min(self.filler.len());
         if size < HEADER_LEN {

@@ -52,7 +52,10 @@ pub(crate) async fn run(
         }
         let step = match state.knobs.ack {
             AckStrategy::Batch => batch(&shared, &state, &rec, &mut state_rx, &cancel).await,
-            AckStrategy::Atomic => atomic(&shared, &state, &rec, &mut state_rx, &cancel).await,
+            // Boxed: its batch-sized future would otherwise make every worker's larger.
+            AckStrategy::Atomic => {
+                Box::pin(atomic(&shared, &state, &rec, &mut state_rx, &cancel)).await
+            }
             strategy => one(&shared, &state, &rec, &mut state_rx, &cancel, strategy).await,
         };
         match step {
@@ -191,31 +194,51 @@ async fn prepare(
     state_rx: &mut watch::Receiver<Arc<PhaseOrders>>,
     cancel: &CancellationToken,
 ) -> Result<(Ticket, Duration, Message), Interrupt> {
-    let intended = match &state.schedule {
-        // Biased: new knobs (or a pause) win over a slot that is already due, so no message goes
-        // out under the old knobs once they changed.
-        Some(schedule) => Some(tokio::select! {
-            biased;
-            _ = cancel.cancelled() => return Err(Interrupt::Cancelled),
-            _ = state_rx.changed() => return Err(Interrupt::KnobsChanged),
-            slot = schedule.next_slot() => slot,
-        }),
-        None => None,
-    };
+    let intended = slot(state, state_rx, cancel).await?;
     let start = Instant::now();
     let (mut ticket, permit) = acquire(shared, cancel, start, intended).await?;
+    let msg = message(shared, state, &mut ticket, start, intended);
+    Ok((ticket, permit, msg))
+}
+
+/// Waits for the next schedule slot (open loop; at once in closed loop), unless new knobs or
+/// the end come first. Biased: new knobs (or a pause) win over a slot that is already due, so
+/// no message goes out under the old knobs once they changed.
+async fn slot(
+    state: &PhaseOrders,
+    state_rx: &mut watch::Receiver<Arc<PhaseOrders>>,
+    cancel: &CancellationToken,
+) -> Result<Option<Instant>, Interrupt> {
+    let Some(schedule) = &state.schedule else {
+        return Ok(None);
+    };
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(Interrupt::Cancelled),
+        _ = state_rx.changed() => Err(Interrupt::KnobsChanged),
+        slot = schedule.next_slot() => Ok(Some(slot)),
+    }
+}
+
+/// Numbers the next message of the lane and builds it, as the phase's knobs say.
+fn message(
+    shared: &LaneShared,
+    state: &PhaseOrders,
+    ticket: &mut Ticket,
+    start: Instant,
+    intended: Option<Instant>,
+) -> Message {
     let seq = shared.seq.fetch_add(1, Relaxed);
     ticket.numbered(seq);
     let size = state.knobs.message_size as usize;
     let in_header = state.knobs.headers > 0;
     let (payload, stamp) = (shared.payloads).build_message(size, seq, start, intended, in_header);
-    let msg = Message {
+    Message {
         seq,
         payload,
         shape: state.shape.clone(),
         stamp,
-    };
-    Ok((ticket, permit, msg))
+    }
 }
 
 /// Waits for the schedule slot (open loop) and a permit, then submits one message.
@@ -229,7 +252,15 @@ async fn submit(
     cancel: &CancellationToken,
     inline: bool,
 ) -> Result<Option<Pending>, Interrupt> {
-    let (mut ticket, permit, msg) = prepare(shared, state, state_rx, cancel).await?;
+    // The steps of `prepare`, here without a future of their own: this is the hot path.
+    let intended = if state.schedule.is_some() {
+        slot(state, state_rx, cancel).await?
+    } else {
+        None
+    };
+    let start = Instant::now();
+    let (mut ticket, permit) = acquire(shared, cancel, start, intended).await?;
+    let msg = message(shared, state, &mut ticket, start, intended);
     if shared
         .client_cap
         .is_some_and(|cap| shared.metrics.counters.in_flight() >= cap)
