@@ -97,20 +97,8 @@ install_kafka_tools() {
   pd_note "fetching kafka-tools $KAFKA_VERSION from Maven Central into $KTOOLS_DIR (about 45 MB)..."
   mkdir -p "$PD_CACHE"
   tmp=$(mktemp -d "$KTOOLS_DIR.partial.XXXXXX")
-  cat >"$tmp/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
-  <groupId>pubduel</groupId><artifactId>kafka-tools</artifactId><version>1</version><packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
-  </dependencies>
-</project>
-POM
-  if ! mvn -B -q -f "$tmp/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$tmp/libs" >"$tmp/mvn.log" 2>&1; then
-    tail -20 "$tmp/mvn.log" >&2
-    echo "peers: could not fetch kafka-tools $KAFKA_VERSION (log: $tmp/mvn.log)" >&2
-    return 1
-  fi
+  local deps="<dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>"
+  mvn_copy_jars "$tmp" kafka-tools "$deps" "kafka-tools $KAFKA_VERSION" || return 1
   [ -f "$KTOOLS_DIR/.done" ] && { rm -rf "$tmp"; return 0; }
   chmod 755 "$tmp"
   rm -rf "$KTOOLS_DIR"

@@ -74,6 +74,27 @@ nats_check_version() {
 
 java_major() { java -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p'; }
 
+# mvn_copy_jars DIR NAME DEPENDENCIES WHAT: fetches the <dependency> elements DEPENDENCIES and
+# their runtime dependencies from Maven Central into DIR/libs (a throwaway pom named NAME in DIR);
+# on failure prints the end of the log, naming WHAT, and returns 1.
+mvn_copy_jars() {
+  local dir=$1 name=$2 deps=$3 what=$4
+  cat >"$dir/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+  <groupId>pubduel</groupId><artifactId>$name</artifactId><version>1</version><packaging>pom</packaging>
+  <dependencies>
+    $deps
+  </dependencies>
+</project>
+POM
+  if ! mvn -B -q -f "$dir/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$dir/libs" >"$dir/mvn.log" 2>&1; then
+    tail -20 "$dir/mvn.log" >&2
+    echo "could not fetch $what from Maven Central (log: $dir/mvn.log)" >&2
+    return 1
+  fi
+}
+
 # install_kafka: assembles Apache Kafka $KAFKA_VERSION from Maven Central into the cache, once.
 install_kafka() {
   local dir=$PD_KAFKA_CACHE tmp
@@ -87,22 +108,10 @@ install_kafka() {
   pd_note "fetching Apache Kafka $KAFKA_VERSION from Maven Central into $dir (about 45 MB, a minute or so)..."
   mkdir -p "$PD_CACHE"
   tmp=$(mktemp -d "$dir.partial.XXXXXX")
-  cat >"$tmp/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
-  <groupId>pubduel</groupId><artifactId>kafka-broker</artifactId><version>1</version><packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+  local deps="<dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>$PD_LOG4J_VERSION</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$PD_LOG4J_VERSION</version></dependency>
-  </dependencies>
-</project>
-POM
-  if ! mvn -B -q -f "$tmp/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$tmp/libs" >"$tmp/mvn.log" 2>&1; then
-    tail -20 "$tmp/mvn.log" >&2
-    echo "could not fetch Apache Kafka $KAFKA_VERSION from Maven Central (log: $tmp/mvn.log)" >&2
-    return 1
-  fi
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$PD_LOG4J_VERSION</version></dependency>"
+  mvn_copy_jars "$tmp" kafka-broker "$deps" "Apache Kafka $KAFKA_VERSION" || return 1
   # WARN everywhere, but KafkaRaftServer at INFO: its "Kafka Server started" line says it is ready.
   cat >"$tmp/log4j2.properties" <<'LOG'
 appender.c.type = Console
