@@ -26,6 +26,17 @@ if [ -n "${PUBDUEL_NATS_SERVER:-}" ]; then
   [ -x "$PUBDUEL_NATS_SERVER" ] || { echo "PUBDUEL_NATS_SERVER=$PUBDUEL_NATS_SERVER is not an executable" >&2; exit 1; }
 else
   install_nats
+  # $PD_CACHE/bin/nats-server is the default version's, whatever an older install left there.
+  if [ "$NATS_VERSION" = "$PD_NATS_DEFAULT" ] && [ -x "$PD_NATS_CACHE" ] \
+    && [ "$(readlink "$PD_NATS_LEGACY" 2>/dev/null)" != "$PD_NATS_CACHE" ]; then
+    mkdir -p "${PD_NATS_LEGACY%/*}"
+    if [ -f "$PD_NATS_LEGACY" ] && [ ! -L "$PD_NATS_LEGACY" ]; then # an older install's copy: kept
+      old=$PD_CACHE/nats-server-$(nats_version_of "$PD_NATS_LEGACY")/nats-server
+      [ -x "$old" ] || { mkdir -p "${old%/*}" && mv -f "$PD_NATS_LEGACY" "$old" && pd_say "moved $PD_NATS_LEGACY to $old"; }
+    fi
+    ln -sfn "$PD_NATS_CACHE" "$PD_NATS_LEGACY"
+    pd_say "linked $PD_NATS_LEGACY to $PD_NATS_CACHE"
+  fi
 fi
 
 nats=$(nats_server_bin) || { echo "no nats-server found after the install" >&2; exit 1; }

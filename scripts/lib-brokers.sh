@@ -10,14 +10,16 @@
 #   root         ${PUBDUEL_CACHE:-$HOME/.cache/pubduel}
 #   Apache Kafka $root/kafka-$KAFKA_VERSION/{libs/*.jar,log4j2.properties,.done}  (from Maven Central)
 #   nats-server  $root/nats-server-$NATS_VERSION/nats-server                     (go install)
-# ($root/bin/nats-server is where installs before the versioned folders put nats-server: one of the
-# selected version is copied from there instead of being built again.)
+#   $root/bin/nats-server: a link to the default version's, for PATH (the user-level checks put
+#   $root/bin first); installs before the versioned folders kept a copy there, which is taken
+#   instead of building the same version again.
 # Which binaries run: Kafka from $PUBDUEL_KAFKA_HOME, else the cache of $KAFKA_VERSION; nats-server
 # from $PUBDUEL_NATS_SERVER, else the cache of $NATS_VERSION, else PATH.
 
 PD_CACHE=${PUBDUEL_CACHE:-$HOME/.cache/pubduel}
 KAFKA_VERSION=${KAFKA_VERSION:-4.4.0}
-NATS_VERSION=${NATS_VERSION:-v2.15.3}
+PD_NATS_DEFAULT=v2.15.3
+NATS_VERSION=${NATS_VERSION:-$PD_NATS_DEFAULT}
 case "$NATS_VERSION" in v*) ;; *) NATS_VERSION=v$NATS_VERSION ;; esac # 2.12.3 means v2.12.3
 PD_LOG4J_VERSION=2.24.3
 PD_KAFKA_CACHE=$PD_CACHE/kafka-$KAFKA_VERSION

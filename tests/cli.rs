@@ -699,6 +699,8 @@ fn atomic_batches_commit_on_both_kinds_and_every_message_has_the_commits_ack() {
             "0",
         ])
         .args(["--concurrency", "2", "--duration", "8s", "--warmup", "1s"])
+        // Shaped messages too: a transaction's records carry their headers and keys.
+        .args(["--e2e", "--headers", "2", "--keys", "5"])
         .args(["--report", report.to_str().unwrap()])
         .output()
         .unwrap();
@@ -712,6 +714,8 @@ fn atomic_batches_commit_on_both_kinds_and_every_message_has_the_commits_ack() {
             l.acked, l.sent,
             "{name}: every message of a committed batch is acked"
         );
+        assert_eq!(l.missing, Some(0), "{name}: every message arrives: {l:?}");
+        assert!(l.stages["e2e"].count > 100, "{name}: stamped in a header");
         let ack = &l.stages["ack"];
         assert!(ack.p50_us >= l.stages["submit"].p50_us, "{name}: {ack:?}");
     }
@@ -745,6 +749,60 @@ fn atomic_batches_commit_on_both_kinds_and_every_message_has_the_commits_ack() {
         "Kafka transactions take any batch: {}",
         text(&o)
     );
+}
+
+#[test]
+fn fast_batches_on_nats_ack_every_message_or_name_the_server_that_cannot() {
+    // Kafka has no fast mode: refused before anything runs, naming the strategy.
+    let o = pubduel(&["--lanes", "kafka", "--ack", "fast", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("fast"), "{}", text(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("fast.toml");
+    let o = pubduel_on_brokers(dir.path(), "fast")
+        .args(["--headless", "--lanes", "nats", "--ack", "fast"])
+        .args([
+            "--batch",
+            "500",
+            "--max-outstanding-acks",
+            "2",
+            "--rate",
+            "0",
+        ])
+        .args([
+            "--concurrency",
+            "2",
+            "--duration",
+            "4s",
+            "--warmup",
+            "1s",
+            "--e2e",
+        ])
+        .args(["--report", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let version = testkit::nats_server_version().unwrap();
+    if !pubduel::brokers::nats::server_at_least(&version, (2, 14)) {
+        // An older server (CI's previous pair): refused before anything runs, naming it.
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            text(&o).contains("2.14") && text(&o).contains(&version),
+            "{}",
+            text(&o)
+        );
+        return;
+    }
+    assert!(o.status.success(), "{}", text(&o));
+    let r = Report::load(&report).unwrap();
+    let l = &r.phases[0].lanes[0];
+    assert!(l.acked > 1000 && l.errors == 0, "{l:?}");
+    assert_eq!(
+        l.acked, l.sent,
+        "every message is covered by a flow ack or the commit"
+    );
+    assert_eq!((l.missing, l.duplicates), (Some(0), Some(0)), "{l:?}");
+    let (submit, ack) = (&l.stages["submit"], &l.stages["ack"]);
+    assert!(ack.p50_us > submit.p50_us, "acks come by the flow: {ack:?}");
 }
 
 #[test]

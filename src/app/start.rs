@@ -14,10 +14,20 @@ use std::time::SystemTime;
 
 /// Connects every lane of `cfg` at once and returns them ready to run.
 pub async fn connect_lanes(cfg: &RunConfig) -> Result<Vec<LaneSetup>, BrokerError> {
-    let connects = cfg.lanes.iter().map(|lane| async move {
+    let connects = cfg.lanes.iter().enumerate().map(|(i, lane)| async move {
+        let publisher = cfg.broker(lane).connect().await?;
+        // A strategy this server cannot do (an older nats-server's `fast`) is refused now,
+        // not found out mid-run; the `a` key skips them.
+        let asked = std::iter::once(lane.knobs.ack).chain(cfg.steps.iter().map(|s| s.knobs[i].ack));
+        if let Some((ack, why)) = asked.filter_map(|a| Some((a, publisher.lacks(a)?))).next() {
+            return Err(BrokerError::Setup {
+                lane: lane.kind.as_str(),
+                detail: format!("lane `{}` cannot publish with ack {ack}: {why}", lane.name),
+            });
+        }
         Ok::<_, BrokerError>(LaneSetup {
             name: lane.name.clone(),
-            publisher: cfg.broker(lane).connect().await?,
+            publisher,
             knobs: lane.knobs,
         })
     });

@@ -1,7 +1,9 @@
 //! An in-process publisher for unit tests of the engine and for overhead benchmarks.
 //! It never stands in for a broker in an integration test.
 
-use super::{AckFuture, BrokerError, ConsumerTask, Message, OnMessage, Publisher};
+use super::{
+    AckFuture, BrokerError, ConsumerTask, FastBatch, FastFlow, Message, OnMessage, Publisher,
+};
 use futures::future::{self, BoxFuture, FutureExt};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -22,6 +24,8 @@ pub struct FakePublisher {
     pub service_rate: u64,
     /// Messages submitted.
     pub submitted: AtomicU64,
+    /// Fast batches closed before their last message.
+    pub fast_closed: Arc<AtomicU64>,
     /// When the server is free again (bookkeeping of `service_rate`; leave it default).
     pub busy_until: parking_lot::Mutex<Option<Instant>>,
 }
@@ -94,8 +98,17 @@ impl Publisher for FakePublisher {
         future::ready(Ok(ack)).boxed()
     }
 
-    fn supports(&self, _ack: crate::vocab::AckStrategy) -> bool {
-        true
+    fn lacks(&self, _ack: crate::vocab::AckStrategy) -> Option<String> {
+        None
+    }
+
+    /// Every message acked after `ack_delay`, as a flow of one; `fast_closed` counts the batches
+    /// closed before their last message.
+    fn open_fast(&self, _flow: FastFlow) -> Result<Box<dyn FastBatch>, BrokerError> {
+        Ok(Box::new(FakeFast {
+            ack_delay: self.ack_delay,
+            closed: Arc::clone(&self.fast_closed),
+        }))
     }
 
     /// A batch is acked as a whole, when its last message would be.
@@ -120,5 +133,32 @@ impl Publisher for FakePublisher {
             detail: "the fake publisher has no consumer".into(),
         }))
         .boxed()
+    }
+}
+
+/// The fake's fast batch: each message acked after the delay.
+struct FakeFast {
+    ack_delay: Duration,
+    closed: Arc<AtomicU64>,
+}
+
+impl FastBatch for FakeFast {
+    fn add<'a>(
+        &'a mut self,
+        _msg: &'a Message,
+        _last: bool,
+    ) -> BoxFuture<'a, Result<AckFuture, BrokerError>> {
+        let delay = self.ack_delay;
+        let ack: AckFuture = async move {
+            tokio::time::sleep(delay).await;
+            Ok(Instant::now())
+        }
+        .boxed();
+        future::ready(Ok(ack)).boxed()
+    }
+
+    fn close(&mut self) -> BoxFuture<'_, ()> {
+        self.closed.fetch_add(1, Relaxed);
+        future::ready(()).boxed()
     }
 }

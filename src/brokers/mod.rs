@@ -9,7 +9,7 @@ pub mod nats;
 pub mod secret;
 mod settings;
 
-pub use settings::{is_default_lane, refuses, BrokerSettings, NATS_ATOMIC_MAX};
+pub use settings::{is_default_lane, refuses, BrokerSettings, KAFKA_NO_FAST, NATS_ATOMIC_MAX};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -229,6 +229,32 @@ impl Shape {
     }
 }
 
+/// How a fast-ingest batch runs: its length and how many flow acks may be due before the
+/// publisher waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FastFlow {
+    /// Messages in the batch; the last commits it.
+    pub batch: u32,
+    /// Flow acks that may be due before [`FastBatch::add`] waits for one.
+    pub max_outstanding_acks: u32,
+}
+
+/// One fast-ingest batch: messages go out one after another, in order, from one task.
+pub trait FastBatch: Send {
+    /// Publishes `msg` as the batch's next message (`last`: its commit) and returns once the
+    /// client has it and the server's flow lets the next one go (the `submit` stage), with a
+    /// future for the flow ack (or the commit's ack) that covers it.
+    fn add<'a>(
+        &'a mut self,
+        msg: &'a Message,
+        last: bool,
+    ) -> BoxFuture<'a, Result<AckFuture, BrokerError>>;
+
+    /// Ends a batch that stopped before its last message: the server commits what it has, and
+    /// the messages not yet acked get their ack (or their error) from that commit.
+    fn close(&mut self) -> BoxFuture<'_, ()>;
+}
+
 /// A publishing target. Implementations must be cheap to call from many tasks at once.
 pub trait Publisher: Send + Sync + 'static {
     /// Lane name (`kafka`, `nats`).
@@ -245,10 +271,12 @@ pub trait Publisher: Send + Sync + 'static {
         None
     }
 
-    /// Whether the lane can publish with `ack`: every client waits for acks in the plain ways;
-    /// an all-or-nothing batch (`atomic`) needs [`Publisher::submit_atomic`].
-    fn supports(&self, ack: AckStrategy) -> bool {
-        ack != AckStrategy::Atomic
+    /// Why the lane cannot publish with `ack`, naming what it lacks; `None` when it can. Every
+    /// client waits for acks in the plain ways; an all-or-nothing batch (`atomic`) needs
+    /// [`Publisher::submit_atomic`], a fast-ingest batch (`fast`) [`Publisher::open_fast`].
+    fn lacks(&self, ack: AckStrategy) -> Option<String> {
+        matches!(ack, AckStrategy::Atomic | AckStrategy::Fast)
+            .then(|| format!("{} has no {ack} batches", self.name()))
     }
 
     /// Hands `msgs` to the client as one all-or-nothing batch and returns once it has taken
@@ -257,6 +285,16 @@ pub trait Publisher: Send + Sync + 'static {
         let _ = msgs;
         let e = BrokerError::Publish(format!("{} has no atomic batches", self.name()));
         Box::pin(async move { Err(e) })
+    }
+
+    /// Opens a fast-ingest batch of `flow.batch` messages, published one at a time through
+    /// [`FastBatch::add`]. Only called when [`Publisher::lacks`] has nothing against `fast`.
+    fn open_fast(&self, flow: FastFlow) -> Result<Box<dyn FastBatch>, BrokerError> {
+        let _ = flow;
+        Err(BrokerError::Publish(format!(
+            "{} has no fast batches",
+            self.name()
+        )))
     }
 
     /// What was measured: the client library's version and, where the client learns it, the

@@ -32,9 +32,15 @@ pub fn refuses(kind: LaneKind, knobs: &Knobs) -> Option<(&'static str, String)> 
                 knobs.batch
             ),
         )),
+        (LaneKind::Kafka, AckStrategy::Fast) => Some(("ack", KAFKA_NO_FAST.into())),
         _ => None,
     }
 }
+
+/// Why a Kafka lane cannot take `fast`.
+pub const KAFKA_NO_FAST: &str = "a Kafka lane has no `fast` ack strategy: fast-ingest batch \
+     publish is NATS's (nats-server 2.14+); Kafka's nearest are `async` with linger_ms and \
+     `atomic` (transactions)";
 
 /// The lane names that are also kinds: their lanes keep the section's topic, stream and subject
 /// as they are, as every profile before named lanes did.

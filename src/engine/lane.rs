@@ -42,13 +42,13 @@ impl Lane {
         let mut next = knobs.apply(change);
         if change == KnobChange::NextAck {
             for _ in 0..AckStrategy::ALL.len() {
-                if publisher.supports(next.ack) {
+                if publisher.lacks(next.ack).is_none() {
                     break;
                 }
                 next = next.apply(KnobChange::NextAck);
             }
         }
-        if publisher.supports(next.ack) {
+        if publisher.lacks(next.ack).is_none() {
             next
         } else {
             knobs

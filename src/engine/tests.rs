@@ -291,3 +291,33 @@ async fn the_next_ack_strategy_skips_those_the_client_does_not_have() {
     );
     engine.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_knobs_close_a_fast_batch_before_its_end() {
+    let fake = FakePublisher::new(Duration::from_micros(100));
+    let closed = Arc::clone(&fake.fast_closed);
+    let knobs = Knobs {
+        concurrency: 2,
+        ack: AckStrategy::Fast,
+        rate: 2_000,
+        // Far longer than the run: only a close ends a batch.
+        batch: 100_000,
+        ..Knobs::default()
+    };
+    let engine = Engine::start(setup(fake, knobs), config()).await.unwrap();
+    let h = engine.handle();
+    wait_for("messages to go out", || {
+        h.snapshot().lanes[0].phase.counts.sent > 50
+    })
+    .await;
+    assert_eq!(closed.load(Relaxed), 0, "no batch closed before new knobs");
+    h.apply(LaneTarget::All, KnobChange::Rate(Dir::Up));
+    wait_for("both batches to close", || closed.load(Relaxed) >= 2).await;
+    let phases = engine.finish().await;
+    let (sent, acked) = phases.iter().fold((0, 0), |(s, a), p| {
+        (s + p.lanes[0].counts.sent, a + p.lanes[0].counts.acked)
+    });
+    assert_eq!(acked, sent, "every message of a closed batch is acked");
+    let last = &phases.last().unwrap().lanes[0].counts;
+    assert!(last.sent > 0, "the new phase publishes too: {last:?}");
+}

@@ -3,7 +3,7 @@
 
 use super::shared::{LaneShared, PhaseOrders};
 use super::ticket::{self, complete, sleep_or_cancel, Pending, Ticket};
-use crate::brokers::{BrokerError, Message, Settle};
+use crate::brokers::{BrokerError, FastFlow, Message, Settle};
 use crate::metrics::{Counters, Dedicated, Recorder};
 use crate::vocab::AckStrategy;
 use crate::vocab::Stage;
@@ -56,6 +56,9 @@ pub(crate) async fn run(
             AckStrategy::Atomic => {
                 Box::pin(atomic(&shared, &state, &rec, &mut state_rx, &cancel)).await
             }
+            AckStrategy::Fast => {
+                Box::pin(fast(&shared, &state, &rec, &mut state_rx, &cancel)).await
+            }
             strategy => one(&shared, &state, &rec, &mut state_rx, &cancel, strategy).await,
         };
         match step {
@@ -96,7 +99,9 @@ async fn one(
             ));
         }
         // Nobody waits for this ack: dropping it gives the permit back at once.
-        AckStrategy::None | AckStrategy::Batch | AckStrategy::Atomic => drop(pending),
+        AckStrategy::None | AckStrategy::Batch | AckStrategy::Atomic | AckStrategy::Fast => {
+            drop(pending)
+        }
     }
     Ok(())
 }
@@ -185,6 +190,57 @@ async fn atomic(
         }
     }
     outcome
+}
+
+/// One fast-ingest batch of `batch` messages: each goes out as its slot and permit come, the
+/// client returns once the server's flow lets the next one go (its `submit`), and the flow ack
+/// that covers a message is its ack, taken by the collector. New knobs or the end close the batch
+/// early, so no message goes out under old knobs.
+async fn fast(
+    shared: &Arc<LaneShared>,
+    state: &PhaseOrders,
+    rec: &Recorder,
+    state_rx: &mut watch::Receiver<Arc<PhaseOrders>>,
+    cancel: &CancellationToken,
+) -> Result<(), Interrupt> {
+    let (n, max_outstanding_acks) = (state.knobs.batch, state.knobs.max_outstanding_acks);
+    let flow = FastFlow {
+        batch: n,
+        max_outstanding_acks,
+    };
+    let mut batch = match shared.publisher.open_fast(flow) {
+        Ok(b) => b,
+        Err(e) => return submit_failed(shared, e, cancel).await,
+    };
+    for i in 0..n {
+        if i > 0 && (cancel.is_cancelled() || state_rx.has_changed().unwrap_or(false)) {
+            batch.close().await;
+            return Ok(());
+        }
+        let (mut ticket, permit, msg) = match prepare(shared, state, state_rx, cancel).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                batch.close().await;
+                return Err(e);
+            }
+        };
+        match batch.add(&msg, i + 1 == n).await {
+            Ok(ack) => {
+                Counters::bump(&shared.metrics.counters.sent);
+                ticket.fly();
+                ticket.handed(rec, Instant::now(), permit);
+                if let Err(e) = shared.collector.send(Pending { ticket, ack }) {
+                    complete(&shared.metrics, rec, e.0).await;
+                }
+            }
+            Err(e) => {
+                drop(ticket);
+                batch.close().await;
+                return submit_failed(shared, e, cancel).await;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Waits for the schedule slot (open loop) and a permit, and numbers and builds the message.

@@ -155,6 +155,25 @@ pub fn kafka_home() -> Result<PathBuf, StartError> {
         })
 }
 
+/// The version of the `nats-server` the tests start (`2.15.3`), from its `--version`.
+pub fn nats_server_version() -> Result<String, StartError> {
+    let program = nats_server()?;
+    let out = std::process::Command::new(&program)
+        .arg("--version")
+        .output()
+        .map_err(|e| StartError::NotInstalled {
+            what: "nats-server",
+            looked: format!("{} ({e})", program.display()),
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .split_whitespace()
+        .last()
+        .unwrap_or("")
+        .trim_start_matches('v')
+        .to_string())
+}
+
 /// The `nats-server` program, looked for as the module documentation says;
 /// `PUBDUEL_NATS_SERVER`, when set, is the only place looked.
 pub fn nats_server() -> Result<PathBuf, StartError> {

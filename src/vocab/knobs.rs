@@ -22,17 +22,22 @@ pub enum AckStrategy {
     /// transactions): only the commit is acknowledged, so every message of a batch has the
     /// commit's ack time.
     Atomic,
+    /// A fast-ingest batch of `batch` messages (NATS 2.14+): published one after another, the
+    /// server acks every few of them (it sets how many), and the publisher holds back while
+    /// `max_outstanding_acks` flow acks are due; each message's ack is the flow ack that covers it.
+    Fast,
 }
 
 impl AckStrategy {
     /// Every strategy, in the order the `a` key cycles through them.
-    pub const ALL: [AckStrategy; 6] = [
+    pub const ALL: [AckStrategy; 7] = [
         AckStrategy::Sync,
         AckStrategy::Async,
         AckStrategy::TaskPerMessage,
         AckStrategy::Batch,
         AckStrategy::None,
         AckStrategy::Atomic,
+        AckStrategy::Fast,
     ];
 
     /// The name used on the command line, in profiles, reports and on screen.
@@ -44,6 +49,7 @@ impl AckStrategy {
             AckStrategy::Batch => "batch",
             AckStrategy::None => "none",
             AckStrategy::Atomic => "atomic",
+            AckStrategy::Fast => "fast",
         }
     }
 
@@ -87,8 +93,12 @@ pub struct Knobs {
     pub rate: u64,
     /// Payload size in bytes.
     pub message_size: u32,
-    /// Messages per batch for the `batch` strategy.
+    /// Messages per batch for the `batch`, `atomic` and `fast` strategies.
     pub batch: u32,
+    /// Flow acks a `fast` batch may have due before the publisher waits (the server sets how
+    /// many messages each covers).
+    #[serde(default = "default_outstanding_acks")]
+    pub max_outstanding_acks: u32,
     /// Headers per message (0: none); the end-to-end timing then travels in one more.
     #[serde(default)]
     pub headers: u32,
@@ -106,6 +116,10 @@ fn default_header_size() -> u32 {
     16
 }
 
+fn default_outstanding_acks() -> u32 {
+    2
+}
+
 impl Default for Knobs {
     fn default() -> Self {
         Knobs {
@@ -115,6 +129,7 @@ impl Default for Knobs {
             rate: 1000,
             message_size: 256,
             batch: 64,
+            max_outstanding_acks: default_outstanding_acks(),
             headers: 0,
             header_size: default_header_size(),
             keys: None,
@@ -135,7 +150,7 @@ pub struct KnobLayer {
     /// Un-acked messages allowed in flight per lane (pubduel's own limit, same for both lanes).
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
     pub max_pending: Option<u32>,
-    /// Ack handling: sync, async, task-per-message, batch or none.
+    /// Ack handling: sync, async, task-per-message, batch, none, atomic or fast.
     #[arg(long, value_name = "STRATEGY")]
     pub ack: Option<AckStrategy>,
     /// Target msg/s per lane; 0 = as fast as possible (closed loop).
@@ -144,9 +159,12 @@ pub struct KnobLayer {
     /// Payload size in bytes.
     #[arg(long, value_name = "BYTES", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
     pub message_size: Option<u32>,
-    /// Messages per batch for the batch strategy.
+    /// Messages per batch for the batch, atomic and fast strategies.
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
     pub batch: Option<u32>,
+    /// Flow acks a fast batch may have due before the publisher waits.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
+    pub max_outstanding_acks: Option<u32>,
     /// Headers per message (0: none); the end-to-end timing then travels in a header too.
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<u32>)]
     pub headers: Option<u32>,
@@ -177,6 +195,7 @@ impl KnobLayer {
         "rate",
         "message_size",
         "batch",
+        "max_outstanding_acks",
         "headers",
         "header_size",
         "keys",
@@ -191,6 +210,7 @@ impl KnobLayer {
             rate: self.rate.unwrap_or(base.rate),
             message_size: self.message_size.unwrap_or(base.message_size),
             batch: self.batch.unwrap_or(base.batch),
+            max_outstanding_acks: (self.max_outstanding_acks).unwrap_or(base.max_outstanding_acks),
             headers: self.headers.unwrap_or(base.headers),
             header_size: self.header_size.unwrap_or(base.header_size),
             keys: self.keys.or(base.keys),
@@ -206,6 +226,7 @@ impl KnobLayer {
             rate: Some(k.rate),
             message_size: Some(k.message_size),
             batch: Some(k.batch),
+            max_outstanding_acks: Some(k.max_outstanding_acks),
             headers: Some(k.headers),
             header_size: Some(k.header_size),
             keys: k.keys,
@@ -231,6 +252,8 @@ pub mod limits {
     pub const MAX_HEADER_SIZE: u32 = 4096;
     /// Most distinct keys.
     pub const MAX_KEYS: u32 = 1_000_000;
+    /// Most flow acks due in a fast batch (the reply subject's 16-bit field).
+    pub const MAX_OUTSTANDING_ACKS: u32 = 65_535;
 }
 
 impl Knobs {
@@ -263,6 +286,12 @@ impl Knobs {
             MAX_MESSAGE_SIZE.into(),
         )?;
         range("batch", self.batch.into(), 1, MAX_BATCH.into())?;
+        range(
+            "max_outstanding_acks",
+            self.max_outstanding_acks.into(),
+            1,
+            MAX_OUTSTANDING_ACKS.into(),
+        )?;
         range("headers", self.headers.into(), 0, MAX_HEADERS.into())?;
         range(
             "header_size",
@@ -286,8 +315,14 @@ impl Knobs {
             "concurrency {}  max-pending {}  ack {}  rate {}  size {}B",
             self.concurrency, self.max_pending, self.ack, rate, self.message_size
         );
-        if matches!(self.ack, AckStrategy::Batch | AckStrategy::Atomic) {
+        if matches!(
+            self.ack,
+            AckStrategy::Batch | AckStrategy::Atomic | AckStrategy::Fast
+        ) {
             s.push_str(&format!("  batch {}", self.batch));
+        }
+        if self.ack == AckStrategy::Fast {
+            s.push_str(&format!("  acks-out {}", self.max_outstanding_acks));
         }
         if self.headers > 0 {
             s.push_str(&format!("  headers {}x{}B", self.headers, self.header_size));
@@ -379,8 +414,9 @@ mod tests {
             assert_eq!(a.as_str().parse::<AckStrategy>().unwrap(), a);
         }
         assert_eq!(AckStrategy::None.next(), AckStrategy::Atomic);
-        assert_eq!(AckStrategy::Atomic.next(), AckStrategy::Sync);
-        assert!("fast".parse::<AckStrategy>().is_err());
+        assert_eq!(AckStrategy::Atomic.next(), AckStrategy::Fast);
+        assert_eq!(AckStrategy::Fast.next(), AckStrategy::Sync);
+        assert!("faster".parse::<AckStrategy>().is_err());
     }
 
     #[test]

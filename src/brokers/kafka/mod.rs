@@ -458,32 +458,41 @@ async fn create_topic(
     }
 }
 
+/// `record` with the payload, `key` and headers of `msg`.
+pub(super) fn shaped<'a, D: rdkafka::util::IntoOpaque>(
+    record: BaseRecord<'a, str, [u8], D>,
+    msg: &'a Message,
+    key: Option<&'a str>,
+) -> BaseRecord<'a, str, [u8], D> {
+    let mut record = record.payload(msg.payload.as_ref());
+    if let Some(key) = key {
+        record = record.key(key);
+    }
+    if msg.has_headers() {
+        let headers = msg.headers().fold(OwnedHeaders::new(), |h, (k, v)| {
+            h.insert(Header {
+                key: k,
+                value: Some(v),
+            })
+        });
+        record = record.headers(headers);
+    }
+    record
+}
+
 impl KafkaPublisher {
     /// Hands a message to librdkafka; on failure the delivery comes back with the error.
     fn send(&self, msg: &Message, delivery: Delivery) -> Result<(), (BrokerError, Delivery)> {
         let owned;
         let key = match msg.key() {
             None => Some(self.keys[(msg.seq % KEYS) as usize].as_str()),
-            Some(None) => None,
-            Some(Some(k)) => {
-                owned = format!("key-{k}");
-                Some(owned.as_str())
+            Some(k) => {
+                owned = k.map(|k| format!("key-{k}"));
+                owned.as_deref()
             }
         };
-        let mut record = BaseRecord::with_opaque_to(&self.settings.topic, Box::new(delivery))
-            .payload(msg.payload.as_ref());
-        if let Some(key) = key {
-            record = record.key(key);
-        }
-        if msg.has_headers() {
-            let headers = msg.headers().fold(OwnedHeaders::new(), |h, (k, v)| {
-                h.insert(Header {
-                    key: k,
-                    value: Some(v),
-                })
-            });
-            record = record.headers(headers);
-        }
+        let record = BaseRecord::with_opaque_to(&self.settings.topic, Box::new(delivery));
+        let record = shaped(record, msg, key);
         self.producer.send(record).map_err(|(e, record)| {
             let err = match e {
                 KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => {
@@ -519,8 +528,8 @@ impl Publisher for KafkaPublisher {
         vec![("librdkafka", rdkafka::util::get_rdkafka_version().1)]
     }
 
-    fn supports(&self, _ack: crate::vocab::AckStrategy) -> bool {
-        true
+    fn lacks(&self, ack: crate::vocab::AckStrategy) -> Option<String> {
+        (ack == crate::vocab::AckStrategy::Fast).then(|| crate::brokers::KAFKA_NO_FAST.into())
     }
 
     fn submit_atomic(&self, msgs: &[Message]) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {

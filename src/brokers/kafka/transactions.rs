@@ -2,7 +2,7 @@
 //! produce, commit). A producer holds one open transaction at a time, so batches of one lane
 //! take turns; the wait for the previous commit is part of the next batch's `submit`.
 
-use super::{setup_error, KafkaSettings, KEYS};
+use super::{setup_error, shaped, KafkaSettings, KEYS};
 use crate::brokers::{AckFuture, BrokerError, Message};
 use futures::future::FutureExt;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -44,8 +44,7 @@ impl Transactions {
             }
         };
         let (p, topic) = (Arc::clone(&producer), self.settings.topic.clone());
-        let records: Vec<(u64, bytes::Bytes)> =
-            msgs.iter().map(|m| (m.seq, m.payload.clone())).collect();
+        let records = msgs.to_vec();
         blocking(move || produce(&p, &topic, &records)).await?;
         Ok(async move {
             let p = Arc::clone(&producer);
@@ -88,18 +87,16 @@ impl Transactions {
 
 /// Begins a transaction and hands every record to librdkafka (waiting out a full queue); an
 /// error aborts the transaction.
-fn produce(
-    p: &TxProducer,
-    topic: &str,
-    records: &[(u64, bytes::Bytes)],
-) -> Result<(), BrokerError> {
+fn produce(p: &TxProducer, topic: &str, records: &[Message]) -> Result<(), BrokerError> {
     p.begin_transaction()
         .map_err(|e| BrokerError::Publish(format!("cannot begin a transaction: {e}")))?;
-    for (seq, payload) in records {
-        let key = format!("key-{}", seq % KEYS);
-        let mut record = BaseRecord::to(topic)
-            .key(key.as_str())
-            .payload(payload.as_ref());
+    for msg in records {
+        // The lane's own keys unless the knobs set them, as its other strategies do.
+        let key = match msg.key() {
+            None => Some(format!("key-{}", msg.seq % KEYS)),
+            Some(k) => k.map(|k| format!("key-{k}")),
+        };
+        let mut record = shaped(BaseRecord::to(topic), msg, key.as_deref());
         loop {
             match p.send(record) {
                 Ok(()) => break,

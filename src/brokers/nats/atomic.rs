@@ -26,10 +26,10 @@ impl NatsPublisher {
             BATCH_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         let client = self.js.client();
-        let subject = self.settings.subject.clone();
+        let subject = self.address.subject.clone();
         let mut commit = None;
         for (i, msg) in batch.into_iter().enumerate() {
-            let mut headers = self.headers_of(&msg).unwrap_or_default();
+            let mut headers = self.address.headers_of(&msg).unwrap_or_default();
             headers.insert(NATS_BATCH_ID, id.as_str());
             headers.insert(NATS_BATCH_SEQUENCE, (i + 1).to_string().as_str());
             if i + 1 < n {

@@ -1,13 +1,14 @@
 //! The NATS lane: async-nats JetStream publishes with their acks awaited as futures.
 
 mod atomic;
+mod fast;
 mod security;
 
 pub use security::INLINE_SECRETS;
 
 use super::{
-    AckFuture, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage, Publisher,
-    STAMP_HEADER,
+    AckFuture, BrokerError, BrokerStatus, ConsumerTask, Durability, FastBatch, FastFlow, Message,
+    OnMessage, Publisher, STAMP_HEADER,
 };
 use crate::vocab::AckStrategy;
 use async_nats::jetstream::{self, consumer, stream};
@@ -242,8 +243,8 @@ pub struct NatsPublisher {
     settings: NatsSettings,
     /// The server's version, from its INFO.
     server_version: String,
-    /// What makes this connection's message ids its own (with `dedup`).
-    id_prefix: String,
+    /// The subject and message ids of the lane's messages.
+    address: Arc<Address>,
 }
 
 /// The async-nats release built in (checked against Cargo.lock by a test).
@@ -288,7 +289,10 @@ pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, Brok
         .build(client);
     create_stream(&js, settings).await?;
     Ok(Arc::new(NatsPublisher {
-        id_prefix: format!("{:016x}", rand::random::<u64>()),
+        address: Arc::new(Address {
+            subject: settings.subject.clone(),
+            dedup: (settings.dedup).then(|| format!("{:016x}", rand::random::<u64>())),
+        }),
         server_version: js.client().server_info().version,
         js,
         status,
@@ -306,27 +310,34 @@ pub fn server_at_least(version: &str, (major, minor): (u32, u32)) -> bool {
     (ma, mi) >= (major, minor)
 }
 
-impl NatsPublisher {
+/// Where a lane's messages go and what names them: its subject, and with `dedup` the prefix
+/// that makes this connection's message ids its own.
+pub(super) struct Address {
+    subject: String,
+    dedup: Option<String>,
+}
+
+impl Address {
     /// The subject of `msg`: the lane's, with the message's key as its last token when the
     /// knobs ask for keys.
     fn subject_of(&self, msg: &Message) -> async_nats::Subject {
         match msg.key() {
-            Some(Some(k)) => format!("{}.{k}", self.settings.subject).into(),
-            _ => self.settings.subject.as_str().into(),
+            Some(Some(k)) => format!("{}.{k}", self.subject).into(),
+            _ => self.subject.as_str().into(),
         }
     }
 
     /// The headers of `msg` (its shape's, its stamp, and with `dedup` its message id), if any.
     fn headers_of(&self, msg: &Message) -> Option<async_nats::HeaderMap> {
-        if !msg.has_headers() && !self.settings.dedup {
+        if !msg.has_headers() && self.dedup.is_none() {
             return None;
         }
         let mut headers = async_nats::HeaderMap::new();
         for (k, v) in msg.headers() {
             headers.insert(k, v);
         }
-        if self.settings.dedup {
-            let id = format!("{}-{}", self.id_prefix, msg.seq);
+        if let Some(prefix) = &self.dedup {
+            let id = format!("{prefix}-{}", msg.seq);
             headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
         }
         Some(headers)
@@ -387,6 +398,7 @@ async fn create_stream(
     js: &jetstream::Context,
     settings: &NatsSettings,
 ) -> Result<(), BrokerError> {
+    let version = js.client().server_info().version;
     let config = stream::Config {
         name: settings.stream.clone(),
         // The subject, and its keyed form (`subject.KEY`) for the `keys` knob.
@@ -398,7 +410,9 @@ async fn create_stream(
         num_replicas: settings.replicas as usize,
         // Atomic batches need it (nats-server 2.12+); async persistence cannot have it.
         allow_atomic_publish: settings.persist_mode == PersistMode::Default
-            && server_at_least(&js.client().server_info().version, (2, 12)),
+            && server_at_least(&version, (2, 12)),
+        // Fast-ingest batches need it (nats-server 2.14+).
+        allow_batch_publish: server_at_least(&version, (2, 14)),
         persist_mode: match settings.persist_mode {
             PersistMode::Default => None,
             PersistMode::Async => Some(stream::PersistenceMode::Async),
@@ -484,14 +498,25 @@ impl Publisher for NatsPublisher {
         ]
     }
 
-    fn supports(&self, ack: AckStrategy) -> bool {
+    fn lacks(&self, ack: AckStrategy) -> Option<String> {
+        let (at, version) = (&self.settings.redacted().url, &self.server_version);
         match ack {
-            AckStrategy::Atomic => {
-                self.settings.persist_mode == PersistMode::Default
-                    && server_at_least(&self.server_version, (2, 12))
-            }
-            _ => true,
+            AckStrategy::Atomic if self.settings.persist_mode == PersistMode::Async => Some(
+                "atomic batches need a stream that acks after the write: persist_mode is `async`"
+                    .into(),
+            ),
+            AckStrategy::Atomic if !server_at_least(version, (2, 12)) => Some(format!(
+                "atomic batch publish needs nats-server 2.12 or later; the server at {at} is {version}"
+            )),
+            AckStrategy::Fast if !server_at_least(version, (2, 14)) => Some(format!(
+                "fast-ingest batch publish needs nats-server 2.14 or later; the server at {at} is {version}"
+            )),
+            _ => None,
         }
+    }
+
+    fn open_fast(&self, flow: FastFlow) -> Result<Box<dyn FastBatch>, BrokerError> {
+        Ok(Box::new(self.fast_batch(flow)))
     }
 
     fn submit_atomic(&self, msgs: &[Message]) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
@@ -511,7 +536,7 @@ impl Publisher for NatsPublisher {
 
     fn submit(&self, msg: &Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
         let payload = msg.payload.clone();
-        let (subject, headers) = (self.subject_of(msg), self.headers_of(msg));
+        let (subject, headers) = (self.address.subject_of(msg), self.address.headers_of(msg));
         async move {
             let ack = match headers {
                 Some(headers) => {
