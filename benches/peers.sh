@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Peers: each pubduel lane against the best-known bare client benchmark on the same broker, in the
 # same run, and the ratio pubduel / peer per mode (throughput, and sync ack p50).
-#   NATS:  `nats bench js pub {async,sync,atomic}` from natscli v0.5.0 (`fast`: pubduel has no such
-#          mode yet, so it is skipped with a line saying so)
+#   NATS:  `nats bench js pub {async,sync,atomic,fast}` from natscli v0.5.0 (fast needs
+#          nats-server 2.14+)
 #   Kafka: Apache Kafka's own org.apache.kafka.tools.ProducerPerformance (kafka-producer-perf-test),
 #          the Java client, from org.apache.kafka:kafka-tools $KAFKA_VERSION
 # Each round runs peer, pubduel, pubduel, peer; every run has a topic or stream of its own, deleted
@@ -18,7 +18,8 @@
 # Knobs (environment):
 #   PEERS_BIN          pubduel binary (default target/release/pubduel; copied at the start, so a
 #                      rebuild meanwhile does not change what runs)
-#   PEERS_MODES        nats-async nats-sync nats-atomic kafka-async kafka-sync (all by default)
+#   PEERS_MODES        nats-async nats-sync nats-atomic nats-fast kafka-async kafka-sync (all by
+#                      default)
 #   PEERS_SECS=10      seconds per run (pubduel: --duration; peers: message count from a calibration)
 #   PEERS_WARMUP=2     pubduel --warmup, and ProducerPerformance --warmup-records of as many seconds
 #   PEERS_ROUNDS=2     peer-pubduel-pubduel-peer rounds per mode
@@ -27,6 +28,10 @@
 #   PEERS_NATS_BATCH=500        nats bench async window per client; pubduel --max-pending is
 #                               PEERS_CLIENTS x this, the most the peer has un-acked
 #   PEERS_ATOMIC_BATCH=100      messages per atomic batch, on both sides
+#   PEERS_FAST_FLOW=500         nats bench fast --batch (the flow it asks for; the server caps it at
+#                               500 over the stream's open batches); pubduel runs one fast batch per
+#                               publisher for the whole run, as nats bench does, and the server sets
+#                               its flow the same way
 #   PEERS_NATS_MAXBYTES=4GB     stream size limit on both sides (nats bench's streams discard new)
 #   PEERS_KAFKA_MAX_PENDING=4096  pubduel --max-pending in kafka-async
 #   PEERS_PARTITIONS=3          partitions of every Kafka topic (pubduel's default)
@@ -46,12 +51,13 @@ SIZE=${PEERS_SIZE:-256}
 CLIENTS=${PEERS_CLIENTS:-4}
 NATS_BATCH=${PEERS_NATS_BATCH:-500}
 ATOMIC_BATCH=${PEERS_ATOMIC_BATCH:-100}
+FAST_FLOW=${PEERS_FAST_FLOW:-500}
 NATS_MAXBYTES=${PEERS_NATS_MAXBYTES:-4GB}
 KAFKA_MAX_PENDING=${PEERS_KAFKA_MAX_PENDING:-4096}
 PARTITIONS=${PEERS_PARTITIONS:-3}
 KAFKA_PROPS=${PEERS_KAFKA_PROPS-batch.size=1000000}
 KAFKA_SYNC_RATE=${PEERS_KAFKA_SYNC_RATE:-200}
-MODES=${PEERS_MODES:-nats-async nats-sync nats-atomic kafka-async kafka-sync}
+MODES=${PEERS_MODES:-nats-async nats-sync nats-atomic nats-fast kafka-async kafka-sync}
 BIN=${PEERS_BIN:-target/release/pubduel}
 NATSCLI_VERSION=v0.5.0
 
@@ -317,6 +323,17 @@ pubduel_nats_atomic() {
   pubduel nats "$1" --ack atomic --batch "$ATOMIC_BATCH" --rate 0 --concurrency "$CLIENTS" \
     --max-pending $((CLIENTS * ATOMIC_BATCH))
 }
+# NATS: fast-ingest batches, CLIENTS publishers, 2 flow acks outstanding (nats bench's default is
+# 1), one batch per publisher for the run; pubduel's max-pending well above the flow's window.
+peer_nats_fast() {
+  local n=$PEER_MSGS
+  [ "${2:-}" = calibrate ] && n=$((CLIENTS * FAST_FLOW * 40))
+  nats_bench fast "$1" "${1//_/.}" "$n" "$CLIENTS" --batch "$FAST_FLOW" --max-outstanding-acks 2
+}
+pubduel_nats_fast() {
+  pubduel nats "$1" --ack fast --batch 100000 --max-outstanding-acks 2 --rate 0 \
+    --concurrency "$CLIENTS" --max-pending $((CLIENTS * FAST_FLOW * 4))
+}
 # Kafka: unthrottled ProducerPerformance (one thread, asynchronous sends), warm-up records left out.
 KPROPS=(acks=all linger.ms=5)
 read -r -a extra <<<"$KAFKA_PROPS"
@@ -348,14 +365,13 @@ want nats-sync && show_cmd "$NATSCLI -s $NATS_URL bench js pub sync NAME --strea
 want nats-sync && show_cmd "pubduel --headless --profile NAME.toml --lanes nats --message-size $SIZE --duration ${SECS}s --warmup ${WARMUP}s --ack sync --rate 0 --concurrency 1"
 want nats-atomic && show_cmd "$NATSCLI -s $NATS_URL bench js pub atomic NAME --stream NAME --create --maxbytes $NATS_MAXBYTES --msgs N --size $SIZE --clients $CLIENTS --no-progress --batch $ATOMIC_BATCH"
 want nats-atomic && show_cmd "pubduel --headless --profile NAME.toml --lanes nats --message-size $SIZE --duration ${SECS}s --warmup ${WARMUP}s --ack atomic --batch $ATOMIC_BATCH --rate 0 --concurrency $CLIENTS --max-pending $((CLIENTS * ATOMIC_BATCH))"
+want nats-fast && show_cmd "$NATSCLI -s $NATS_URL bench js pub fast NAME --stream NAME --create --maxbytes $NATS_MAXBYTES --msgs N --size $SIZE --clients $CLIENTS --no-progress --batch $FAST_FLOW --max-outstanding-acks 2"
+want nats-fast && show_cmd "pubduel --headless --profile NAME.toml --lanes nats --message-size $SIZE --duration ${SECS}s --warmup ${WARMUP}s --ack fast --batch 100000 --max-outstanding-acks 2 --rate 0 --concurrency $CLIENTS --max-pending $((CLIENTS * FAST_FLOW * 4))"
 want kafka-async && show_cmd "java -cp '$KTOOLS_CP' org.apache.kafka.tools.ProducerPerformance --bootstrap-server $KAFKA_ADDR --topic NAME --num-records N --record-size $SIZE --throughput -1 --command-property ${KPROPS[*]} --warmup-records N*$WARMUP/$SECS"
 want kafka-async && show_cmd "pubduel --headless --profile NAME.toml --lanes kafka --message-size $SIZE --duration ${SECS}s --warmup ${WARMUP}s --ack async --rate 0 --concurrency $CLIENTS --max-pending $KAFKA_MAX_PENDING"
 want kafka-sync && show_cmd "java -cp '$KTOOLS_CP' org.apache.kafka.tools.ProducerPerformance --bootstrap-server $KAFKA_ADDR --topic NAME --num-records $((KAFKA_SYNC_RATE * SECS)) --record-size $SIZE --throughput $KAFKA_SYNC_RATE --command-property ${KPROPS[*]} max.in.flight.requests.per.connection=1 --warmup-records $((KAFKA_SYNC_RATE * WARMUP))"
 want kafka-sync && show_cmd "pubduel --headless --profile NAME.toml --lanes kafka --message-size $SIZE --duration ${SECS}s --warmup ${WARMUP}s --ack sync --rate 0 --concurrency 1"
 say "  (NAME.toml: [kafka] topic = NAME, partitions = $PARTITIONS; [nats] stream = NAME, subject = NAME, max_bytes = $maxbytes)"
-if want_nats; then
-  say "nats fast: skipped: pubduel has no fast-batch mode yet (natscli $NATSCLI_VERSION has \`nats bench js pub fast\`)"
-fi
 say ""
 
 for mode in $MODES; do
@@ -363,9 +379,10 @@ for mode in $MODES; do
     nats-async) PEER_MULTIPLE=$((CLIENTS * NATS_BATCH)) ;;
     nats-sync) PEER_MULTIPLE=1 ;;
     nats-atomic) PEER_MULTIPLE=$((CLIENTS * ATOMIC_BATCH)) ;;
+    nats-fast) PEER_MULTIPLE=$((CLIENTS * FAST_FLOW)) ;;
     kafka-async) PEER_MULTIPLE=1000 ;;
     kafka-sync) PEER_MULTIPLE=1 ;;
-    *) echo "peers: unknown mode $mode (nats-async nats-sync nats-atomic kafka-async kafka-sync)" >&2; exit 2 ;;
+    *) echo "peers: unknown mode $mode (nats-async nats-sync nats-atomic nats-fast kafka-async kafka-sync)" >&2; exit 2 ;;
   esac
   calibrate "$mode" || { say "  $mode: the peer's calibration run failed: skipped"; continue; }
   for ((r = 0; r < ROUNDS; r++)); do
@@ -388,6 +405,7 @@ peers = {
     "nats-async": "nats bench js pub async",
     "nats-sync": "nats bench js pub sync",
     "nats-atomic": "nats bench js pub atomic",
+    "nats-fast": "nats bench js pub fast",
     "kafka-async": "ProducerPerformance (Java)",
     "kafka-sync": f"ProducerPerformance @{sys.argv[2]}/s",
 }
@@ -397,6 +415,7 @@ table = [
     ("nats-sync", "ack p50 us", "lower is better"),
     ("nats-sync", "msg/s", "-"),
     ("nats-atomic", "msg/s", "-"),
+    ("nats-fast", "msg/s", "-"),
     ("kafka-async", "msg/s", "info: goal >= 0.95 is vs rdkafka_performance"),
     ("kafka-sync", "ack p50 us", "lower is better"),
 ]

@@ -185,7 +185,7 @@ pub const KEYS: &[KeyGroup] = &[
     },
     KeyGroup {
         label: "a",
-        what: "next ack strategy the lane has: sync, async, task-per-message, batch, none, atomic",
+        what: "next ack strategy the lane has: sync async task-per-message batch none atomic fast",
         footer: foot("a", "ack", "ack"),
         in_help: false,
         bindings: &[(Key::Char('a'), knob(KnobChange::NextAck))],
@@ -212,7 +212,7 @@ pub const KEYS: &[KeyGroup] = &[
     },
     KeyGroup {
         label: "b  B",
-        what: "batch /2 / x2 (for the batch and atomic strategies)",
+        what: "batch /2 / x2 (for the batch, atomic and fast strategies)",
         footer: foot("b/B", "batch", "batch"),
         in_help: false,
         bindings: &[
