@@ -2,8 +2,9 @@
 //! runtime, map outcomes to exit codes. `main.rs` only parses and calls [`main_with`].
 
 use crate::app::{self, Drive};
-use crate::cli::{CapacityArgs, Cli, Command, RunArgs};
+use crate::cli::{AgentArgs, CapacityArgs, Cli, Command, RunArgs};
 use crate::config::RunConfig;
+use crate::control::ControlError;
 use crate::{headless::Headless, logging, tools, tui::Tui};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Compare(args) => tools::compare(&args),
         Command::Merge(args) => tools::merge(&args),
         Command::Plot(args) => tools::plot(&args),
+        Command::Agent(args) => return agent(&args),
     };
     match done {
         Ok(code) => ExitCode::from(code),
@@ -64,6 +66,27 @@ fn capacity(args: CapacityArgs) -> ExitCode {
     launch(cfg, Drive::Capacity(plan), headless, &run_args)
 }
 
+/// `pubduel agent`: serves runs until Ctrl-C or SIGTERM.
+fn agent(args: &AgentArgs) -> ExitCode {
+    let _log = logging::init(true, std::path::Path::new("pubduel.log"));
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let served = runtime.block_on(app::agent::serve(args));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<ControlError>().is_some() => {
+            fail(tools::EXIT_INVALID, format!("{e:#}"))
+        }
+        Err(e) => fail(1, format!("{e:#}")),
+    }
+}
+
+/// Exit code of a headless run of agents that lost more of them than `--max-lost-agents`.
+const EXIT_AGENTS_LOST: u8 = 4;
+
 /// Opens the log, builds the runtime and runs `cfg` as `drive` says on the dashboard or
 /// headless; maps the outcome to the exit code.
 fn launch(cfg: RunConfig, drive: Drive, headless: bool, args: &RunArgs) -> ExitCode {
@@ -82,19 +105,33 @@ fn launch(cfg: RunConfig, drive: Drive, headless: bool, args: &RunArgs) -> ExitC
         Err(code) => return code,
     };
     let capacity = matches!(drive, Drive::Capacity(_));
+    let cfg_max_lost = cfg.agents.as_ref().and_then(|a| a.max_lost);
     let result = match (headless, capacity) {
         (true, false) => runtime.block_on(app::run(cfg, drive, Headless)),
         (true, true) => runtime.block_on(app::run(cfg, drive, app::capacity::StepLines)),
         (false, _) => runtime.block_on(app::run(cfg, drive, Tui::default())),
     };
     runtime.shutdown_timeout(Duration::from_secs(1));
+    let max_lost = cfg_max_lost;
     match result {
         Ok(o) if o.interrupted && headless => ExitCode::from(EXIT_INTERRUPTED),
+        Ok(o) if headless && max_lost.is_some_and(|k| o.lost_agents.len() > k) => fail(
+            EXIT_AGENTS_LOST,
+            format!(
+                "{} agents lost ({}), more than --max-lost-agents {}",
+                o.lost_agents.len(),
+                o.lost_agents.join(", "),
+                max_lost.unwrap_or(0)
+            ),
+        ),
         Ok(o) if !o.failed.is_empty() => fail(
             tools::EXIT_GATE,
             format!("threshold failed: {}", o.failed.join("; ")),
         ),
         Ok(_) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<ControlError>().is_some() => {
+            fail(tools::EXIT_INVALID, format!("{e:#}"))
+        }
         Err(e) => fail(1, format!("{e:#}")),
     }
 }

@@ -9,6 +9,7 @@ pub mod brokers;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod control;
 pub mod engine;
 pub mod headless;
 pub mod logging;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// on `app`, which runs either of them as a parameter; `testkit` serves the tests and examples.
 const STACK: &[&str] = &[
     "vocab", "brokers", "metrics", "analysis", "engine", "report", "plot", "profile", "cli",
-    "config", "tools", "logging", "app", "headless", "tui", "cmd", "testkit",
+    "config", "control", "tools", "logging", "app", "headless", "tui", "cmd", "testkit",
 ];
 
 /// Modules that must not know about the terminal.

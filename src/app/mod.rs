@@ -4,6 +4,7 @@
 //! [`Drive`]s the engine between start and stop. A search runs one leg per lane, each on its own
 //! engine, through the same stop, export and report paths.
 
+pub mod agent;
 pub mod capacity;
 mod export;
 mod finish;
@@ -15,7 +16,7 @@ mod stop;
 pub use finish::{write_report, OutputError};
 pub use resolved::resolved_toml;
 pub use script::{Script, ScriptPosition};
-pub use start::{analyser, connect_lanes, run_info, start};
+pub use start::{analyser, connect_lanes, engine_config, run_info, start};
 pub use stop::{stop_signal, Stop};
 
 use crate::config::RunConfig;
@@ -57,6 +58,8 @@ pub struct RunOutcome {
     pub interrupted: bool,
     /// The thresholds that failed, as `lane: expr (value)`.
     pub failed: Vec<String>,
+    /// Agents lost during the run, by name.
+    pub lost_agents: Vec<String>,
 }
 
 /// What drives the engine between its start and its stop.
@@ -98,6 +101,7 @@ pub async fn run<F: FrontEnd>(
         .collect();
     let export = Export::open(&cfg, names, SystemTime::now())?;
     let (mut report, mut shift, mut signalled, mut shown) = (None, Shift::default(), false, Ok(()));
+    let mut lost_agents = Vec::new();
     for leg in &legs {
         front.starting(leg);
         let done = run_leg(leg, &drive, &mut front, &export, shift).await?;
@@ -106,6 +110,11 @@ pub async fn run<F: FrontEnd>(
             phase: shift.phase + done.report.phases.len() as u32,
             t_s: shift.t_s + done.report.meta.duration_s,
         };
+        lost_agents.extend(
+            (done.report.agents.iter())
+                .filter(|a| a.status == "lost")
+                .map(|a| a.name.clone()),
+        );
         match report.as_mut() {
             Some(all) => Report::append(all, done.report),
             None => report = Some(done.report),
@@ -128,6 +137,7 @@ pub async fn run<F: FrontEnd>(
     shown.map(|()| RunOutcome {
         interrupted: signalled,
         failed,
+        lost_agents,
     })
 }
 
@@ -139,7 +149,16 @@ async fn run_leg<F: FrontEnd>(
     export: &Export,
     shift: Shift,
 ) -> anyhow::Result<Leg> {
-    let (engine, info) = start(leg).await?;
+    let (engine, info, agents) = match &leg.agents {
+        Some(plan) => {
+            let (engine, c) = crate::control::coordinate(leg, plan, engine_config(leg)).await?;
+            (engine, run_info(leg, SystemTime::now()), Some(c))
+        }
+        None => {
+            let (engine, info) = start(leg).await?;
+            (engine, info, None)
+        }
+    };
     let pump = export.pump(engine.handle(), shift);
     let script = Script::new(leg.steps.clone(), engine.handle().started());
     let (cancel, done) = (CancellationToken::new(), CancellationToken::new());
@@ -165,6 +184,18 @@ async fn run_leg<F: FrontEnd>(
     front.finished(&phases);
     let mut report = Report::build(&info, &phases)?;
     report.capacity.extend(found);
+    if let Some(c) = agents {
+        report.agents = c.agents();
+        c.finish().await;
+        for a in report.agents.iter().filter(|a| a.status == "lost") {
+            let at = a.lost_at_s.unwrap_or(0.0);
+            println!(
+                "degraded: agent {} ({}) was lost at {at:.1}s; its share of the run stopped there",
+                a.name, a.host
+            );
+        }
+        report.degraded = report.agents.iter().any(|a| a.status == "lost");
+    }
     let stop = *stopped.lock();
     Ok(Leg {
         report,

@@ -55,20 +55,21 @@ pub async fn start(cfg: &RunConfig) -> Result<(Engine, RunInfo), BrokerError> {
     let setups = connect_lanes(cfg).await?;
     let mut info = run_info(cfg, SystemTime::now());
     info.versions = versions_of(&setups);
-    let engine = Engine::start(
-        setups,
-        EngineConfig {
-            warmup: cfg.warmup,
-            e2e: cfg.e2e,
-            keep_intervals: cfg.export.any(),
-            precise: cfg.precise,
-            analyse: analyser(cfg),
-            payload: cfg.payload.clone(),
-            ..EngineConfig::default()
-        },
-    )
-    .await?;
+    let engine = Engine::start(setups, engine_config(cfg)).await?;
     Ok((engine, info))
+}
+
+/// The engine settings of `cfg`: warm-up, end to end, pacing, analysis, payload.
+pub fn engine_config(cfg: &RunConfig) -> EngineConfig {
+    EngineConfig {
+        warmup: cfg.warmup,
+        e2e: cfg.e2e,
+        keep_intervals: cfg.export.any(),
+        precise: cfg.precise,
+        analyse: analyser(cfg),
+        payload: cfg.payload.clone(),
+        ..EngineConfig::default()
+    }
 }
 
 /// The client and server versions the lanes report: one entry per name (`nats-server`), and

@@ -108,6 +108,55 @@ impl LaneTarget {
     }
 }
 
+/// What a [fed](Engine::fed) engine's lanes are told to do: every lane's knobs, in lane order,
+/// numbered so that whoever carries them can tell a newer order from an older one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Orders {
+    /// Counts up from 0 (the first knobs) with every order.
+    pub version: u64,
+    /// Each lane's knobs.
+    pub knobs: Vec<Knobs>,
+    /// Publishing paused.
+    pub paused: bool,
+    /// The caption of the phase the order opens (a scripted step's note).
+    pub note: Option<String>,
+    /// Publishing is over: the lanes stop, settle what is in flight and send the rest.
+    pub end: bool,
+}
+
+/// The far side of a [fed](Engine::fed) engine: the orders its lanes are to follow, and the store
+/// their measurements go into ([`MetricsStore::lanes`]: recorders and counters, by lane).
+pub struct Feed {
+    /// The orders, the first knobs first.
+    pub orders: mpsc::UnboundedReceiver<Orders>,
+    /// The store the measurements go into.
+    pub store: Arc<MetricsStore>,
+    /// Cancelled by the feeder once everything measured after the end has arrived (or will not).
+    pub drained: CancellationToken,
+}
+
+/// The lanes of a fed engine: their knobs, and where their orders go.
+struct Remote {
+    knobs: Vec<Knobs>,
+    version: u64,
+    orders: mpsc::UnboundedSender<Orders>,
+    drained: CancellationToken,
+}
+
+impl Remote {
+    fn send(&mut self, paused: bool, note: Option<String>, end: bool) {
+        let order = Orders {
+            version: self.version,
+            knobs: self.knobs.clone(),
+            paused,
+            note,
+            end,
+        };
+        self.version += 1;
+        let _ = self.orders.send(order);
+    }
+}
+
 /// A request to the engine; each one that changes something opens a new phase.
 #[derive(Debug, Clone)]
 enum Control {
@@ -243,6 +292,7 @@ impl Engine {
         let (ticks_tx, ticks) = watch::channel(0u64);
         let run = Controller {
             lanes,
+            remote: None,
             store: Arc::clone(&store),
             config,
             paused: false,
@@ -256,6 +306,61 @@ impl Engine {
             cancel,
             controller: Some(controller),
         })
+    }
+
+    /// An engine whose lanes run elsewhere (on agents): it keeps the phases, the stats tick and
+    /// the handle as [`Engine::start`] does, sends every knob change out as [`Orders`], and
+    /// takes what the lanes measured through the [`Feed`]'s store. It knows nothing of where
+    /// the lanes are or how the orders travel.
+    pub fn fed(lanes: &[(String, Knobs)], config: EngineConfig) -> (Engine, Feed) {
+        let now = Instant::now();
+        let store = Arc::new(MetricsStore::new(
+            lanes,
+            Arc::clone(&config.analyse),
+            config.warmup,
+            now,
+        ));
+        if config.keep_intervals {
+            store.keep_intervals();
+        }
+        let (orders_tx, orders) = mpsc::unbounded_channel();
+        let drained = CancellationToken::new();
+        let mut remote = Remote {
+            knobs: lanes.iter().map(|(_, k)| *k).collect(),
+            version: 0,
+            orders: orders_tx,
+            drained: drained.clone(),
+        };
+        remote.send(false, None, false);
+        let (ctrl, rx) = mpsc::unbounded_channel();
+        let (ticks_tx, ticks) = watch::channel(0u64);
+        let cancel = CancellationToken::new();
+        let run = Controller {
+            lanes: Vec::new(),
+            remote: Some(remote),
+            store: Arc::clone(&store),
+            config,
+            paused: false,
+            ticks: ticks_tx,
+            consumers: Vec::new(),
+            frozen_at: None,
+        };
+        let controller = tokio::spawn(run.run(rx, cancel.clone()));
+        let engine = Engine {
+            handle: EngineHandle {
+                ctrl,
+                store: Arc::clone(&store),
+                ticks,
+            },
+            cancel,
+            controller: Some(controller),
+        };
+        let feed = Feed {
+            orders,
+            store,
+            drained,
+        };
+        (engine, feed)
     }
 
     /// A handle for steering and snapshots.
@@ -307,6 +412,8 @@ async fn start_consumers(
 /// The engine's own task: applies controls, runs the stats tick, and shuts lanes down.
 struct Controller {
     lanes: Vec<Lane>,
+    /// A fed engine's lanes (and then `lanes` is empty).
+    remote: Option<Remote>,
     store: Arc<MetricsStore>,
     config: EngineConfig,
     paused: bool,
@@ -351,7 +458,10 @@ impl Controller {
         if self.frozen_at.is_some() {
             return;
         }
-        let current: Vec<Knobs> = self.lanes.iter().map(Lane::knobs).collect();
+        let current: Vec<Knobs> = match &self.remote {
+            Some(r) => r.knobs.clone(),
+            None => self.lanes.iter().map(Lane::knobs).collect(),
+        };
         let next = match c {
             Control::Freeze => {
                 let now = Instant::now();
@@ -359,16 +469,17 @@ impl Controller {
                 for (lane, k) in self.lanes.iter_mut().zip(&current) {
                     lane.set(*k, true, now);
                 }
+                if let Some(r) = self.remote.as_mut() {
+                    r.send(true, None, true);
+                }
                 return;
             }
             Control::Apply(target, change) => {
-                let next: Vec<Knobs> = (current.iter().zip(&self.lanes).enumerate())
-                    .map(|(i, (k, lane))| {
-                        if target.includes(i) {
-                            lane.changed(*k, change)
-                        } else {
-                            *k
-                        }
+                let next: Vec<Knobs> = (current.iter().enumerate())
+                    .map(|(i, k)| match self.lanes.get(i) {
+                        _ if !target.includes(i) => *k,
+                        Some(lane) => lane.changed(*k, change),
+                        None => k.apply(change),
                     })
                     .collect();
                 if next == current {
@@ -405,6 +516,10 @@ impl Controller {
         for (lane, m) in self.lanes.iter().zip(self.store.lanes()) {
             m.e2e.begin_phase(lane.next_seq());
         }
+        if let Some(r) = self.remote.as_mut() {
+            r.knobs.clone_from(&next);
+            r.send(self.paused, note.clone(), false);
+        }
         self.store.begin_phase(now, &next, self.paused, note);
         self.ticks.send_modify(|t| *t += 1);
     }
@@ -420,6 +535,15 @@ impl Controller {
         let deadline = Instant::now() + self.config.drain;
         while self.lanes.iter().any(|l| l.in_flight() > 0) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if let Some(r) = self.remote.as_mut() {
+            if self.frozen_at.is_none() {
+                r.send(self.paused, None, true);
+            }
+            // The lanes settle what is in flight and send the rest: their drain, and the
+            // consumers' grace, and the trip back.
+            let wait = self.config.drain + self.config.e2e_grace + Duration::from_secs(3);
+            let _ = tokio::time::timeout(wait, r.drained.cancelled()).await;
         }
         if self.config.e2e {
             // The consumers catch up for a bounded grace: what arrives now is `late`, what never

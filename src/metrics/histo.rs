@@ -134,6 +134,17 @@ impl StageSet {
         }
     }
 
+    /// Adds the samples of `h` (read from elsewhere: an agent's interval) to `stage`.
+    pub fn add_histogram(&mut self, stage: Stage, h: &Histogram<u64>) {
+        if h.is_empty() {
+            return;
+        }
+        self.unpack();
+        let sizing = self.sizing;
+        let mine = self.hists[stage.index()].get_or_insert_with(|| new_histogram(sizing));
+        let _ = mine.add(h);
+    }
+
     /// Keeps every histogram compressed, with its summary: for a set that will not record again.
     pub fn pack(&mut self) {
         for (h, p) in self.hists.iter_mut().zip(self.packed.iter_mut()) {

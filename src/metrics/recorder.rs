@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Stripes per lane. Each worker owns a stripe (`worker_id % 29`), the collector, the consumer and
-/// the client callback own one each, so a stripe's lock is almost never contended: the stats tick
+/// Stripes per lane. Each worker owns a stripe (`worker_id % 28`), the collector, the consumer,
+/// the client callback and what agents send own one each, so a stripe's lock is almost never contended: the stats tick
 /// is the only other party that takes it.
 const STRIPES: usize = 32;
 
@@ -25,7 +25,8 @@ macro_rules! counters {
         }
 
         /// A plain copy of the counters at one moment (or their growth over a span).
-        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(default)]
         pub struct CounterValues {
             $($(#[doc = $doc])* pub $name: u64,)*
         }
@@ -78,6 +79,23 @@ impl Counters {
     pub fn bump(c: &AtomicU64) {
         c.fetch_add(1, Relaxed);
     }
+
+    /// Adds counts measured elsewhere (an agent's interval), and sets the in-flight gauge to
+    /// `in_flight`, what is un-acked there now.
+    pub fn add(&self, d: &CounterValues, in_flight: u64) {
+        let sum = |c: &AtomicU64, v: u64| {
+            c.fetch_add(v, Relaxed);
+        };
+        sum(&self.sent, d.sent);
+        sum(&self.acked, d.acked);
+        sum(&self.errors, d.errors);
+        sum(&self.stalls, d.stalls);
+        sum(&self.queue_full, d.queue_full);
+        sum(&self.received, d.received);
+        sum(&self.duplicates, d.duplicates);
+        self.in_flight
+            .store(i64::try_from(in_flight).unwrap_or(i64::MAX), Relaxed);
+    }
 }
 
 /// The striped histogram sets of one lane.
@@ -107,13 +125,15 @@ pub enum Dedicated {
     Consumer,
     /// Acks settled in a client's own callback thread (Kafka delivery reports).
     Callback,
+    /// Samples recorded elsewhere and added whole (agents' intervals).
+    Remote,
 }
 
 /// Stripes kept for [`Dedicated`] recorders; workers share the rest.
-const DEDICATED: usize = 3;
+const DEDICATED: usize = 4;
 
 impl Recorders {
-    /// A worker's recorder: worker `id` owns stripe `id % 29` of the 29 worker stripes.
+    /// A worker's recorder: worker `id` owns stripe `id % 28` of the 28 worker stripes.
     pub fn recorder(self: &Arc<Self>, id: usize) -> Recorder {
         Recorder {
             recorders: Arc::clone(self),
@@ -127,6 +147,11 @@ impl Recorders {
             recorders: Arc::clone(self),
             stripe: who as usize,
         }
+    }
+
+    /// Adds every sample of `set`, recorded elsewhere, to the [`Dedicated::Remote`] stripe.
+    pub fn add(&self, set: &StageSet) {
+        self.stripes[Dedicated::Remote as usize].lock().merge(set);
     }
 
     /// Moves every recorded sample into `into`; called by the stats tick. Each stripe's lock is
@@ -195,11 +220,12 @@ mod tests {
             Dedicated::Collector,
             Dedicated::Consumer,
             Dedicated::Callback,
+            Dedicated::Remote,
         ]
         .iter()
         .map(|d| r.dedicated(*d).stripe)
         .collect();
-        assert_eq!(dedicated, vec![0, 1, 2]);
+        assert_eq!(dedicated, vec![0, 1, 2, 3]);
         for id in 0..200 {
             assert!(!dedicated.contains(&r.recorder(id).stripe));
         }

@@ -108,6 +108,7 @@ impl Report {
             .unwrap_or_default();
         Ok(Report {
             schema: SCHEMA,
+            degraded: false,
             meta: Meta {
                 tool: "pubduel".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
@@ -153,6 +154,7 @@ impl Report {
                 .collect(),
             assertions: Vec::new(),
             capacity: Vec::new(),
+            agents: Vec::new(),
         })
     }
 

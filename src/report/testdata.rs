@@ -46,6 +46,7 @@ pub fn lane(name: &str, base_us: u64, rate: u64) -> LaneReport {
 pub fn report(phases: Vec<Vec<LaneReport>>) -> Report {
     Report {
         schema: crate::report::SCHEMA,
+        degraded: false,
         meta: Meta {
             tool: "pubduel".into(),
             version: "0".into(),
@@ -80,5 +81,6 @@ pub fn report(phases: Vec<Vec<LaneReport>>) -> Report {
         outages: Vec::new(),
         assertions: Vec::new(),
         capacity: Vec::new(),
+        agents: Vec::new(),
     }
 }

@@ -590,6 +590,7 @@ impl TestNames {
             asserts: Vec::new(),
             export: Default::default(),
             payload: None,
+            agents: None,
         }
     }
 }

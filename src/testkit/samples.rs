@@ -261,12 +261,14 @@ pub fn report(slower: f64, seed: u64) -> Report {
     }
     Report {
         schema: SCHEMA,
+        degraded: false,
         meta: meta(),
         brokers: Brokers::default(),
         phases,
         outages: Vec::new(),
         assertions: Vec::new(),
         capacity: Vec::new(),
+        agents: Vec::new(),
     }
 }
 

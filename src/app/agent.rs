@@ -1,0 +1,285 @@
+//! `pubduel agent`: a load host that waits on the control server for runs and generates its
+//! share of each with the local engine, sending what it measures every second. It joins as a
+//! NATS service (`pubduel-agent`, its name and host in the metadata), so coordinators find it and
+//! `nats micro ls` lists it. Between runs it waits; a run ends with the coordinator's last order,
+//! or when the coordinator has been silent for [`ORPHAN_AFTER`].
+
+use super::start::connect_lanes;
+use crate::brokers::BrokerSettings;
+use crate::cli::AgentArgs;
+use crate::config::{LaneConfig, RunConfig};
+use crate::control::share::knobs_of;
+use crate::control::wire::{self, Interval, KnobOrder, LaneInterval, StartOrder};
+use crate::control::{self, ORPHAN_AFTER};
+use crate::engine::{Engine, EngineConfig, EngineHandle};
+use crate::metrics::{no_analysis, IntervalRecord};
+use crate::report::ExportPaths;
+use crate::vocab::Knobs;
+use async_nats::service::ServiceExt;
+use base64::Engine as _;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Serves runs until Ctrl-C or SIGTERM.
+pub async fn serve(args: &AgentArgs) -> anyhow::Result<()> {
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let name = (args.name.clone()).unwrap_or_else(|| {
+        host.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    });
+    let client = control::connect(&args.control).await?;
+    let metadata = HashMap::from([
+        ("agent".to_string(), name.clone()),
+        ("host".to_string(), host.clone()),
+    ]);
+    let service = (client.service_builder())
+        .description("pubduel load agent: runs its share of a coordinator's runs")
+        .metadata(metadata)
+        .start(wire::SERVICE, wire::VERSION)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot join the control server as a service: {e}"))?;
+    let mut starts = (service.endpoint(wire::endpoint(&name, "start")).await)
+        .map_err(|e| anyhow::anyhow!("cannot listen for runs: {e}"))?;
+    println!(
+        "agent {name} on {host}, pubduel {}: waiting for runs on the control server",
+        wire::VERSION
+    );
+    loop {
+        let request = tokio::select! {
+            r = starts.next() => match r {
+                Some(r) => r,
+                None => break,
+            },
+            _ = super::stop_signal(None) => break,
+        };
+        let order: Result<StartOrder, _> = serde_json::from_slice(&request.message.payload);
+        let prepared = match order {
+            Ok(order) => prepare(&name, order).await,
+            Err(e) => Err(anyhow::anyhow!("a start order that cannot be read: {e}")),
+        };
+        match prepared {
+            Ok(share) => {
+                let _ = request.respond(Ok(r#"{"ok":true}"#.into())).await;
+                println!("agent {name}: run {} started", share.order.run);
+                match share.run(&client, &name).await {
+                    Ok(()) => println!("agent {name}: run done; waiting for the next"),
+                    Err(e) => eprintln!("agent {name}: the run ended with an error: {e:#}"),
+                }
+            }
+            Err(e) => {
+                let answer = serde_json::json!({ "error": format!("{e:#}") });
+                let _ = request.respond(Ok(answer.to_string().into())).await;
+                eprintln!("agent {name}: refused a run: {e:#}");
+            }
+        }
+    }
+    let _ = service.stop().await;
+    Ok(())
+}
+
+/// An agent's share of a run, its lanes connected and publishing.
+struct Share {
+    order: StartOrder,
+    engine: Engine,
+}
+
+/// Connects the lanes of `order` with this agent's share of the knobs and starts publishing.
+async fn prepare(name: &str, order: StartOrder) -> anyhow::Result<Share> {
+    if order.version != wire::VERSION {
+        anyhow::bail!(
+            "agent {name} runs pubduel {}, the coordinator {}",
+            wire::VERSION,
+            order.version
+        );
+    }
+    let cfg = run_config(&order)?;
+    let setups = connect_lanes(&cfg).await?;
+    let engine = Engine::start(
+        setups,
+        EngineConfig {
+            warmup: cfg.warmup,
+            keep_intervals: true,
+            precise: cfg.precise,
+            analyse: no_analysis(),
+            payload: cfg.payload.clone(),
+            ..EngineConfig::default()
+        },
+    )
+    .await?;
+    Ok(Share { order, engine })
+}
+
+/// The run an order describes, with this agent's share of every lane's knobs.
+fn run_config(order: &StartOrder) -> anyhow::Result<RunConfig> {
+    let mine = |k: &Knobs| knobs_of(k, &order.weights, order.index);
+    let lanes = (order.lanes.iter())
+        .map(|l| {
+            let own = match (&l.kafka, &l.nats) {
+                (Some(k), _) => BrokerSettings::Kafka(k.clone()),
+                (None, Some(n)) => BrokerSettings::Nats(n.clone()),
+                (None, None) => anyhow::bail!("lane {} comes without its settings", l.name),
+            };
+            Ok(LaneConfig {
+                name: l.name.clone(),
+                kind: l.kind,
+                knobs: mine(&l.knobs),
+                own: Some(own),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let payload = match &order.payload {
+        Some(b64) => Some(base64::prelude::BASE64_STANDARD.decode(b64)?.into()),
+        None => None,
+    };
+    Ok(RunConfig {
+        profile_name: format!("run {}", order.run),
+        profile_path: None,
+        duration: None,
+        warmup: Duration::from_millis(order.warmup_ms),
+        e2e: false,
+        precise: order.precise,
+        lanes,
+        kafka: Default::default(),
+        nats: Default::default(),
+        report: None,
+        steps: Vec::new(),
+        asserts: Vec::new(),
+        export: ExportPaths::default(),
+        payload,
+        agents: None,
+    })
+}
+
+impl Share {
+    /// Follows the coordinator's orders and sends an interval each second, until the last order
+    /// or the coordinator falls silent; then settles what is in flight and sends the rest.
+    async fn run(self, client: &async_nats::Client, name: &str) -> anyhow::Result<()> {
+        let run = &self.order.run;
+        let mut orders = client.subscribe(wire::orders_subject(run)).await?;
+        let mut beats = client.subscribe(wire::beat_subject(run)).await?;
+        let handle = self.engine.handle();
+        let mut ticks = handle.ticks();
+        let mut out = Sender {
+            client: client.clone(),
+            subject: wire::data_subject(run),
+            agent: name.to_string(),
+            seq: 0,
+            version: 0,
+        };
+        let (mut heard, mut paused) = (Instant::now(), false);
+        let mut check = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                r = ticks.changed() => {
+                    if r.is_err() { break; }
+                    out.send(&handle, false).await;
+                }
+                m = orders.next() => {
+                    let Some(m) = m else { break };
+                    heard = Instant::now();
+                    let Ok(o) = serde_json::from_slice::<KnobOrder>(&m.payload) else { continue };
+                    if o.end {
+                        break;
+                    }
+                    // Never an order older than one applied; the first knobs are version 0.
+                    if o.version > out.version {
+                        self.apply(&handle, &o, &mut paused);
+                        out.version = o.version;
+                    }
+                }
+                m = beats.next() => {
+                    if m.is_none() { break; }
+                    heard = Instant::now();
+                }
+                _ = check.tick() => {
+                    if heard.elapsed() > ORPHAN_AFTER {
+                        eprintln!("agent {name}: the coordinator of run {run} is silent for {}s: stopping", ORPHAN_AFTER.as_secs());
+                        break;
+                    }
+                }
+            }
+        }
+        self.engine.finish().await;
+        out.send(&handle, true).await;
+        Ok(())
+    }
+
+    /// Applies a knob order: this agent's share of each lane's knobs, and the pause.
+    fn apply(&self, handle: &EngineHandle, o: &KnobOrder, paused: &mut bool) {
+        let (weights, index) = (&self.order.weights, self.order.index);
+        let knobs: Vec<Knobs> = o
+            .knobs
+            .iter()
+            .map(|k| knobs_of(k, weights, index))
+            .collect();
+        if *paused && !o.paused {
+            handle.resume_with(knobs, o.note.clone());
+        } else {
+            handle.step(knobs, o.note.clone());
+            if o.paused && !*paused {
+                handle.toggle_pause();
+            }
+        }
+        *paused = o.paused;
+    }
+}
+
+/// Sends the intervals the engine closed to the coordinator.
+struct Sender {
+    client: async_nats::Client,
+    subject: String,
+    agent: String,
+    seq: u64,
+    version: u64,
+}
+
+impl Sender {
+    /// Sends every interval closed since the last call, one message each; with `last`, says it
+    /// is the run's last (sent even when nothing closed).
+    async fn send(&mut self, handle: &EngineHandle, last: bool) {
+        let records = handle.take_intervals();
+        let mut groups: Vec<Vec<IntervalRecord>> = Vec::new();
+        for r in records {
+            match groups.last_mut() {
+                Some(g) if g[0].end_s == r.end_s => g.push(r),
+                _ => groups.push(vec![r]),
+            }
+        }
+        if last && groups.is_empty() {
+            groups.push(Vec::new());
+        }
+        let n = groups.len();
+        for (i, group) in groups.into_iter().enumerate() {
+            let end_s = group.first().map_or(0.0, |r| r.end_s);
+            let lanes = (group.iter())
+                .map(|r| LaneInterval::of(r.counts, r.in_flight, &r.stages).unwrap_or_default())
+                .collect();
+            let iv = Interval {
+                agent: self.agent.clone(),
+                seq: self.seq,
+                version: self.version,
+                end_s,
+                lanes,
+                last: last && i + 1 == n,
+            };
+            self.seq += 1;
+            match serde_json::to_vec(&iv) {
+                Ok(body) => {
+                    if let Err(e) = self.client.publish(self.subject.clone(), body.into()).await {
+                        tracing::warn!("agent: an interval did not go out: {e}");
+                    }
+                }
+                Err(e) => tracing::warn!("agent: an interval cannot be written: {e}"),
+            }
+        }
+        let _ = self.client.flush().await;
+    }
+}
