@@ -172,9 +172,9 @@ impl Share {
             subject: wire::data_subject(run),
             agent: name.to_string(),
             seq: 0,
-            version: 0,
+            versions: vec![0],
         };
-        let (mut heard, mut paused) = (Instant::now(), false);
+        let mut heard = Instant::now();
         let mut check = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
@@ -190,9 +190,10 @@ impl Share {
                         break;
                     }
                     // Never an order older than one applied; the first knobs are version 0.
-                    if o.version > out.version {
-                        self.apply(&handle, &o, &mut paused);
-                        out.version = o.version;
+                    if o.version > out.applied() {
+                        self.apply(&handle, &o);
+                        // The engine's next phase is this order's.
+                        out.versions.push(o.version);
                     }
                 }
                 m = beats.next() => {
@@ -212,36 +213,34 @@ impl Share {
         Ok(())
     }
 
-    /// Applies a knob order: this agent's share of each lane's knobs, and the pause.
-    fn apply(&self, handle: &EngineHandle, o: &KnobOrder, paused: &mut bool) {
+    /// Applies a knob order: this agent's share of each lane's knobs, and the pause, as one
+    /// phase.
+    fn apply(&self, handle: &EngineHandle, o: &KnobOrder) {
         let (weights, index) = (&self.order.weights, self.order.index);
-        let knobs: Vec<Knobs> = o
-            .knobs
-            .iter()
+        let knobs: Vec<Knobs> = (o.knobs.iter())
             .map(|k| knobs_of(k, weights, index))
             .collect();
-        if *paused && !o.paused {
-            handle.resume_with(knobs, o.note.clone());
-        } else {
-            handle.step(knobs, o.note.clone());
-            if o.paused && !*paused {
-                handle.toggle_pause();
-            }
-        }
-        *paused = o.paused;
+        handle.set(knobs, o.paused, o.note.clone());
     }
 }
 
-/// Sends the intervals the engine closed to the coordinator.
+/// Sends the intervals the engine closed to the coordinator, each tagged with the knob order
+/// of its phase.
 struct Sender {
     client: async_nats::Client,
     subject: String,
     agent: String,
     seq: u64,
-    version: u64,
+    /// The knob order of each of the engine's phases, by phase index.
+    versions: Vec<u64>,
 }
 
 impl Sender {
+    /// The newest knob order applied.
+    fn applied(&self) -> u64 {
+        self.versions.last().copied().unwrap_or(0)
+    }
+
     /// Sends every interval closed since the last call, one message each; with `last`, says it
     /// is the run's last (sent even when nothing closed).
     async fn send(&mut self, handle: &EngineHandle, last: bool) {
@@ -258,15 +257,19 @@ impl Sender {
         }
         let n = groups.len();
         for (i, group) in groups.into_iter().enumerate() {
-            let end_s = group.first().map_or(0.0, |r| r.end_s);
+            let first = group.first();
+            let phase = first.map_or(0, |r| r.phase) as usize;
             let lanes = (group.iter())
                 .map(|r| LaneInterval::of(r.counts, r.in_flight, &r.stages).unwrap_or_default())
                 .collect();
             let iv = Interval {
                 agent: self.agent.clone(),
                 seq: self.seq,
-                version: self.version,
-                end_s,
+                version: self.applied(),
+                phase_version: self.versions.get(phase).copied().unwrap_or(0),
+                warm: first.is_some_and(|r| r.warm),
+                start_s: first.map_or(0.0, |r| r.start_s),
+                end_s: first.map_or(0.0, |r| r.end_s),
                 lanes,
                 last: last && i + 1 == n,
             };

@@ -180,12 +180,17 @@ async fn run_leg<F: FrontEnd>(
     let found = driver.await.ok().flatten();
     say_stopping(leg);
     let phases = engine.finish().await;
+    let phases = match &agents {
+        Some(c) => c.exact(phases, &analyser(leg)),
+        None => phases,
+    };
     pump.finish().await;
     front.finished(&phases);
     let mut report = Report::build(&info, &phases)?;
     report.capacity.extend(found);
     if let Some(c) = agents {
         report.agents = c.agents();
+        write_agent_parts(leg, &info, &phases, &c, &report).await?;
         c.finish().await;
         for a in report.agents.iter().filter(|a| a.status == "lost") {
             let at = a.lost_at_s.unwrap_or(0.0);
@@ -236,6 +241,37 @@ fn spawn_driver(
             })
         }
     }
+}
+
+/// Beside `--report FILE`, each agent's own part of the run (`FILE-agent-NAME.toml`): `pubduel
+/// merge` of them all gives the run's counts and percentiles exactly.
+async fn write_agent_parts(
+    leg: &RunConfig,
+    info: &RunInfo,
+    phases: &[PhaseResult],
+    c: &crate::control::Coordination,
+    report: &Report,
+) -> anyhow::Result<()> {
+    let Some(path) = &leg.report else {
+        return Ok(());
+    };
+    for a in &report.agents {
+        let mut part = Report::build(info, &c.agent_phases(phases, &a.name))?;
+        part.meta.host.clone_from(&a.host);
+        part.agents = vec![a.clone()];
+        let file = agent_part_path(path, &a.name);
+        write_report(part, &file).await?;
+    }
+    Ok(())
+}
+
+/// `r.toml` -> `r-agent-a1.toml`.
+pub fn agent_part_path(report: &std::path::Path, agent: &str) -> std::path::PathBuf {
+    let stem = report.file_stem().map_or_else(
+        || "report".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    report.with_file_name(format!("{stem}-agent-{agent}.toml"))
 }
 
 fn say_stopping(leg: &RunConfig) {

@@ -8,11 +8,12 @@ use crate::brokers::BrokerSettings;
 use crate::cli::AgentsArg as Want;
 use crate::config::{AgentsConfig as AgentsPlan, RunConfig};
 use crate::engine::{Engine, EngineConfig, Feed, Orders};
-use crate::metrics::MetricsStore;
+use crate::metrics::{Analyser, CounterValues, LaneResult, MetricsStore, PhaseResult, StageSet};
 use crate::report::AgentReport;
 use base64::Engine as _;
 use futures::StreamExt;
 use parking_lot::Mutex;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
@@ -48,9 +49,24 @@ struct Book {
     version: u64,
 }
 
+/// What one agent measured in one phase on one lane, from its intervals.
+#[derive(Clone, Default)]
+struct Part {
+    counts: CounterValues,
+    measured_counts: CounterValues,
+    measured: StageSet,
+    warm: StageSet,
+    /// Seconds of its measured intervals.
+    measured_s: f64,
+}
+
+/// Every part, by (agent position, the knob order of the phase, lane position).
+type Parts = BTreeMap<(usize, u64, usize), Part>;
+
 /// A run of agents going on: who takes part and how they stand.
 pub struct Coordination {
     books: Arc<Mutex<Vec<Book>>>,
+    parts: Arc<Mutex<Parts>>,
     task: Option<JoinHandle<()>>,
     cancel: CancellationToken,
 }
@@ -91,6 +107,52 @@ impl Coordination {
         s
     }
 
+    /// `phases` (the fed engine's, whose samples were placed as they arrived) with every lane's
+    /// figures made again from the agents' intervals, each placed in the phase and warm-up it was
+    /// measured in by its agent: the counts, rates and histograms of the run are exactly the sum
+    /// of the agents' own ([`Coordination::agent_phases`]). `analyse` finds again what they mean.
+    pub fn exact(&self, phases: Vec<PhaseResult>, analyse: &Analyser) -> Vec<PhaseResult> {
+        self.placed(phases, None, Some(analyse))
+    }
+
+    /// The phases as agent `name` alone measured them, its share of the knobs left as the
+    /// run's (its report beside the run's; `pubduel merge` of them all gives the run's figures).
+    pub fn agent_phases(&self, phases: &[PhaseResult], name: &str) -> Vec<PhaseResult> {
+        let who = self.books.lock().iter().position(|b| b.info.name == name);
+        match who {
+            Some(i) => self.placed(phases.to_vec(), Some(i), None),
+            None => Vec::new(),
+        }
+    }
+
+    fn placed(
+        &self,
+        mut phases: Vec<PhaseResult>,
+        agent: Option<usize>,
+        analyse: Option<&Analyser>,
+    ) -> Vec<PhaseResult> {
+        let parts = self.parts.lock();
+        for p in phases.iter_mut() {
+            for (l, lane) in p.lanes.iter_mut().enumerate() {
+                let mine = (parts.iter())
+                    .filter(|((a, v, li), _)| {
+                        *v == u64::from(p.index) && *li == l && agent.is_none_or(|x| x == *a)
+                    })
+                    .map(|(_, part)| part);
+                fill(lane, mine);
+            }
+            if let Some(analyse) = analyse {
+                let found = analyse(p);
+                for (lane, found) in p.lanes.iter_mut().zip(found) {
+                    lane.findings = found;
+                }
+            } else {
+                p.lanes.iter_mut().for_each(|l| l.findings.clear());
+            }
+        }
+        phases
+    }
+
     /// Stops following the agents (after the engine has finished).
     pub async fn finish(mut self) {
         self.cancel.cancel();
@@ -103,6 +165,45 @@ impl Coordination {
 impl Drop for Coordination {
     fn drop(&mut self) {
         self.cancel.cancel();
+    }
+}
+
+/// Sets `lane`'s counts, rates and histograms to the sum of `parts`: the rates are each agent's
+/// own (its measured acks over its measured seconds), added.
+fn fill<'a>(lane: &mut LaneResult, parts: impl Iterator<Item = &'a Part>) {
+    let (mut counts, mut measured, mut warm) = (
+        CounterValues::default(),
+        StageSet::accumulating(),
+        StageSet::accumulating(),
+    );
+    let (mut throughput, mut sent_rate) = (0.0, 0.0);
+    for part in parts {
+        counts = plus(&counts, &part.counts);
+        measured.merge(&part.measured);
+        warm.merge(&part.warm);
+        if part.measured_s > 0.0 {
+            throughput += part.measured_counts.acked as f64 / part.measured_s;
+            sent_rate += part.measured_counts.sent as f64 / part.measured_s;
+        }
+    }
+    lane.counts = counts;
+    lane.throughput = throughput;
+    lane.sent_rate = sent_rate;
+    lane.warmup_only = measured.is_empty() && !warm.is_empty();
+    lane.measured = Arc::new(measured);
+    lane.warm = Arc::new(warm);
+}
+
+/// `a + b`, counter by counter.
+fn plus(a: &CounterValues, b: &CounterValues) -> CounterValues {
+    CounterValues {
+        sent: a.sent + b.sent,
+        acked: a.acked + b.acked,
+        errors: a.errors + b.errors,
+        stalls: a.stalls + b.stalls,
+        queue_full: a.queue_full + b.queue_full,
+        received: a.received + b.received,
+        duplicates: a.duplicates + b.duplicates,
     }
 }
 
@@ -200,10 +301,12 @@ pub async fn coordinate(
             .collect::<Vec<_>>(),
     ));
     let cancel = CancellationToken::new();
+    let parts = Arc::new(Mutex::new(Parts::new()));
     let pump = Pump {
         client,
         run,
         books: Arc::clone(&books),
+        parts: Arc::clone(&parts),
         start: now,
     };
     let task = tokio::spawn(pump.run(feed, data, cancel.clone()));
@@ -211,6 +314,7 @@ pub async fn coordinate(
         engine,
         Coordination {
             books,
+            parts,
             task: Some(task),
             cancel,
         },
@@ -405,6 +509,7 @@ struct Pump {
     client: async_nats::Client,
     run: String,
     books: Arc<Mutex<Vec<Book>>>,
+    parts: Arc<Mutex<Parts>>,
     start: Instant,
 }
 
@@ -477,13 +582,27 @@ impl Pump {
         if b.standing == Standing::Suspect {
             b.standing = Standing::Ok;
         }
+        let mut parts = self.parts.lock();
         for (lane, part) in iv.lanes.iter().enumerate() {
             let Some(metrics) = store.lanes().get(lane) else {
                 continue;
             };
-            match part.stage_set() {
-                Ok(set) => metrics.recorders.add(&set),
-                Err(e) => tracing::warn!("agents: {}'s histograms: {e}", iv.agent),
+            let set = match part.stage_set() {
+                Ok(set) => set,
+                Err(e) => {
+                    tracing::warn!("agents: {}'s histograms: {e}", iv.agent);
+                    StageSet::default()
+                }
+            };
+            metrics.recorders.add(&set);
+            let mine = parts.entry((i, iv.phase_version, lane)).or_default();
+            mine.counts = plus(&mine.counts, &part.counts);
+            if iv.warm {
+                mine.warm.merge(&set);
+            } else {
+                mine.measured.merge(&set);
+                mine.measured_counts = plus(&mine.measured_counts, &part.counts);
+                mine.measured_s += (iv.end_s - iv.start_s).max(0.0);
             }
             b.acked += part.counts.acked;
             if let Some(f) = b.in_flight.get_mut(lane) {

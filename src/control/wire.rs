@@ -116,6 +116,16 @@ pub struct Interval {
     pub seq: u64,
     /// The newest knob order the agent has applied.
     pub version: u64,
+    /// The knob order of the phase the interval belongs to: the coordinator's phase of the same
+    /// number.
+    #[serde(default)]
+    pub phase_version: u64,
+    /// Its samples are the phase's warm-up.
+    #[serde(default)]
+    pub warm: bool,
+    /// The interval's start, seconds since the agent's run started.
+    #[serde(default)]
+    pub start_s: f64,
     /// The interval's end, seconds since the agent's run started.
     pub end_s: f64,
     /// One part per lane, in lane order.

@@ -165,6 +165,7 @@ enum Control {
     NewPhase,
     Step(Vec<Knobs>, Option<String>),
     Resume(Vec<Knobs>, Option<String>),
+    Set(Vec<Knobs>, bool, Option<String>),
     Freeze,
 }
 
@@ -196,6 +197,12 @@ impl EngineHandle {
     /// Like [`EngineHandle::step`], and resumes publishing if it was paused.
     pub fn resume_with(&self, knobs: Vec<Knobs>, note: Option<String>) {
         let _ = self.ctrl.send(Control::Resume(knobs, note));
+    }
+
+    /// Sets every lane's knobs (in lane order) and whether publishing is paused, and opens one
+    /// phase captioned `note`: an order from elsewhere (an agent's coordinator).
+    pub fn set(&self, knobs: Vec<Knobs>, paused: bool, note: Option<String>) {
+        let _ = self.ctrl.send(Control::Set(knobs, paused, note));
     }
 
     /// Ends the run here without ending the engine: publishing stops, no phase opens, and the
@@ -499,7 +506,11 @@ impl Controller {
                 self.paused = false;
                 return self.begin(knobs, note);
             }
-            Control::Step(..) | Control::Resume(..) => return,
+            Control::Set(knobs, paused, note) if knobs.len() == current.len() => {
+                self.paused = paused;
+                return self.begin(knobs, note);
+            }
+            Control::Step(..) | Control::Resume(..) | Control::Set(..) => return,
         };
         self.begin(next, None);
     }

@@ -261,6 +261,7 @@ mod tests {
             },
             in_flight: 3,
             stages,
+            warm: false,
         }
     }
 

@@ -170,6 +170,7 @@ impl Report {
         self.phases.extend(next.phases.into_iter().map(|mut p| {
             p.index += first;
             p.start_s = round3(p.start_s + offset);
+            p.end_s = round3(p.end_s + offset);
             for series in p.lanes.iter_mut().filter_map(|l| l.series.as_mut()) {
                 series.t_s.iter_mut().for_each(|t| *t = round3(*t + offset));
             }
@@ -228,8 +229,11 @@ impl Report {
             }
             None => return Err(fail("key `schema` is missing: not a pubduel report".into())),
         }
-        let report: Report = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+        let mut report: Report = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
         report.check_histograms(path)?;
+        for p in report.phases.iter_mut().filter(|p| p.end_s == 0.0) {
+            p.end_s = round3(p.start_s + p.duration_s);
+        }
         Ok(report)
     }
 
@@ -323,6 +327,7 @@ fn phase_report(p: &PhaseResult, run: &RunInfo) -> Result<PhaseReport, Histogram
         index: p.index,
         start_s: round3(p.start_s),
         duration_s: round3(p.duration_s),
+        end_s: round3(p.start_s + p.duration_s),
         warmup_s: round3(p.warmup_s),
         mode,
         paused: p.paused,

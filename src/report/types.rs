@@ -172,6 +172,10 @@ pub struct PhaseReport {
     pub start_s: f64,
     /// Length, seconds.
     pub duration_s: f64,
+    /// End, seconds since the run started (`start_s + duration_s`; filled in when an older
+    /// report without it is read).
+    #[serde(default)]
+    pub end_s: f64,
     /// Warm-up at the start of the phase left out of its percentiles, seconds.
     pub warmup_s: f64,
     /// `open` (paced from a schedule), `closed` (as fast as possible) or `mixed`.

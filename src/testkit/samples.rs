@@ -247,6 +247,7 @@ pub fn report(slower: f64, seed: u64) -> Report {
             index: i as u32,
             start_s: 20.0 * i as f64,
             duration_s: 20.0,
+            end_s: 20.0 * i as f64 + 20.0,
             warmup_s: 0.0,
             mode: "open".into(),
             paused: false,

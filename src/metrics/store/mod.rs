@@ -95,6 +95,9 @@ pub struct IntervalRecord {
     pub in_flight: u64,
     /// Every sample recorded within it.
     pub stages: StageSet,
+    /// Its samples are the phase's warm-up (left out of its percentiles): an interval never
+    /// holds both, nor two phases' samples.
+    pub warm: bool,
 }
 
 /// Everything the store keeps about one lane.
@@ -278,7 +281,8 @@ impl MetricsStore {
     pub fn begin_phase(&self, now: Instant, knobs: &[Knobs], paused: bool, note: Option<String>) {
         let (closed, current, snap) = {
             let mut inner = self.inner.lock();
-            self.drain(&mut inner, now, false);
+            // The interval closes with the phase: no interval holds two phases' samples.
+            self.drain(&mut inner, now, true);
             // One reading closes the old phase and opens the new one, so no message falls between.
             let values: Vec<CounterValues> =
                 self.lanes.iter().map(|l| l.counters.values()).collect();
@@ -369,9 +373,15 @@ impl MetricsStore {
     /// Drains the recorders into the phase; closes the interval when it is long enough to make a
     /// series point, or when `close` says so.
     fn drain(&self, inner: &mut Inner, now: Instant, close: bool) {
-        let dt = now.saturating_duration_since(inner.last_tick).as_secs_f64();
-        let close = dt > MIN_INTERVAL_S || (close && dt > 0.0);
+        let mut dt = now.saturating_duration_since(inner.last_tick).as_secs_f64();
         let warm_done = now >= inner.phase.measure_from;
+        let crossing = warm_done && inner.lanes.iter().any(|l| l.phase.measure_base.is_none());
+        if crossing && dt > 0.0 {
+            // The warm-up's last interval closes before measured samples come in.
+            self.close_interval(inner, now, dt);
+            dt = 0.0;
+        }
+        let close = dt > MIN_INTERVAL_S || (close && dt > 0.0);
         let mut freed = false;
         for (lane, metrics) in inner.lanes.iter_mut().zip(&self.lanes) {
             lane.outages.track();
@@ -443,6 +453,7 @@ impl MetricsStore {
                     counts: d,
                     in_flight: metrics.counters.in_flight(),
                     stages: interval.clone(),
+                    warm: lane.phase.measure_base.is_none(),
                 });
             }
             lane.last_values = values;
