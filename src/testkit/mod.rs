@@ -30,11 +30,13 @@
 //! ([`start_secured_kafka`]) and a nats-server from a configuration of their own
 //! ([`start_nats_with_config`]), with the certificates and credentials the test made.
 
+mod agents;
 mod cluster;
 mod process;
 pub mod samples;
 mod secured;
 
+pub use agents::AgentProcess;
 pub use cluster::{shared_clusters, start_clusters, LocalClusters};
 pub use process::BrokerProcess;
 pub use secured::{start_nats_with_config, start_secured_kafka, KafkaSecurity, SecuredKafka};

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// Runs the broker (`$3...`) and waits for it; a watcher kills it and removes its folder (`$2`)
 /// when the process `$1` is gone. The shell leads its own process group, so killing the group
 /// stops the shell, the broker and the watcher together.
-const WATCHDOG: &str = r#"parent=$1; dir=$2; shift 2
+pub(super) const WATCHDOG: &str = r#"parent=$1; dir=$2; shift 2
 "$@" &
 broker=$!
 ( while kill -0 "$parent" 2>/dev/null; do sleep 0.5; done
@@ -166,7 +166,7 @@ impl Drop for BrokerProcess {
 }
 
 /// SIGKILL to the watchdog's process group: the shell, the broker and the watcher.
-fn kill_group(child: &Child) {
+pub(super) fn kill_group(child: &Child) {
     let Ok(pgid) = libc::pid_t::try_from(child.id()) else {
         return;
     };
