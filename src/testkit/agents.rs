@@ -61,7 +61,7 @@ impl AgentProcess {
     /// Kills the agent at once (SIGKILL, like a crash).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            kill_group(&mut child);
+            kill_group(&child);
             let _ = child.wait();
         }
     }
