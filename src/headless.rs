@@ -35,7 +35,7 @@ impl FrontEnd for Headless {
         stop: impl Future<Output = Stop> + Send,
     ) -> anyhow::Result<()> {
         let mut ticks = handle.ticks();
-        let mut shown_phase = 0;
+        let (mut shown_phase, mut shown_source) = (0, None);
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -48,6 +48,11 @@ impl FrontEnd for Headless {
                         if let Some(note) = &snap.note {
                             println!("[{:>5.1}s] step: {note}", snap.elapsed.as_secs_f64());
                         }
+                    }
+                    if snap.source.is_some() && snap.source != shown_source {
+                        shown_source.clone_from(&snap.source);
+                        let line = snap.source.as_deref().unwrap_or("");
+                        println!("[{:>5.1}s] {line}", snap.elapsed.as_secs_f64());
                     }
                     print!("{}", progress(&snap));
                 }

@@ -92,20 +92,6 @@ impl Coordination {
             .collect()
     }
 
-    /// `agents 3/4`, and the knob version every agent has applied, for the header and the
-    /// progress lines.
-    pub fn status_line(&self, version: u64) -> String {
-        let books = self.books.lock();
-        let live = (books.iter())
-            .filter(|b| !matches!(b.standing, Standing::Lost(_)))
-            .count();
-        let on = books.iter().filter(|b| b.version >= version).count();
-        let mut s = format!("agents {live}/{}", books.len());
-        if on < books.len() {
-            s.push_str(&format!("  knobs v{version} on {on}/{}", books.len()));
-        }
-        s
-    }
 
     /// `phases` (the fed engine's, whose samples were placed as they arrived) with every lane's
     /// figures made again from the agents' intervals, each placed in the phase and warm-up it was
@@ -166,6 +152,28 @@ impl Drop for Coordination {
     fn drop(&mut self) {
         self.cancel.cancel();
     }
+}
+
+/// `agents 3/4 (a4 lost)  knobs v7 on 3/3  max-pending per agent`: who publishes, and whether
+/// every live agent has applied knob order `version`, for the header and the progress lines.
+fn status_line(books: &[Book], version: u64) -> String {
+    let gone = |b: &&Book| matches!(b.standing, Standing::Lost(_));
+    let live: Vec<&Book> = books.iter().filter(|b| !gone(b)).collect();
+    let mut s = format!("agents {}/{}", live.len(), books.len());
+    let odd: Vec<String> = (books.iter())
+        .filter_map(|b| match b.standing {
+            Standing::Lost(_) => Some(format!("{} lost", b.info.name)),
+            Standing::Suspect => Some(format!("{} suspect", b.info.name)),
+            Standing::Ok => None,
+        })
+        .collect();
+    if !odd.is_empty() {
+        s.push_str(&format!(" ({})", odd.join(", ")));
+    }
+    let on = live.iter().filter(|b| b.version >= version).count();
+    s.push_str(&format!("  knobs v{version} on {on}/{}", live.len()));
+    s.push_str("  max-pending per agent");
+    s
 }
 
 /// Sets `lane`'s counts, rates and histograms to the sum of `parts`: the rates are each agent's
@@ -521,13 +529,16 @@ impl Pump {
         cancel: CancellationToken,
     ) {
         let mut beat = tokio::time::interval(Duration::from_secs(1));
-        let mut ended = false;
+        let (mut ended, mut version) = (false, 0);
         loop {
             tokio::select! {
                 () = cancel.cancelled() => break,
                 o = feed.orders.recv() => match o {
                     Some(o) => {
                         ended |= o.end;
+                        if !o.end {
+                            version = o.version;
+                        }
                         self.send(&o).await;
                     }
                     None => ended = true,
@@ -541,6 +552,8 @@ impl Pump {
                         .publish(wire::beat_subject(&self.run), bytes::Bytes::new())
                         .await;
                     self.watch();
+                    let line = status_line(&self.books.lock(), version);
+                    feed.store.set_source(Some(line));
                 }
             }
             if ended && self.all_done() {

@@ -25,6 +25,8 @@ pub struct Snapshot {
     pub note: Option<String>,
     /// One entry per lane, in lane order.
     pub lanes: Vec<LaneSnapshot>,
+    /// Where the lanes run when not in this process (`agents 3/3  max-pending per agent`).
+    pub source: Option<String>,
 }
 
 /// One lane's view: knobs, counters, percentiles and the per-second series.

@@ -119,6 +119,7 @@ pub fn dashboard() -> Snapshot {
         paused: false,
         note: None,
         lanes: vec![kafka, nats],
+        source: None,
     }
 }
 

@@ -143,6 +143,8 @@ pub struct MetricsStore {
     lanes: Vec<Arc<LaneMetrics>>,
     inner: Mutex<Inner>,
     snapshot: Mutex<Arc<Snapshot>>,
+    /// Where the lanes run, when elsewhere ([`MetricsStore::set_source`]).
+    source: Mutex<Option<String>>,
 }
 
 impl MetricsStore {
@@ -198,6 +200,7 @@ impl MetricsStore {
                 freed: false,
             }),
             snapshot: Mutex::new(Arc::new(Snapshot::default())),
+            source: Mutex::new(None),
         };
         store.publish_now(start);
         store
@@ -356,8 +359,14 @@ impl MetricsStore {
         result
     }
 
+    /// Says where the lanes run when they run elsewhere (agents), for every snapshot from now.
+    pub fn set_source(&self, line: Option<String>) {
+        *self.source.lock() = line;
+    }
+
     /// Publishes `snap`, the snapshot of `current`, with the findings of `current`.
     fn publish(&self, current: PhaseResult, mut snap: Snapshot) {
+        snap.source.clone_from(&self.source.lock());
         let current = self.analysed(current);
         for (lane, result) in snap.lanes.iter_mut().zip(current.lanes) {
             lane.findings = result.findings;
@@ -525,6 +534,8 @@ fn snapshot_of(
         paused: inner.phase.paused,
         note: inner.phase.note.clone(),
         lanes,
+        // Filled in when published.
+        source: None,
     }
 }
 

@@ -75,6 +75,9 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
     } else {
         Span::styled("● running", bold.fg(Color::Green))
     });
+    if let Some(source) = &snap.source {
+        spans.push(Span::styled(format!("  {source}"), bold.fg(Color::Magenta)));
+    }
     let n = snap.lanes.len();
     let per_page = super::lanes_per_page(area.width, n);
     if n > per_page {
@@ -97,6 +100,18 @@ pub fn render(area: Rect, buf: &mut Buffer, snap: &Snapshot, ui: &UiState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_of_agents_says_how_many_publish() {
+        let mut snap = crate::testkit::samples::dashboard();
+        snap.source = Some("agents 2/3 (a3 lost)  knobs v4 on 2/2  max-pending per agent".into());
+        let ui = UiState::new("agents", vec!["kafka".into(), "nats".into()], None);
+        let area = Rect::new(0, 0, 200, 1);
+        let mut buf = Buffer::empty(area);
+        render(area, &mut buf, &snap, &ui);
+        let line: String = (0..area.width).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+        assert!(line.contains("agents 2/3 (a3 lost)  knobs v4 on 2/2"), "{line}");
+    }
 
     #[test]
     fn clock_reads_naturally() {

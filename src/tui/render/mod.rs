@@ -161,6 +161,7 @@ fn duel_pair<'s>(snap: &'s Snapshot, ui: &UiState) -> Cow<'s, Snapshot> {
         paused: snap.paused,
         note: snap.note.clone(),
         lanes: pick,
+        source: snap.source.clone(),
     })
 }
 
