@@ -6,11 +6,15 @@
 //! [fed engine](crate::engine::Engine::fed). The engine never sees the network: agents are one
 //! more source of lane results. What travels is in [`wire`].
 
+mod books;
 mod coordinator;
+mod discovery;
+mod pump;
 pub mod share;
 pub mod wire;
 
-pub use coordinator::{connect, coordinate, Coordination};
+pub use coordinator::{coordinate, Coordination};
+pub use discovery::connect;
 
 use std::time::Duration;
 

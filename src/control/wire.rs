@@ -191,6 +191,19 @@ impl LaneInterval {
     }
 }
 
+/// Publishes `value` as JSON on `subject`.
+pub async fn publish_json<T: serde::Serialize>(
+    client: &async_nats::Client,
+    subject: String,
+    value: &T,
+) -> Result<(), String> {
+    let body = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    client
+        .publish(subject, body.into())
+        .await
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

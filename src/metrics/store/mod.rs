@@ -3,21 +3,23 @@
 
 mod memory;
 mod outages;
+mod view;
 
 pub use memory::{give_back_memory, log_heap, HistogramBytes};
 
 use super::e2e::E2eBook;
 use super::histo::StageSet;
-use super::phase::{LaneResult, PhaseResult};
+use super::phase::PhaseResult;
 use super::recorder::{CounterValues, Counters, Recorders};
-use super::snapshot::{LaneSnapshot, PhaseStats, SeriesPoint, Snapshot};
+use super::snapshot::{SeriesPoint, Snapshot};
 use crate::brokers::BrokerStatus;
-use crate::vocab::{Finding, Knobs, PhaseMode, Stage};
+use crate::vocab::{Finding, Knobs, Stage};
 use outages::OutageLog;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use view::{lane_result, snapshot_of};
 
 /// Points kept per lane for sparklines: ten minutes at one tick a second.
 const SERIES_LEN: usize = 600;
@@ -508,96 +510,6 @@ impl MetricsStore {
             note: phase.note.clone(),
             lanes,
         }
-    }
-}
-
-/// The snapshot of `current`, the phase going on, with the store's series and run figures.
-fn snapshot_of(
-    metrics: &[Arc<LaneMetrics>],
-    inner: &Inner,
-    current: &PhaseResult,
-    now: Instant,
-) -> Snapshot {
-    let lanes = metrics
-        .iter()
-        .zip(&inner.lanes)
-        .zip(&current.lanes)
-        .map(|((metrics, state), lp)| lane_snapshot(metrics, state, lp))
-        .collect();
-    let mut phase_starts: Vec<f64> = inner.closed.iter().map(|p| p.start_s).collect();
-    phase_starts.push(current.start_s);
-    Snapshot {
-        elapsed: now.saturating_duration_since(inner.start),
-        phase: current.index,
-        phase_elapsed: now.saturating_duration_since(inner.phase.start),
-        phase_starts,
-        paused: inner.phase.paused,
-        note: inner.phase.note.clone(),
-        lanes,
-        // Filled in when published.
-        source: None,
-    }
-}
-
-fn lane_snapshot(metrics: &LaneMetrics, state: &LaneBook, lp: &LaneResult) -> LaneSnapshot {
-    LaneSnapshot {
-        name: metrics.name.clone(),
-        knobs: lp.knobs,
-        total: metrics.counters.values(),
-        in_flight: metrics.counters.in_flight(),
-        phase: PhaseStats {
-            mode: lp.mode,
-            counts: lp.counts,
-            throughput: lp.throughput,
-            sent_rate: lp.sent_rate,
-            stages: lp.reported().summaries(),
-            warmup_only: lp.warmup_only,
-        },
-        interval: state.interval.summaries(),
-        run: state.run.summaries(),
-        series: state.series.iter().copied().collect(),
-        last_error: metrics.last_error.lock().clone(),
-        unavailable: (lp.outages.iter())
-            .find(|o| o.ongoing)
-            .map(|o| (o.start_s, o.reason.clone())),
-        // The analysis fills them in once the store's lock is given back.
-        findings: Vec::new(),
-    }
-}
-
-fn lane_result(
-    open: &PhaseLane,
-    metrics: &LaneMetrics,
-    values: CounterValues,
-    start: Instant,
-    now: Instant,
-) -> LaneResult {
-    let counts = values.since(&open.base);
-    let (from, base) = open.measure_base.unwrap_or((start, open.base));
-    let measured_part = values.since(&base);
-    let secs = now.saturating_duration_since(from).as_secs_f64();
-    // A measured span shorter than a quarter second says little: fall back to the whole phase.
-    let (span, part) = if secs >= 0.25 {
-        (secs, measured_part)
-    } else {
-        (now.saturating_duration_since(start).as_secs_f64(), counts)
-    };
-    let per_s = |n: u64| if span > 0.0 { n as f64 / span } else { 0.0 };
-    LaneResult {
-        name: metrics.name.clone(),
-        knobs: open.knobs,
-        mode: PhaseMode::of(&open.knobs),
-        counts,
-        throughput: per_s(part.acked),
-        sent_rate: per_s(part.sent),
-        measured: Arc::clone(&open.measured),
-        warm: Arc::clone(&open.warm),
-        warmup_only: open.measured.is_empty() && !open.warm.is_empty(),
-        in_flight_end: metrics.counters.in_flight(),
-        series: Vec::new(),
-        outages: Vec::new(),
-        findings: Vec::new(),
-        e2e: None,
     }
 }
 

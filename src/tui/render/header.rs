@@ -109,8 +109,13 @@ mod tests {
         let area = Rect::new(0, 0, 200, 1);
         let mut buf = Buffer::empty(area);
         render(area, &mut buf, &snap, &ui);
-        let line: String = (0..area.width).map(|x| buf[(x, 0)].symbol().to_string()).collect();
-        assert!(line.contains("agents 2/3 (a3 lost)  knobs v4 on 2/2"), "{line}");
+        let line: String = (0..area.width)
+            .map(|x| buf[(x, 0)].symbol().to_string())
+            .collect();
+        assert!(
+            line.contains("agents 2/3 (a3 lost)  knobs v4 on 2/2"),
+            "{line}"
+        );
     }
 
     #[test]

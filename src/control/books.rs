@@ -1,0 +1,108 @@
+//! What the coordinator keeps of each agent during a run: how it stands, and what it measured in
+//! each phase on each lane, from which the run's exact figures are made.
+
+use crate::control::wire::AgentInfo;
+use crate::metrics::{CounterValues, LaneResult, StageSet};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// An agent's standing during a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Standing {
+    Ok,
+    /// No interval for [`SUSPECT_AFTER`].
+    Suspect,
+    /// No interval for [`LOST_AFTER`], since this many seconds into the run.
+    Lost(f64),
+}
+
+/// What the coordinator knows of one agent during a run.
+#[derive(Debug, Clone)]
+pub(super) struct Book {
+    pub(super) info: AgentInfo,
+    pub(super) last_seen: Instant,
+    pub(super) standing: Standing,
+    pub(super) acked: u64,
+    /// Un-acked messages per lane, as its last interval said.
+    pub(super) in_flight: Vec<u64>,
+    /// Its last interval has come.
+    pub(super) done: bool,
+    /// The newest knob order it has applied.
+    pub(super) version: u64,
+}
+
+/// What one agent measured in one phase on one lane, from its intervals.
+#[derive(Clone, Default)]
+pub(super) struct Part {
+    pub(super) counts: CounterValues,
+    pub(super) measured_counts: CounterValues,
+    pub(super) measured: StageSet,
+    pub(super) warm: StageSet,
+    /// Seconds of its measured intervals.
+    pub(super) measured_s: f64,
+}
+
+/// Every part, by (agent position, the knob order of the phase, lane position).
+pub(super) type Parts = BTreeMap<(usize, u64, usize), Part>;
+
+/// `agents 3/4 (a4 lost)  knobs v7 on 3/3  max-pending per agent`: who publishes, and whether
+/// every live agent has applied knob order `version`, for the header and the progress lines.
+pub(super) fn status_line(books: &[Book], version: u64) -> String {
+    let gone = |b: &&Book| matches!(b.standing, Standing::Lost(_));
+    let live: Vec<&Book> = books.iter().filter(|b| !gone(b)).collect();
+    let mut s = format!("agents {}/{}", live.len(), books.len());
+    let odd: Vec<String> = (books.iter())
+        .filter_map(|b| match b.standing {
+            Standing::Lost(_) => Some(format!("{} lost", b.info.name)),
+            Standing::Suspect => Some(format!("{} suspect", b.info.name)),
+            Standing::Ok => None,
+        })
+        .collect();
+    if !odd.is_empty() {
+        s.push_str(&format!(" ({})", odd.join(", ")));
+    }
+    let on = live.iter().filter(|b| b.version >= version).count();
+    s.push_str(&format!("  knobs v{version} on {on}/{}", live.len()));
+    s.push_str("  max-pending per agent");
+    s
+}
+
+/// Sets `lane`'s counts, rates and histograms to the sum of `parts`: the rates are each agent's
+/// own (its measured acks over its measured seconds), added.
+pub(super) fn fill<'a>(lane: &mut LaneResult, parts: impl Iterator<Item = &'a Part>) {
+    let (mut counts, mut measured, mut warm) = (
+        CounterValues::default(),
+        StageSet::accumulating(),
+        StageSet::accumulating(),
+    );
+    let (mut throughput, mut sent_rate) = (0.0, 0.0);
+    for part in parts {
+        counts = plus(&counts, &part.counts);
+        measured.merge(&part.measured);
+        warm.merge(&part.warm);
+        if part.measured_s > 0.0 {
+            throughput += part.measured_counts.acked as f64 / part.measured_s;
+            sent_rate += part.measured_counts.sent as f64 / part.measured_s;
+        }
+    }
+    lane.counts = counts;
+    lane.throughput = throughput;
+    lane.sent_rate = sent_rate;
+    lane.warmup_only = measured.is_empty() && !warm.is_empty();
+    lane.measured = Arc::new(measured);
+    lane.warm = Arc::new(warm);
+}
+
+/// `a + b`, counter by counter.
+pub(super) fn plus(a: &CounterValues, b: &CounterValues) -> CounterValues {
+    CounterValues {
+        sent: a.sent + b.sent,
+        acked: a.acked + b.acked,
+        errors: a.errors + b.errors,
+        stalls: a.stalls + b.stalls,
+        queue_full: a.queue_full + b.queue_full,
+        received: a.received + b.received,
+        duplicates: a.duplicates + b.duplicates,
+    }
+}
