@@ -69,22 +69,36 @@ pub struct AgentsConfig {
 /// How long a coordinator waits for its agents unless told.
 pub const DEFAULT_AGENT_WAIT: Duration = Duration::from_secs(30);
 
-/// The agents of `args`: none, or all of `--agents`, `--control` and the wait.
-fn agents_of(args: &RunArgs) -> Result<Option<AgentsConfig>, ConfigError> {
-    let Some(want) = args.agents.clone() else {
+/// The agents of `args` over the profile's `[agents]`: none, or which, where and how long to
+/// wait for them.
+fn agents_of(args: &RunArgs, profile: &Profile) -> Result<Option<AgentsConfig>, ConfigError> {
+    let section = profile.agents.clone().unwrap_or_default();
+    let from_profile = match (section.count, section.names) {
+        (Some(n), _) => Some(AgentsArg::Count(n)),
+        (None, Some(names)) => Some(AgentsArg::Names(names)),
+        (None, None) => None,
+    };
+    let Some(want) = args.agents.clone().or(from_profile) else {
         return Ok(None);
     };
-    let Some(control) = args.control.clone().filter(|c| !c.trim().is_empty()) else {
+    let control = (args.control.clone())
+        .or(section.control)
+        .filter(|c| !c.trim().is_empty());
+    let Some(control) = control else {
         return Err(flag_error(
             "agents",
-            "needs the control server: --control URL (or PUBDUEL_CONTROL)".into(),
+            "needs the control server: --control URL (or PUBDUEL_CONTROL, or control in the \
+             profile's [agents])"
+                .into(),
         ));
     };
     Ok(Some(AgentsConfig {
         want,
         control,
-        wait: args.agent_wait.unwrap_or(DEFAULT_AGENT_WAIT),
-        max_lost: args.max_lost_agents,
+        wait: (args.agent_wait)
+            .or(section.wait)
+            .unwrap_or(DEFAULT_AGENT_WAIT),
+        max_lost: args.max_lost_agents.or(section.max_lost),
     }))
 }
 
@@ -189,7 +203,7 @@ impl RunConfig {
         asserts.extend(profile.thresholds().unwrap_or_default());
         check_assert_lanes(&asserts, &profile)?;
         check_outputs(args)?;
-        let agents = agents_of(args)?;
+        let agents = agents_of(args, &profile)?;
         if agents.is_some() && (args.e2e || profile.e2e.unwrap_or(false)) {
             return Err(flag_error(
                 "e2e",

@@ -143,3 +143,34 @@ fn named_lanes_resolve_with_their_own_settings_and_lanes_picks_them_by_name() {
         "{e}"
     );
 }
+
+#[test]
+fn agents_come_from_the_flags_over_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p.toml");
+    std::fs::write(
+        &p,
+        "[agents]\ncount = 3\ncontrol = \"nats://c:4222\"\nmax_lost = 1\n",
+    )
+    .unwrap();
+    let path = p.to_str().unwrap();
+    let c = RunConfig::resolve(&cli(&["--profile", path]), true).unwrap();
+    let a = c.agents.unwrap();
+    assert_eq!(a.want, AgentsArg::Count(3));
+    assert_eq!((a.control.as_str(), a.max_lost), ("nats://c:4222", Some(1)));
+    assert_eq!(a.wait, DEFAULT_AGENT_WAIT);
+    let c = RunConfig::resolve(&cli(&["--profile", path, "--agents", "a1,a2"]), true).unwrap();
+    assert_eq!(
+        c.agents.unwrap().want,
+        AgentsArg::Names(vec!["a1".into(), "a2".into()])
+    );
+    assert!(RunConfig::resolve(&cli(&[]), true)
+        .unwrap()
+        .agents
+        .is_none());
+    let e = RunConfig::resolve(&cli(&["--agents", "2", "--control", ""]), true).unwrap_err();
+    assert!(e.to_string().contains("--control"), "{e}");
+    let e = RunConfig::resolve(&cli(&["--profile", path, "--e2e"]), true).unwrap_err();
+    assert!(e.to_string().contains("e2e"), "{e}");
+    assert!(Cli::try_parse_from(["pubduel", "--agents", "0"]).is_err());
+}

@@ -221,3 +221,19 @@ fn a_nats_atomic_batch_over_the_servers_limit_is_refused_at_its_line() {
     parse("lanes = [\"kafka\"]\nack = \"atomic\"\nbatch = 5000\n").unwrap();
     parse("ack = \"atomic\"\nbatch = 1000\n").unwrap();
 }
+
+#[test]
+fn an_agents_section_says_which_agents_and_where() {
+    let p =
+        parse("[agents]\ncount = 3\ncontrol = \"nats://c:4222\"\nwait = \"10s\"\nmax_lost = 1\n")
+            .unwrap();
+    let a = p.agents.unwrap();
+    assert_eq!((a.count, a.max_lost), (Some(3), Some(1)));
+    assert_eq!(a.wait, Some(std::time::Duration::from_secs(10)));
+    parse("[agents]\nnames = [\"a1\", \"a2\"]\n").unwrap();
+    refused("[agents]\ncount = 0\n", 2, "count");
+    refused("[agents]\ncount = 2\nnames = [\"a1\"]\n", 3, "names");
+    refused("[agents]\nnames = [\"a 1\"]\n", 2, "names");
+    let e = parse("[agents]\ncount = 2\ncontrl = \"x\"\n").unwrap_err();
+    assert_eq!(e.line, Some(3), "{e}");
+}
