@@ -324,3 +324,165 @@ async fn a_lost_agent_is_named_and_agents_stop_without_their_coordinator() {
     }
     drop(names);
 }
+
+/// A host of its own on this machine: a network namespace joined to this one by a veth pair,
+/// `10.<n>.<i>.2` inside and `10.<n>.<i>.1` here, routed through here. Removed when dropped.
+struct Host {
+    ns: String,
+    outer: String,
+}
+
+impl Host {
+    fn new(i: u32) -> Host {
+        let id = std::process::id() % 10_000;
+        let (ns, outer, inner) = (
+            format!("pd{id}h{i}"),
+            format!("pd{id}o{i}"),
+            format!("pd{id}i{i}"),
+        );
+        let net = format!("10.{}.{i}", 20 + std::process::id() % 200);
+        let ip = |args: &[&str]| {
+            let o = Command::new("ip")
+                .args(args)
+                .output()
+                .expect("iproute2's ip");
+            assert!(o.status.success(), "ip {args:?}: {}", text(&o));
+        };
+        let host = Host {
+            ns: ns.clone(),
+            outer: outer.clone(),
+        };
+        ip(&["netns", "add", &ns]);
+        ip(&[
+            "link", "add", &outer, "type", "veth", "peer", "name", &inner,
+        ]);
+        ip(&["link", "set", &inner, "netns", &ns]);
+        ip(&["addr", "add", &format!("{net}.1/24"), "dev", &outer]);
+        ip(&["link", "set", &outer, "up"]);
+        let inside = |args: &[&str]| {
+            let mut all = vec!["netns", "exec", &ns, "ip"];
+            all.extend_from_slice(args);
+            ip(&all);
+        };
+        inside(&["addr", "add", &format!("{net}.2/24"), "dev", &inner]);
+        inside(&["link", "set", &inner, "up"]);
+        inside(&["link", "set", "lo", "up"]);
+        inside(&["route", "add", "default", "via", &format!("{net}.1")]);
+        host
+    }
+
+    /// This machine's address as the namespace sees it.
+    fn outer_ip(&self) -> String {
+        let o = Command::new("ip")
+            .args(["-4", "-o", "addr", "show", "dev", &self.outer])
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let cidr = out
+            .split_whitespace()
+            .skip_while(|w| *w != "inet")
+            .nth(1)
+            .unwrap();
+        cidr.split('/').next().unwrap().to_string()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.outer])
+            .output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_on_hosts_of_their_own_reach_the_broker_and_the_control_server_by_address() {
+    // Network namespaces need root, as CI and this machine have; a test that cannot make them
+    // fails rather than passing without having run.
+    assert!(
+        unsafe { libc::geteuid() } == 0,
+        "this test makes network namespaces (ip netns): run it as root"
+    );
+    let hosts = [Host::new(1), Host::new(2)];
+    // The broker and the control server listen beyond loopback, on this machine's veth ends.
+    let broker = testkit::start_nats_with_args(&["-a", "0.0.0.0"]).unwrap();
+    let control = testkit::start_nats_with_args(&["-a", "0.0.0.0"]).unwrap();
+    let here = hosts[0].outer_ip();
+    let (nats, ctl) = (
+        format!("nats://{here}:{}", broker.port),
+        format!("nats://{here}:{}", control.port),
+    );
+    let agents: Vec<AgentProcess> = (hosts.iter().enumerate())
+        .map(|(i, h)| {
+            let wrap = ["ip", "netns", "exec", h.ns.as_str()];
+            AgentProcess::start_in(&wrap, Path::new(BIN), &ctl, &format!("n{}", i + 1), &[])
+                .unwrap()
+        })
+        .collect();
+    let t0 = Instant::now();
+    while !agents
+        .iter()
+        .all(|a| a.output().contains("waiting for runs"))
+    {
+        let logs: Vec<String> = agents.iter().map(AgentProcess::output).collect();
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "agents did not come up: {logs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let names = TestNames::new("agents-netns");
+    let profile = dir.path().join("netns.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "lanes = [\"nats\"]\nrate = 1000\nconcurrency = 2\nduration = \"5s\"\nwarmup = \"1s\"\n\
+             [nats]\nurl = \"{nats}\"\nstream = \"{}\"\nsubject = \"{}\"\n",
+            names.stream, names.subject
+        ),
+    )
+    .unwrap();
+    let report = dir.path().join("netns-report.toml");
+    let o = Command::new(BIN)
+        .args([
+            "run",
+            "--headless",
+            "--agents",
+            "n1,n2",
+            "--control",
+            &ctl,
+            "--profile",
+        ])
+        .arg(&profile)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let r = Report::load(&report).unwrap();
+    assert!(
+        r.agents.iter().all(|a| a.status == "ok" && a.acked > 1000),
+        "{:?}",
+        r.agents
+    );
+    let acked: u64 = (r.phases.iter().flat_map(|p| &p.lanes))
+        .map(|l| l.acked)
+        .sum();
+    let client = async_nats::connect(&nats).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let stored = js
+        .get_stream(&names.stream)
+        .await
+        .unwrap()
+        .info()
+        .await
+        .unwrap()
+        .state
+        .messages;
+    assert_eq!(
+        stored, acked,
+        "the broker holds what both hosts' agents had acked"
+    );
+}

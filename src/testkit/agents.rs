@@ -26,6 +26,17 @@ impl AgentProcess {
         name: &str,
         env: &[(&str, &str)],
     ) -> Result<AgentProcess, StartError> {
+        AgentProcess::start_in(&[], bin, control, name, env)
+    }
+
+    /// [`AgentProcess::start`] under `wrapper` (`ip netns exec NS`: a host of its own).
+    pub fn start_in(
+        wrapper: &[&str],
+        bin: &Path,
+        control: &str,
+        name: &str,
+        env: &[(&str, &str)],
+    ) -> Result<AgentProcess, StartError> {
         let dir = scratch_dir(&format!("agent-{name}"))?;
         let log = dir.join("agent.log");
         let out = OpenOptions::new()
@@ -42,6 +53,7 @@ impl AgentProcess {
             .arg("pubduel-agent")
             .arg(std::process::id().to_string())
             .arg(&dir)
+            .args(wrapper)
             .arg(bin)
             .args(["agent", "--control", control, "--name", name])
             .envs(env.iter().copied())

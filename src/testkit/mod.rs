@@ -457,6 +457,16 @@ pub fn start_nats() -> Result<BrokerProcess, StartError> {
     )
 }
 
+/// Starts `nats-server -js` as [`start_nats`] does, with `args` after its own (`-a 0.0.0.0`
+/// overrides the loopback address, for agents in network namespaces of their own).
+pub fn start_nats_with_args(args: &[&str]) -> Result<BrokerProcess, StartError> {
+    let program = nats_server()?;
+    let port = free_port();
+    let dir = scratch_dir("nats")?;
+    let extra = args.iter().map(|a| a.to_string()).collect();
+    BrokerProcess::start(nats_launch(&program, &dir, port, "", extra)?, port, dir)
+}
+
 /// Both brokers, for tests that run both lanes.
 pub struct LocalBrokers {
     /// The NATS server (JetStream on).
