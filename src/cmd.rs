@@ -77,7 +77,10 @@ fn agent(args: &AgentArgs) -> ExitCode {
     runtime.shutdown_timeout(Duration::from_secs(1));
     match served {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<ControlError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<ControlError>().is_some()
+                || e.downcast_ref::<crate::profile::ProfileError>().is_some() =>
+        {
             fail(tools::EXIT_INVALID, format!("{e:#}"))
         }
         Err(e) => fail(1, format!("{e:#}")),

@@ -416,8 +416,8 @@ async fn agents_on_hosts_of_their_own_reach_the_broker_and_the_control_server_by
     let agents: Vec<AgentProcess> = (hosts.iter().enumerate())
         .map(|(i, h)| {
             let wrap = ["ip", "netns", "exec", h.ns.as_str()];
-            AgentProcess::start_in(&wrap, Path::new(BIN), &ctl, &format!("n{}", i + 1), &[])
-                .unwrap()
+            let name = format!("n{}", i + 1);
+            AgentProcess::start_in(&wrap, Path::new(BIN), &ctl, &name, &[], None).unwrap()
         })
         .collect();
     let t0 = Instant::now();
@@ -485,4 +485,61 @@ async fn agents_on_hosts_of_their_own_reach_the_broker_and_the_control_server_by
         stored, acked,
         "the broker holds what both hosts' agents had acked"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_server_with_a_login_takes_the_nats_lanes_keys() {
+    let control = testkit::start_nats_with_config(
+        "authorization { user: ctl, password: \"ctl-pass-on-each-host\" }\n",
+    )
+    .unwrap();
+    let url = format!("nats://127.0.0.1:{}", control.port);
+    let dir = tempfile::tempdir().unwrap();
+    let (profile, _names) = write_profile(
+        dir.path(),
+        "agents-login",
+        "lanes = [\"nats\"]\nrate = 500\nconcurrency = 2\nduration = \"3s\"\nwarmup = \"1s\"\n\
+         [agents]\ncount = 2\nuser = \"ctl\"\npassword_env = \"PD_CONTROL_PASSWORD\"\n",
+    );
+    // Without the login an agent cannot join, and says why.
+    let o = Command::new(BIN)
+        .args(["agent", "--control", &url, "--name", "nologin"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("control server"), "{}", text(&o));
+    let env = [("PD_CONTROL_PASSWORD", "ctl-pass-on-each-host")];
+    let with_login: Vec<AgentProcess> = (1..=2)
+        .map(|i| {
+            let (bin, name) = (Path::new(BIN), format!("m{i}"));
+            AgentProcess::start_in(&[], bin, &url, &name, &env, Some(&profile)).unwrap()
+        })
+        .collect();
+    let t0 = Instant::now();
+    while !with_login
+        .iter()
+        .all(|a| a.output().contains("waiting for runs"))
+    {
+        let logs: Vec<String> = with_login.iter().map(AgentProcess::output).collect();
+        assert!(t0.elapsed() < Duration::from_secs(20), "{logs:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let b = testkit::shared();
+    let o = Command::new(BIN)
+        .args([
+            "run",
+            "--headless",
+            "--agents",
+            "m1,m2",
+            "--control",
+            &url,
+            "--profile",
+        ])
+        .arg(&profile)
+        .env("PD_CONTROL_PASSWORD", "ctl-pass-on-each-host")
+        .env("PUBDUEL_NATS", b.nats_url())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("agents 2/2"), "{}", text(&o));
 }

@@ -35,7 +35,17 @@ pub async fn serve(args: &AgentArgs) -> anyhow::Result<()> {
             })
             .collect()
     });
-    let client = control::connect(&args.control).await?;
+    let login = match &args.profile {
+        Some(p) => {
+            let profile = crate::profile::Profile::load(p)?;
+            profile.agents.unwrap_or_default().login(&args.control)
+        }
+        None => crate::brokers::nats::NatsSettings {
+            url: args.control.clone(),
+            ..Default::default()
+        },
+    };
+    let client = control::connect(&login).await?;
     let metadata = HashMap::from([
         ("agent".to_string(), name.clone()),
         ("host".to_string(), host.clone()),

@@ -64,6 +64,8 @@ pub struct AgentsConfig {
     pub wait: Duration,
     /// Headless: more lost agents than this fail the run.
     pub max_lost: Option<usize>,
+    /// The control server with its login and TLS (the profile's `[agents]` keys).
+    pub login: NatsSettings,
 }
 
 /// How long a coordinator waits for its agents unless told.
@@ -73,7 +75,7 @@ pub const DEFAULT_AGENT_WAIT: Duration = Duration::from_secs(30);
 /// wait for them.
 fn agents_of(args: &RunArgs, profile: &Profile) -> Result<Option<AgentsConfig>, ConfigError> {
     let section = profile.agents.clone().unwrap_or_default();
-    let from_profile = match (section.count, section.names) {
+    let from_profile = match (section.count, section.names.clone()) {
         (Some(n), _) => Some(AgentsArg::Count(n)),
         (None, Some(names)) => Some(AgentsArg::Names(names)),
         (None, None) => None,
@@ -82,7 +84,7 @@ fn agents_of(args: &RunArgs, profile: &Profile) -> Result<Option<AgentsConfig>, 
         return Ok(None);
     };
     let control = (args.control.clone())
-        .or(section.control)
+        .or(section.control.clone())
         .filter(|c| !c.trim().is_empty());
     let Some(control) = control else {
         return Err(flag_error(
@@ -94,11 +96,12 @@ fn agents_of(args: &RunArgs, profile: &Profile) -> Result<Option<AgentsConfig>, 
     };
     Ok(Some(AgentsConfig {
         want,
-        control,
         wait: (args.agent_wait)
             .or(section.wait)
             .unwrap_or(DEFAULT_AGENT_WAIT),
         max_lost: args.max_lost_agents.or(section.max_lost),
+        login: section.login(&control),
+        control,
     }))
 }
 

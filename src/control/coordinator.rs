@@ -120,7 +120,7 @@ pub async fn coordinate(
     plan: &AgentsPlan,
     engine: EngineConfig,
 ) -> Result<(Engine, Coordination), ControlError> {
-    let client = connect(&plan.control).await?;
+    let client = connect(&plan.login).await?;
     let agents = discover(&client, plan).await?;
     if let Some(a) = agents.iter().find(|a| a.version != wire::VERSION) {
         return Err(ControlError::Version {

@@ -3,6 +3,7 @@
 
 use super::wire::{self, AgentInfo};
 use super::{ControlError, CONNECT_TIMEOUT};
+use crate::brokers::nats::NatsSettings;
 use crate::cli::AgentsArg as Want;
 use crate::config::AgentsConfig as AgentsPlan;
 use futures::StreamExt;
@@ -12,15 +13,20 @@ use std::time::{Duration, Instant};
 const GATHER: Duration = Duration::from_millis(300);
 
 /// Connects to the control server.
-pub async fn connect(url: &str) -> Result<async_nats::Client, ControlError> {
+pub async fn connect(login: &NatsSettings) -> Result<async_nats::Client, ControlError> {
+    let shown = login.redacted();
     let unreachable = |detail: String| ControlError::Unreachable {
-        url: redact(url),
+        url: shown.url.clone(),
         detail,
     };
-    let connect = async_nats::ConnectOptions::new()
-        .name("pubduel")
-        .connection_timeout(CONNECT_TIMEOUT)
-        .connect(url);
+    let options =
+        crate::brokers::nats::login_options(login, "pubduel").map_err(|(key, message)| {
+            ControlError::Login {
+                key: key.to_string(),
+                message,
+            }
+        })?;
+    let connect = options.connect(shown.servers());
     tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(1), connect)
         .await
         .map_err(|_| unreachable("timed out".into()))?

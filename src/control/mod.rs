@@ -41,6 +41,14 @@ pub enum ControlError {
         /// What the client said.
         detail: String,
     },
+    /// The control server's login or TLS keys cannot be used (a missing file or variable).
+    #[error("[agents] {key}: {message}")]
+    Login {
+        /// The key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Fewer agents answered than the run asks for.
     #[error("{came} of {wanted} agents came within {wait:?}{names}: start more with `pubduel agent --control URL --name NAME`, or ask for fewer with --agents")]
     TooFew {

@@ -172,6 +172,50 @@ pub struct AgentsSection {
     pub wait: Option<Duration>,
     /// Headless: more lost agents than this fail the run (exit 4).
     pub max_lost: Option<usize>,
+    /// The control server's login and TLS, as the NATS lane takes them.
+    pub user: Option<String>,
+    /// See [`NatsSettings::password_env`].
+    pub password_env: Option<String>,
+    /// See [`NatsSettings::password_file`].
+    pub password_file: Option<PathBuf>,
+    /// See [`NatsSettings::token_env`].
+    pub token_env: Option<String>,
+    /// See [`NatsSettings::token_file`].
+    pub token_file: Option<PathBuf>,
+    /// See [`NatsSettings::nkey_seed`].
+    pub nkey_seed: Option<PathBuf>,
+    /// See [`NatsSettings::creds`].
+    pub creds: Option<PathBuf>,
+    /// See [`NatsSettings::tls_ca`].
+    pub tls_ca: Option<PathBuf>,
+    /// See [`NatsSettings::tls_cert`].
+    pub tls_cert: Option<PathBuf>,
+    /// See [`NatsSettings::tls_key`].
+    pub tls_key: Option<PathBuf>,
+    /// See [`NatsSettings::tls_first`].
+    #[serde(default)]
+    pub tls_first: bool,
+}
+
+impl AgentsSection {
+    /// The control server at `url`, with this section's login and TLS, as NATS settings.
+    pub fn login(&self, url: &str) -> NatsSettings {
+        NatsSettings {
+            url: url.to_string(),
+            user: self.user.clone(),
+            password_env: self.password_env.clone(),
+            password_file: self.password_file.clone(),
+            token_env: self.token_env.clone(),
+            token_file: self.token_file.clone(),
+            nkey_seed: self.nkey_seed.clone(),
+            creds: self.creds.clone(),
+            tls_ca: self.tls_ca.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            tls_first: self.tls_first,
+            ..NatsSettings::default()
+        }
+    }
 }
 
 impl AgentsSection {
@@ -179,10 +223,6 @@ impl AgentsSection {
         match (self.count, &self.names) {
             (Some(_), Some(_)) => Err(("names", "give `count` or `names`, not both".into())),
             (Some(0), _) => Err(("count", "must be 1 or more, got 0".into())),
-            (None, None) => Err((
-                "count",
-                "say how many agents (`count`) or which (`names`)".into(),
-            )),
             (_, Some(names)) => match names.iter().find(|n| !lanes::valid_name(n)) {
                 Some(n) => Err((
                     "names",

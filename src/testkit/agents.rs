@@ -26,16 +26,18 @@ impl AgentProcess {
         name: &str,
         env: &[(&str, &str)],
     ) -> Result<AgentProcess, StartError> {
-        AgentProcess::start_in(&[], bin, control, name, env)
+        AgentProcess::start_in(&[], bin, control, name, env, None)
     }
 
-    /// [`AgentProcess::start`] under `wrapper` (`ip netns exec NS`: a host of its own).
+    /// [`AgentProcess::start`] under `wrapper` (`ip netns exec NS`: a host of its own), with
+    /// `--profile` when given (the control server's login).
     pub fn start_in(
         wrapper: &[&str],
         bin: &Path,
         control: &str,
         name: &str,
         env: &[(&str, &str)],
+        profile: Option<&Path>,
     ) -> Result<AgentProcess, StartError> {
         let dir = scratch_dir(&format!("agent-{name}"))?;
         let log = dir.join("agent.log");
@@ -56,6 +58,11 @@ impl AgentProcess {
             .args(wrapper)
             .arg(bin)
             .args(["agent", "--control", control, "--name", name])
+            .args(
+                profile
+                    .iter()
+                    .flat_map(|p| [std::ffi::OsStr::new("--profile"), p.as_os_str()]),
+            )
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)

@@ -300,6 +300,20 @@ pub async fn connect(settings: &NatsSettings) -> Result<Arc<NatsPublisher>, Brok
     }))
 }
 
+/// Connect options for a NATS server that is not a lane's (the agents' control server), with
+/// the login and TLS of `settings`: its security keys, secrets read now, on this host; the
+/// error names the key.
+pub fn login_options(
+    settings: &NatsSettings,
+    name: &str,
+) -> Result<async_nats::ConnectOptions, (&'static str, String)> {
+    security::validate(settings, &crate::brokers::secret::Env::Process)?;
+    let options = async_nats::ConnectOptions::new()
+        .name(name)
+        .connection_timeout(SETUP_TIMEOUT);
+    security::apply(settings, options, &crate::brokers::secret::Env::Process)
+}
+
 /// Whether a server `version` (`2.12.3`, `v2.15.0-dev`) is at least `major.minor`.
 pub fn server_at_least(version: &str, (major, minor): (u32, u32)) -> bool {
     let mut parts = version
