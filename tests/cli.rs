@@ -50,6 +50,7 @@ fn text(o: &Output) -> String {
 
 /// Every profile that ships, by name: a new one is added here too, and a missing one fails.
 const SHIPPED_PROFILES: &[&str] = &[
+    "agents",
     "default",
     "latency",
     "linger",
