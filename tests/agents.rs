@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pubduel");
 
+/// One test of agents at a time: each runs several processes, and their figures are about a
+/// machine that is not also running the others.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A control server and `n` agents (a1..an) on it.
 struct Trial {
     control: BrokerProcess,
@@ -125,6 +129,7 @@ async fn snoop(url: &str) -> Arc<Mutex<Vec<u8>>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_home() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let trial = Trial::start(2);
     let seen = snoop(&trial.url()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -148,6 +153,7 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
         .coordinator(2, &profile)
         .arg("--report")
         .arg(&report)
+        .arg("--e2e")
         .env("PD_AGENT_SECRET", "hush-coordinator-side")
         .env(
             "PUBDUEL_NATS",
@@ -181,6 +187,16 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
         (acked("kafka"), acked("nats")),
         "what the brokers hold"
     );
+    // End to end, each agent timing only its own messages (one clock at both ends).
+    for l in r.phases.iter().flat_map(|p| &p.lanes) {
+        assert_eq!(
+            (l.missing, l.duplicates),
+            (Some(0), Some(0)),
+            "{}: {l:?}",
+            l.name
+        );
+        assert!(l.stages["e2e"].count > 0, "{}: e2e measured", l.name);
+    }
 
     // (3) The step reached both agents: the run's phase after it runs at the new rate.
     let step = (r.phases.iter())
@@ -247,6 +263,7 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_agent_is_named_and_agents_stop_without_their_coordinator() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let mut trial = Trial::start(3);
     let dir = tempfile::tempdir().unwrap();
     let (profile, names) = write_profile(
@@ -398,6 +415,7 @@ impl Drop for Host {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_on_hosts_of_their_own_reach_the_broker_and_the_control_server_by_address() {
+    let _one = ONE_AT_A_TIME.lock().await;
     // Network namespaces need root, as CI and this machine have; a test that cannot make them
     // fails rather than passing without having run.
     assert!(
@@ -489,6 +507,7 @@ async fn agents_on_hosts_of_their_own_reach_the_broker_and_the_control_server_by
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_control_server_with_a_login_takes_the_nats_lanes_keys() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let control = testkit::start_nats_with_config(
         "authorization { user: ctl, password: \"ctl-pass-on-each-host\" }\n",
     )

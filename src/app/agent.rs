@@ -12,7 +12,7 @@ use crate::control::share::knobs_of;
 use crate::control::wire::{self, Interval, KnobOrder, LaneInterval, StartOrder};
 use crate::control::{self, ORPHAN_AFTER};
 use crate::engine::{Engine, EngineConfig, EngineHandle};
-use crate::metrics::{no_analysis, IntervalRecord};
+use crate::metrics::{no_analysis, E2eCounts, IntervalRecord};
 use crate::report::ExportPaths;
 use crate::vocab::Knobs;
 use async_nats::service::ServiceExt;
@@ -116,6 +116,7 @@ async fn prepare(name: &str, order: StartOrder) -> anyhow::Result<Share> {
         setups,
         EngineConfig {
             warmup: cfg.warmup,
+            e2e: cfg.e2e,
             keep_intervals: true,
             precise: cfg.precise,
             analyse: no_analysis(),
@@ -154,7 +155,7 @@ fn run_config(order: &StartOrder) -> anyhow::Result<RunConfig> {
         profile_path: None,
         duration: None,
         warmup: Duration::from_millis(order.warmup_ms),
-        e2e: false,
+        e2e: order.e2e,
         precise: order.precise,
         lanes,
         kafka: Default::default(),
@@ -183,6 +184,7 @@ impl Share {
             agent: name.to_string(),
             seq: 0,
             versions: vec![0],
+            e2e: Vec::new(),
         };
         let mut heard = Instant::now();
         let mut check = tokio::time::interval(Duration::from_secs(1));
@@ -218,7 +220,14 @@ impl Share {
                 }
             }
         }
-        self.engine.finish().await;
+        let phases = self.engine.finish().await;
+        out.e2e = (phases.iter())
+            .filter(|p| p.lanes.iter().any(|l| l.e2e.is_some()))
+            .map(|p| {
+                let version = out.versions.get(p.index as usize).copied().unwrap_or(0);
+                (version, p.lanes.iter().map(|l| l.e2e).collect())
+            })
+            .collect();
         out.send(&handle, true).await;
         Ok(())
     }
@@ -243,6 +252,8 @@ struct Sender {
     seq: u64,
     /// The knob order of each of the engine's phases, by phase index.
     versions: Vec<u64>,
+    /// Each phase's end-to-end counts, for the last interval.
+    e2e: Vec<(u64, Vec<Option<E2eCounts>>)>,
 }
 
 impl Sender {
@@ -282,6 +293,11 @@ impl Sender {
                 end_s: first.map_or(0.0, |r| r.end_s),
                 lanes,
                 last: last && i + 1 == n,
+                e2e: if last && i + 1 == n {
+                    std::mem::take(&mut self.e2e)
+                } else {
+                    Vec::new()
+                },
             };
             self.seq += 1;
             match serde_json::to_vec(&iv) {

@@ -207,13 +207,6 @@ impl RunConfig {
         check_assert_lanes(&asserts, &profile)?;
         check_outputs(args)?;
         let agents = agents_of(args, &profile)?;
-        if agents.is_some() && (args.e2e || profile.e2e.unwrap_or(false)) {
-            return Err(flag_error(
-                "e2e",
-                "end to end is not measured on agents yet: run without --agents, or without --e2e"
-                    .into(),
-            ));
-        }
         let payload = match args.payload.as_ref().or(profile.payload.as_ref()) {
             Some(p) => Some(crate::profile::read_payload(p).map_err(|m| flag_error("payload", m))?),
             None => None,

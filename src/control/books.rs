@@ -2,7 +2,7 @@
 //! each phase on each lane, from which the run's exact figures are made.
 
 use crate::control::wire::AgentInfo;
-use crate::metrics::{CounterValues, LaneResult, StageSet};
+use crate::metrics::{CounterValues, E2eCounts, LaneResult, StageSet};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,6 +41,8 @@ pub(super) struct Part {
     pub(super) warm: StageSet,
     /// Seconds of its measured intervals.
     pub(super) measured_s: f64,
+    /// End to end, as the agent counted it at the end of the run.
+    pub(super) e2e: Option<E2eCounts>,
 }
 
 /// Every part, by (agent position, the knob order of the phase, lane position).
@@ -77,7 +79,14 @@ pub(super) fn fill<'a>(lane: &mut LaneResult, parts: impl Iterator<Item = &'a Pa
         StageSet::accumulating(),
     );
     let (mut throughput, mut sent_rate) = (0.0, 0.0);
+    let mut e2e: Option<E2eCounts> = None;
     for part in parts {
+        if let Some(c) = part.e2e {
+            let sum = e2e.get_or_insert_with(E2eCounts::default);
+            sum.acked += c.acked;
+            sum.received += c.received;
+            sum.late += c.late;
+        }
         counts = plus(&counts, &part.counts);
         measured.merge(&part.measured);
         warm.merge(&part.warm);
@@ -87,6 +96,9 @@ pub(super) fn fill<'a>(lane: &mut LaneResult, parts: impl Iterator<Item = &'a Pa
         }
     }
     lane.counts = counts;
+    if e2e.is_some() {
+        lane.e2e = e2e;
+    }
     lane.throughput = throughput;
     lane.sent_rate = sent_rate;
     lane.warmup_only = measured.is_empty() && !warm.is_empty();

@@ -124,6 +124,11 @@ impl Pump {
                 *f = if iv.last { 0 } else { part.in_flight };
             }
         }
+        for (version, lanes) in &iv.e2e {
+            for (lane, c) in lanes.iter().enumerate() {
+                parts.entry((i, *version, lane)).or_default().e2e = *c;
+            }
+        }
         b.done |= iv.last;
         for (lane, metrics) in store.lanes().iter().enumerate() {
             let in_flight = books.iter().filter_map(|b| b.in_flight.get(lane)).sum();

@@ -6,7 +6,7 @@
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
-use crate::metrics::{decode_v2, encode_v2, CounterValues, HistogramError, StageSet};
+use crate::metrics::{decode_v2, encode_v2, CounterValues, E2eCounts, HistogramError, StageSet};
 use crate::vocab::{Knobs, LaneKind, Stage};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -133,6 +133,10 @@ pub struct Interval {
     /// The agent's last interval of the run: everything it measured has been sent.
     #[serde(default)]
     pub last: bool,
+    /// With the last interval and end to end on: each phase's end-to-end counts (by the knob
+    /// order of the phase), one entry per lane.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub e2e: Vec<(u64, Vec<Option<E2eCounts>>)>,
 }
 
 /// One lane's part of an interval.
