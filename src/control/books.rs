@@ -3,6 +3,7 @@
 
 use crate::control::wire::AgentInfo;
 use crate::metrics::{CounterValues, E2eCounts, LaneResult, StageSet};
+use crate::vocab::{Finding, FindingKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -116,5 +117,75 @@ pub(super) fn plus(a: &CounterValues, b: &CounterValues) -> CounterValues {
         queue_full: a.queue_full + b.queue_full,
         received: a.received + b.received,
         duplicates: a.duplicates + b.duplicates,
+    }
+}
+
+/// The `agent-behind` finding of one lane: the agents whose measured send rate fell below 90% of
+/// their share of `rate` (open loop only), as (name, part) pairs; `None` when all kept up.
+pub(super) fn behind<'a>(
+    rate: u64,
+    weights: &[u64],
+    agents: impl Iterator<Item = (usize, &'a str, &'a Part)>,
+) -> Option<Finding> {
+    if rate == 0 {
+        return None;
+    }
+    let late: Vec<String> = agents
+        .filter_map(|(i, name, part)| {
+            let share = super::share::share(rate, weights, i);
+            if part.measured_s < 1.0 || share == 0 {
+                return None;
+            }
+            let sent = part.measured_counts.sent as f64 / part.measured_s;
+            (sent < 0.9 * share as f64)
+                .then(|| format!("{name} sent {sent:.0} of its {share} msg/s"))
+        })
+        .collect();
+    (!late.is_empty()).then(|| {
+        Finding::new(
+            FindingKind::AgentBehind,
+            format!(
+                "{}: that host, not the broker, set its part of the figures (its CPU, its network, \
+                 its publishers or max-pending); the other agents kept their shares. Give it fewer \
+                 (a weight), or more publishers",
+                late.join("; ")
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(sent: u64, secs: f64) -> Part {
+        Part {
+            measured_counts: CounterValues {
+                sent,
+                ..CounterValues::default()
+            },
+            measured_s: secs,
+            ..Part::default()
+        }
+    }
+
+    #[test]
+    fn an_agent_below_its_share_is_named_and_one_that_keeps_up_is_not() {
+        let (fine, slow) = (part(10_000, 10.0), part(6_000, 10.0));
+        let agents = [(0, "a1", &fine), (1, "a2", &slow)];
+        let f = behind(2000, &[1, 1], agents.into_iter()).expect("a2 is behind");
+        assert_eq!(f.kind, FindingKind::AgentBehind);
+        assert!(
+            f.message.starts_with("a2 sent 600 of its 1000 msg/s"),
+            "{}",
+            f.message
+        );
+        assert!(!f.message.contains("a1"), "{}", f.message);
+        let both_fine = [(0, "a1", &fine), (1, "a2", &fine)];
+        assert!(behind(2000, &[1, 1], both_fine.into_iter()).is_none());
+        assert!(
+            behind(0, &[1, 1], agents.into_iter()).is_none(),
+            "closed loop has no share"
+        );
     }
 }

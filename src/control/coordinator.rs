@@ -1,7 +1,7 @@
 //! The coordinator's side: find the agents, start each with its share, send the knob orders,
 //! add what they measure into the fed engine's store, and notice the ones that fall silent.
 
-use super::books::{fill, Book, Parts, Standing};
+use super::books::{behind, fill, Book, Parts, Standing};
 use super::discovery::{connect, discover, redact};
 use super::pump::Pump;
 use super::share::unsplittable;
@@ -87,8 +87,17 @@ impl Coordination {
             }
             if let Some(analyse) = analyse {
                 let found = analyse(p);
-                for (lane, found) in p.lanes.iter_mut().zip(found) {
+                let books = self.books.lock();
+                for (l, (lane, found)) in p.lanes.iter_mut().zip(found).enumerate() {
                     lane.findings = found;
+                    let mine = (parts.iter())
+                        .filter(|((_, v, li), _)| *v == u64::from(p.index) && *li == l)
+                        .filter_map(|((a, _, _), part)| {
+                            books.get(*a).map(|b| (*a, b.info.name.as_str(), part))
+                        });
+                    let weights = vec![1; books.len()];
+                    lane.findings
+                        .extend(behind(lane.knobs.rate, &weights, mine));
                 }
             } else {
                 p.lanes.iter_mut().for_each(|l| l.findings.clear());

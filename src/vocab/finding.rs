@@ -21,6 +21,9 @@ pub enum FindingKind {
     LingerWait,
     /// The lanes are not set up alike.
     UnfairComparison,
+    /// An agent of a run of agents could not keep its share of the rate: its host, not the
+    /// broker, set its part of the figures.
+    AgentBehind,
 }
 
 impl FindingKind {
@@ -34,6 +37,7 @@ impl FindingKind {
             FindingKind::BrokerSaturated => "broker-saturated",
             FindingKind::LingerWait => "linger-wait",
             FindingKind::UnfairComparison => "unfair-comparison",
+            FindingKind::AgentBehind => "agent-behind",
         }
     }
 }

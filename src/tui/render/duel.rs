@@ -137,7 +137,7 @@ pub fn explains(kind: FindingKind, stage: Stage) -> bool {
             Stage::Submit | Stage::Permit | Stage::Ack | Stage::E2e
         ),
         ClientQueueFull => matches!(stage, Stage::Submit | Stage::Ack | Stage::E2e),
-        GeneratorLag => matches!(stage, Stage::Ack | Stage::E2e),
+        GeneratorLag | AgentBehind => matches!(stage, Stage::Ack | Stage::E2e),
         BrokerSaturated | LingerWait => matches!(stage, Stage::Ack | Stage::Flight | Stage::E2e),
     }
 }
