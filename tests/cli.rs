@@ -888,3 +888,29 @@ fn real_shaped_messages_headers_keys_and_a_payload_file_arrive_end_to_end() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--payload"), "{}", text(&o));
 }
+
+#[test]
+fn a_dry_run_of_agents_shows_them_and_not_the_control_login() {
+    let o = pubduel(&[
+        "--agents",
+        "2",
+        "--control",
+        "nats://ctl:hush@control:4222",
+        "--max-lost-agents",
+        "1",
+        "--dry-run",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("[agents]") && t.contains("count = 2"), "{t}");
+    assert!(
+        t.contains("nats://control:4222") && t.contains("max_lost = 1"),
+        "{t}"
+    );
+    assert!(!t.contains("hush"), "{t}");
+    let o = pubduel(&["--agents", "0", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = pubduel(&["--agents", "2", "--control", "", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--control"), "{}", text(&o));
+}

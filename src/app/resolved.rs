@@ -21,6 +21,21 @@ struct Resolved<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     steps: Vec<ResolvedStep>,
     brokers: crate::report::Brokers,
+    /// The agents that would generate the run; rate and publishers above are the whole run's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agents: Option<ResolvedAgents>,
+}
+
+#[derive(Serialize)]
+struct ResolvedAgents {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    names: Option<Vec<String>>,
+    control: String,
+    wait: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_lost: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -81,6 +96,19 @@ pub fn resolved_toml(cfg: &RunConfig) -> String {
             })
             .collect(),
         brokers,
+        agents: cfg.agents.as_ref().map(|a| {
+            let (count, names) = match &a.want {
+                crate::cli::AgentsArg::Count(n) => (Some(*n), None),
+                crate::cli::AgentsArg::Names(v) => (None, Some(v.clone())),
+            };
+            ResolvedAgents {
+                count,
+                names,
+                control: a.login.redacted().url,
+                wait: humantime::format_duration(a.wait).to_string(),
+                max_lost: a.max_lost,
+            }
+        }),
     };
     toml::to_string(&r).unwrap_or_else(|e| format!("# cannot show settings: {e}\n"))
 }
