@@ -24,7 +24,7 @@ trap 'exit 130' INT TERM
 start_throwaway_brokers || { echo "agents bench: the brokers did not start" >&2; exit 1; }
 CPORT=$(free_port)
 CMON=$(free_port)
-pd_spawn "$TMP/control.log" "$(nats_server_bin)" -a 127.0.0.1 -p "$CPORT" -m "$CMON"
+pd_spawn "$TMP/control.out" "$(nats_server_bin)" -a 127.0.0.1 -p "$CPORT" -m "$CMON" -l "$TMP/control.log" # its folder in the command line: the cleanup stops it
 PIDS+=("$PD_PID")
 wait_port "$CPORT" 10
 CONTROL="nats://127.0.0.1:$CPORT"
