@@ -15,7 +15,8 @@ source scripts/lib-brokers.sh
 DIR=${AGENTS_DIR:-$PWD/.agents}
 PORT=${CONTROL_PORT:-4300}
 BIN=${PUBDUEL_BIN:-target/release/pubduel}
-PD_DETACH=1 # shellcheck disable=SC2034 # read by pd_spawn (lib-brokers.sh)
+# shellcheck disable=SC2034 # read by pd_spawn (lib-brokers.sh): the agents outlive this shell
+PD_DETACH=1
 
 usage() { sed -n '2,10s/^# \{0,1\}//p' "$0"; }
 
