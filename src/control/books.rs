@@ -88,7 +88,7 @@ pub(super) fn fill<'a>(lane: &mut LaneResult, parts: impl Iterator<Item = &'a Pa
             sum.received += c.received;
             sum.late += c.late;
         }
-        counts = plus(&counts, &part.counts);
+        counts = counts.plus(&part.counts);
         measured.merge(&part.measured);
         warm.merge(&part.warm);
         if part.measured_s > 0.0 {
@@ -105,19 +105,6 @@ pub(super) fn fill<'a>(lane: &mut LaneResult, parts: impl Iterator<Item = &'a Pa
     lane.warmup_only = measured.is_empty() && !warm.is_empty();
     lane.measured = Arc::new(measured);
     lane.warm = Arc::new(warm);
-}
-
-/// `a + b`, counter by counter.
-pub(super) fn plus(a: &CounterValues, b: &CounterValues) -> CounterValues {
-    CounterValues {
-        sent: a.sent + b.sent,
-        acked: a.acked + b.acked,
-        errors: a.errors + b.errors,
-        stalls: a.stalls + b.stalls,
-        queue_full: a.queue_full + b.queue_full,
-        received: a.received + b.received,
-        duplicates: a.duplicates + b.duplicates,
-    }
 }
 
 /// The `agent-behind` finding of one lane: the agents whose measured send rate fell below 90% of

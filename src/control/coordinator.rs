@@ -2,7 +2,7 @@
 //! add what they measure into the fed engine's store, and notice the ones that fall silent.
 
 use super::books::{behind, fill, Book, Parts, Standing};
-use super::discovery::{connect, discover, redact};
+use super::discovery::{connect, discover};
 use super::pump::Pump;
 use super::share::unsplittable;
 use super::wire::{self, AgentInfo, KnobOrder, LaneOrder, StartOrder};
@@ -190,7 +190,7 @@ pub async fn coordinate(
 
 fn unreachable(plan: &AgentsPlan, detail: String) -> ControlError {
     ControlError::Unreachable {
-        url: redact(&plan.control),
+        url: plan.login.redacted().url,
         detail,
     }
 }

@@ -33,17 +33,6 @@ pub async fn connect(login: &NatsSettings) -> Result<async_nats::Client, Control
         .map_err(|e| unreachable(e.to_string()))
 }
 
-/// A URL as messages may show it: without a user or password.
-pub(super) fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.rsplit_once('@') {
-            Some((_, host)) => format!("{scheme}://{host}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
-
 /// Asks the agents (the `pubduel-agent` service's INFO) until those `plan` wants have answered
 /// or its wait is over.
 pub(super) async fn discover(
@@ -152,6 +141,5 @@ mod tests {
             })
         );
         assert_eq!(info_of(br#"{"name":"other"}"#), None);
-        assert_eq!(redact("nats://u:p@h:4222"), "nats://h:4222");
     }
 }

@@ -1,7 +1,7 @@
 //! The coordinator's task during a run: knob orders out, intervals in, heartbeats both ways,
 //! and agents that fall silent marked suspect, then lost.
 
-use super::books::{plus, status_line, Book, Parts, Standing};
+use super::books::{status_line, Book, Parts, Standing};
 use super::wire::{self, Interval, KnobOrder};
 use super::{LOST_AFTER, SUSPECT_AFTER};
 use crate::engine::{Feed, Orders};
@@ -111,12 +111,12 @@ impl Pump {
             };
             metrics.recorders.add(&set);
             let mine = parts.entry((i, iv.phase_version, lane)).or_default();
-            mine.counts = plus(&mine.counts, &part.counts);
+            mine.counts = mine.counts.plus(&part.counts);
             if iv.warm {
                 mine.warm.merge(&set);
             } else {
                 mine.measured.merge(&set);
-                mine.measured_counts = plus(&mine.measured_counts, &part.counts);
+                mine.measured_counts = mine.measured_counts.plus(&part.counts);
                 mine.measured_s += (iv.end_s - iv.start_s).max(0.0);
             }
             b.acked += part.counts.acked;

@@ -6,7 +6,7 @@
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
-use crate::metrics::{decode_v2, encode_v2, CounterValues, E2eCounts, HistogramError, StageSet};
+use crate::metrics::{decode_v2, CounterValues, E2eCounts, HistogramError, StageSet};
 use crate::vocab::{Knobs, LaneKind, Stage};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -159,17 +159,9 @@ impl LaneInterval {
     ) -> Result<LaneInterval, HistogramError> {
         let mut out = Vec::new();
         for stage in Stage::ALL {
-            if let Some(h) = stages.histogram(stage) {
-                let bytes = encode_v2(h)?;
-                out.push((
-                    stage.as_str().to_string(),
-                    base64::prelude::BASE64_STANDARD.encode(bytes),
-                ));
-            } else if let Some(bytes) = stages.encoded(stage)? {
-                out.push((
-                    stage.as_str().to_string(),
-                    base64::prelude::BASE64_STANDARD.encode(bytes),
-                ));
+            if let Some(bytes) = stages.encoded(stage)? {
+                let b64 = base64::prelude::BASE64_STANDARD.encode(bytes);
+                out.push((stage.as_str().to_string(), b64));
             }
         }
         Ok(LaneInterval {

@@ -34,13 +34,11 @@ impl NatsPublisher {
     pub(super) fn fast_batch(&self, flow: FastFlow) -> FastSession {
         let client = self.js.client();
         // The inbox's last token is the batch's id: unique among the stream's open batches.
-        let prefix = format!(
-            "{}.{}.fail.",
-            client.new_inbox(),
-            flow.batch.clamp(1, MAX_FLOW)
-        );
+        let inbox = client.new_inbox();
+        let prefix = format!("{inbox}.{}.fail.", flow.batch.clamp(1, MAX_FLOW));
         FastSession {
             client,
+            inbox,
             address: Arc::clone(&self.address),
             prefix,
             outstanding: u64::from(flow.max_outstanding_acks.max(1)),
@@ -56,6 +54,8 @@ impl NatsPublisher {
 /// One fast batch, driven by one worker.
 pub(super) struct FastSession {
     client: Client,
+    /// Where the server's replies to the batch come (`<inbox>.>`).
+    inbox: String,
     address: Arc<Address>,
     /// `<inbox>.<flow>.fail.`: every reply subject of the batch starts with it.
     prefix: String,
@@ -155,9 +155,8 @@ impl ApiError {
 impl FastSession {
     /// Subscribes to the batch's replies and starts reading them.
     async fn open(&mut self) -> Result<(), BrokerError> {
-        let inbox = self.prefix.split('.').take(2).collect::<Vec<_>>().join(".");
         let sub = (self.client)
-            .subscribe(format!("{inbox}.>"))
+            .subscribe(format!("{}.>", self.inbox))
             .await
             .map_err(|e| BrokerError::Publish(format!("fast batch replies: {e}")))?;
         tokio::spawn(read(sub, Arc::clone(&self.shared), self.ack_timeout));
