@@ -568,7 +568,16 @@ fn capacity_search_measures_steps_on_a_real_broker_and_reports_them() {
         .filter(|p| p.note.is_some())
         .map(|p| p.lanes[0].knobs.rate.unwrap())
         .collect();
-    assert_eq!(rates, [500, 1000, 1000], "double, then confirm the best");
+    // Double, then confirm the best; a step that broke (a loaded machine can fall behind for a
+    // second) is measured again before it counts, so 1000 may be measured up to three times.
+    assert_eq!(&rates[..2], [500, 1000], "{rates:?}");
+    assert!(
+        rates[2..].iter().all(|r| *r == 1000) && rates.len() <= 4,
+        "{rates:?}"
+    );
+    let repeated = c.repeats.iter().find(|r| r.rate == 1000).unwrap();
+    assert_eq!(repeated.held.last(), Some(&true), "{:?}", c.repeats);
+    assert_eq!(repeated.held.len(), rates.len() - 1, "{:?}", c.repeats);
     let last = &r.phases.last().unwrap().lanes[0];
     assert!(last.acked > 500 && last.stages["ack"].count > 0, "{last:?}");
 }

@@ -4,6 +4,7 @@
 //! every lane of it). A lane whose broker was away during the phase gets `broker-unavailable`
 //! and no advice about its knobs: its numbers then describe the outage, not the lane.
 
+mod host;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -21,6 +22,19 @@ pub fn analyse(phase: &PhaseResult, durability: &[Durability]) -> Vec<Vec<Findin
         .map(|(i, lane)| lane_findings(lane, durability.get(i)))
         .collect();
     if let Some(f) = rules::unfair(phase, durability) {
+        for lane in out.iter_mut() {
+            lane.push(f.clone());
+        }
+    }
+    let load = phase.host.as_ref();
+    if let Some(f) = load.and_then(host::host_starved) {
+        // The host, not the schedule's rate, held the figures back: the advice to lower the
+        // rate would be wrong.
+        for lane in out.iter_mut() {
+            lane.retain(|x| x.kind != FindingKind::GeneratorLag);
+            lane.push(f.clone());
+        }
+    } else if let Some(f) = load.and_then(host::client_bound) {
         for lane in out.iter_mut() {
             lane.push(f.clone());
         }

@@ -2,6 +2,7 @@
 
 use super::rules::{ACKED_SHARE, BACKLOG, LAG_P99_US, LINGER_SHARE, MIN_SENT};
 use super::*;
+use crate::metrics::host::HostLoad;
 use crate::metrics::{CounterValues, LaneResult, Outage, PhaseResult, SeriesPoint, StageSet};
 use crate::vocab::{AckStrategy, Knobs};
 use crate::vocab::{PhaseMode, Stage};
@@ -49,6 +50,7 @@ fn phase(lanes: Vec<LaneResult>) -> PhaseResult {
         paused: false,
         note: None,
         lanes,
+        host: None,
     }
 }
 
@@ -382,4 +384,74 @@ fn kinds_keep_their_report_names() {
         FindingKind::BrokerUnavailable.to_string(),
         "broker-unavailable"
     );
+}
+
+fn lane_with_lag() -> LaneResult {
+    let knobs = Knobs {
+        rate: 1000,
+        ..Knobs::default()
+    };
+    lane(
+        "nats",
+        knobs,
+        sent(1000, 1000),
+        &[(Stage::Lag, LAG_P99_US * 4)],
+    )
+}
+
+fn load(busy: f64, own_cpu: f64, own_wait: f64) -> HostLoad {
+    HostLoad {
+        seconds: 8.0,
+        cpus: 2,
+        busy,
+        steal: 0.0,
+        run_queue: 6.0,
+        own_cpu,
+        own_wait,
+        others: vec![("bash".into(), 1.9), ("nats-server".into(), 0.2)],
+    }
+}
+
+#[test]
+fn a_starved_host_is_named_instead_of_lowering_the_rate() {
+    let mut p = phase(vec![lane_with_lag()]);
+    assert!(kinds(&analyse(&p, &[])[0]).contains(&FindingKind::GeneratorLag));
+    p.host = Some(load(0.99, 0.6, 0.5));
+    let found = &analyse(&p, &[])[0];
+    assert!(
+        kinds(found).contains(&FindingKind::HostStarved),
+        "{found:?}"
+    );
+    assert!(
+        !kinds(found).contains(&FindingKind::GeneratorLag),
+        "{found:?}"
+    );
+    let text = &found
+        .iter()
+        .find(|f| f.kind == FindingKind::HostStarved)
+        .unwrap()
+        .message;
+    assert!(
+        text.contains("bash 1.9") && text.contains("nats-server 0.2 (a broker"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_quiet_or_merely_busy_host_is_not_called_starved() {
+    let mut p = phase(vec![lane_with_lag()]);
+    p.host = Some(load(0.30, 0.2, 0.01));
+    assert!(!kinds(&analyse(&p, &[])[0]).contains(&FindingKind::HostStarved));
+    // Busy, but pubduel's threads ran when they were ready: not starved.
+    p.host = Some(load(0.95, 0.9, 0.05));
+    assert!(!kinds(&analyse(&p, &[])[0]).contains(&FindingKind::HostStarved));
+}
+
+#[test]
+fn a_load_generator_on_most_of_the_cpus_is_client_bound() {
+    let mut p = phase(vec![lane_with_lag()]);
+    p.host = Some(load(0.95, 1.7, 0.05));
+    assert!(kinds(&analyse(&p, &[])[0]).contains(&FindingKind::ClientBound));
+    p.host = Some(load(0.95, 0.7, 0.05));
+    assert!(!kinds(&analyse(&p, &[])[0]).contains(&FindingKind::ClientBound));
 }

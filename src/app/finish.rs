@@ -59,6 +59,7 @@ pub async fn conclude(
         .is_some_and(|d| report.meta.duration_s + 0.5 < d.as_secs_f64());
     report.meta.interrupted = signalled || short;
     report.check(&cfg.asserts);
+    name_causes(cfg, &mut report.assertions);
     let failed: Vec<String> = report
         .assertions
         .iter()
@@ -67,13 +68,37 @@ pub async fn conclude(
         .collect();
     for a in &report.assertions {
         let verdict = if a.passed { "passed" } else { "FAILED" };
-        println!("assert {verdict}: {} on {}: {}", a.expr, a.lane, shown(a));
+        let cause = a.cause.as_ref().map_or(String::new(), |c| format!("; {c}"));
+        println!(
+            "assert {verdict}: {} on {}: {}{cause}",
+            a.expr,
+            a.lane,
+            shown(a)
+        );
     }
     if let Some(path) = &cfg.report {
         write_report(report, path).await?;
         println!("\nreport written to {}", path.display());
     }
     Ok(failed)
+}
+
+/// Names the lane setting behind each failed latency threshold, when one is behind it.
+fn name_causes(cfg: &RunConfig, assertions: &mut [AssertionReport]) {
+    for a in assertions.iter_mut().filter(|a| !a.passed) {
+        let lane = cfg.lanes.iter().find(|l| l.name == a.lane);
+        let t = cfg.asserts.iter().find(|t| t.text == a.expr);
+        let (Some(lane), Some(t)) = (lane, t) else {
+            continue;
+        };
+        let top = if lane.knobs.rate == 0 {
+            u64::MAX
+        } else {
+            lane.knobs.rate
+        };
+        a.cause =
+            super::limits::latency_limit(&cfg.broker(lane), &lane.knobs, t, top).map(|l| l.text);
+    }
 }
 
 fn shown(a: &AssertionReport) -> String {

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod capacity;
 mod export;
 mod finish;
+pub mod limits;
 mod resolved;
 mod script;
 mod start;
@@ -89,6 +90,8 @@ pub async fn run<F: FrontEnd>(
     drive: Drive,
     mut front: F,
 ) -> anyhow::Result<RunOutcome> {
+    // Watch the host from the start, so every phase can say whether it was starved.
+    crate::metrics::host::start();
     let legs = match &drive {
         Drive::Steps => vec![cfg.clone()],
         Drive::Capacity(plan) => capacity::legs(&cfg, plan),
@@ -232,10 +235,10 @@ fn spawn_driver(
             })
         }
         Drive::Capacity(plan) => {
-            let (name, knobs) = (leg.lanes[0].name.clone(), leg.lanes[0].knobs);
-            let (plan, warmup) = (plan.clone(), leg.warmup);
+            let lane = leg.lanes[0].clone();
+            let (plan, warmup, settings) = (plan.clone(), leg.warmup, leg.broker(&lane));
             tokio::spawn(async move {
-                let found = capacity::search(handle, &name, knobs, warmup, &plan, cancel).await;
+                let found = capacity::search(handle, &lane, &settings, warmup, &plan, cancel).await;
                 done.cancel();
                 Some(found)
             })

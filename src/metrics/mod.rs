@@ -10,6 +10,7 @@ mod recorder;
 mod snapshot;
 mod store;
 
+pub mod host;
 pub use e2e::{E2eBook, E2eCounts};
 pub use histo::{decode_v2, encode_v2, HistogramError, StageSet, StageSummary, HIGHEST_US};
 pub use phase::{outages_of, LaneResult, Outage, PhaseResult};

@@ -84,6 +84,8 @@ pub struct PhaseResult {
     pub note: Option<String>,
     /// One entry per lane.
     pub lanes: Vec<LaneResult>,
+    /// What the host did over the measured part of the phase, when it was watched.
+    pub host: Option<super::host::HostLoad>,
 }
 
 /// Every outage seen in `phases`, once each, as last seen (a later phase sees it longer),

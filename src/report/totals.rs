@@ -119,6 +119,7 @@ impl Report {
                     value: None,
                     unit: th.metric.unit().into(),
                     passed: false,
+                    cause: None,
                 });
                 covered
                     .into_iter()
@@ -130,6 +131,7 @@ impl Report {
                             value: value.map(|v| (v * 10.0).round() / 10.0),
                             unit: th.metric.unit().into(),
                             passed: value.is_some_and(|v| th.passes(v)),
+                            cause: None,
                         }
                     })
                     .chain(missing_lane)

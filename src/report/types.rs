@@ -68,6 +68,19 @@ pub struct CapacityReport {
     pub reason: String,
     /// Rates measured, each a phase of this report.
     pub steps: u32,
+    /// Rates measured more than once (a break is measured again before it counts; the best rate
+    /// is confirmed), with each measurement's outcome: how sure the answer is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<CapacityRepeat>,
+}
+
+/// A rate a capacity search measured more than once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityRepeat {
+    /// The rate, msg/s.
+    pub rate: u64,
+    /// Each measurement, in order: true when it met the SLO.
+    pub held: Vec<bool>,
 }
 
 /// One threshold checked on one lane of the whole run.
@@ -84,6 +97,9 @@ pub struct AssertionReport {
     pub unit: String,
     /// Whether the threshold held.
     pub passed: bool,
+    /// The lane setting that keeps a failed threshold from holding, when one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// One outage of one lane's broker.

@@ -24,6 +24,12 @@ pub enum FindingKind {
     /// An agent of a run of agents could not keep its share of the rate: its host, not the
     /// broker, set its part of the figures.
     AgentBehind,
+    /// The host's CPUs were too busy for pubduel's threads to run when they were ready: the
+    /// host, not the broker or the knobs, set the figures.
+    HostStarved,
+    /// pubduel's own threads kept the CPUs it can use busy: the load generator, not the broker,
+    /// set the pace.
+    ClientBound,
 }
 
 impl FindingKind {
@@ -38,6 +44,8 @@ impl FindingKind {
             FindingKind::LingerWait => "linger-wait",
             FindingKind::UnfairComparison => "unfair-comparison",
             FindingKind::AgentBehind => "agent-behind",
+            FindingKind::HostStarved => "host-starved",
+            FindingKind::ClientBound => "client-bound",
         }
     }
 }

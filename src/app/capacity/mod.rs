@@ -12,15 +12,17 @@
 
 mod search;
 
-pub use search::{Broke, Search};
+pub use search::{sureness, Broke, Search};
 
+use super::limits;
 use super::{FrontEnd, Script, Stop};
-use crate::config::RunConfig;
+use crate::brokers::BrokerSettings;
+use crate::config::{LaneConfig, RunConfig};
 use crate::engine::EngineHandle;
-use crate::metrics::{LaneResult, PhaseResult};
+use crate::metrics::{LaneResult, PhaseResult, SeriesPoint};
 use crate::report::threshold::{Metric, Threshold};
 use crate::report::CapacityReport;
-use crate::vocab::Knobs;
+use crate::vocab::{Knobs, Stage};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -48,28 +50,116 @@ pub(crate) const MAX_STEPS: u32 = 24;
 /// Longest wait for a broken step's backlog to drain.
 const DRAIN_LIMIT: Duration = Duration::from_secs(15);
 
-/// Judges one step: the SLO on the measured samples, the schedule, errors.
-pub fn judge(lane: &LaneResult, rate: u64, slo: &Threshold) -> (Option<f64>, Result<(), Broke>) {
+/// What a step is judged against: the SLO, and the lane's settings that may rule it out.
+#[derive(Debug, Clone)]
+pub struct Bar<'a> {
+    /// The SLO.
+    pub slo: &'a Threshold,
+    /// The lane's broker settings.
+    pub settings: &'a BrokerSettings,
+    /// The highest rate the search may try.
+    pub max_rate: u64,
+}
+
+/// Judges one step: the SLO on the measured samples, the schedule, errors; a break names the
+/// lane setting behind it when one is ([`super::limits`]), and says whether it was a spike (a
+/// second or so of the step) or a trend.
+pub fn judge(phase: &PhaseResult, rate: u64, bar: &Bar) -> (Option<f64>, Result<(), Broke>) {
+    let Some(lane) = phase.lanes.first() else {
+        return (None, Err(Broke::new("no lane measured")));
+    };
+    let from_s = phase.start_s + phase.warmup_s;
+    let slo = bar.slo;
     let value = slo_value(lane, slo);
     let verdict = if lane.counts.errors > 0 {
-        Err(Broke(format!("{} errors", lane.counts.errors)))
+        Err(Broke {
+            cause: limits::timeout_note(bar.settings, slo),
+            ..Broke::new(format!("{} errors", lane.counts.errors))
+        })
     } else if lane.sent_rate < BEHIND * rate as f64 {
-        Err(Broke(format!(
-            "fell behind its schedule ({:.0} of {rate} msg/s sent)",
-            lane.sent_rate
-        )))
+        let capped = (lane.reported().summary(Stage::AckRaw))
+            .or_else(|| lane.reported().summary(Stage::Ack))
+            .and_then(|s| limits::rate_cap(&lane.knobs, rate, s.p50_us as f64));
+        Err(Broke {
+            cause: capped,
+            ..Broke::new(format!(
+                "fell behind its schedule ({:.0} of {rate} msg/s sent{})",
+                lane.sent_rate,
+                seconds_behind(lane, from_s, rate),
+            ))
+        })
     } else {
         match value {
-            None => Err(Broke("no acks to measure".into())),
-            Some(v) if !slo.passes(v) => Err(Broke(format!(
-                "SLO broken ({} {})",
-                slo_name(slo),
-                slo.metric.show(v)
-            ))),
+            None => Err(Broke::new("no acks to measure")),
+            Some(v) if !slo.passes(v) => Err(slo_broken(lane, from_s, v, bar)),
             Some(_) => Ok(()),
         }
     };
     (value, verdict)
+}
+
+fn slo_broken(lane: &LaneResult, from_s: f64, v: f64, bar: &Bar) -> Broke {
+    let slo = bar.slo;
+    let over = seconds_over(lane, from_s, slo);
+    let figure = format!(
+        "SLO broken ({} {}{over})",
+        slo_name(slo),
+        slo.metric.show(v)
+    );
+    match limits::latency_limit(bar.settings, &lane.knobs, slo, bar.max_rate) {
+        Some(l) => Broke {
+            why: figure,
+            cause: Some(l.text),
+            unreachable: l.unreachable,
+        },
+        None => Broke::new(figure),
+    }
+}
+
+/// The step's seconds after its warm-up (`from_s`, run time).
+fn measured_seconds(lane: &LaneResult, from_s: f64) -> Vec<&SeriesPoint> {
+    // A point's time is the end of its second: one ending within the warm-up is left out.
+    (lane.series.iter())
+        .filter(|p| p.t_s > from_s + 0.5)
+        .collect()
+}
+
+/// `, 1 of 4 s: a spike` when the per-second figures tell; empty with fewer than 3 seconds.
+fn spike_or_trend(broke: usize, of: usize) -> String {
+    if of < 3 {
+        return String::new();
+    }
+    let kind = if broke * 2 <= of {
+        "a spike"
+    } else {
+        "a trend"
+    };
+    format!(", in {broke} of {of} s: {kind}")
+}
+
+fn seconds_behind(lane: &LaneResult, from_s: f64, rate: u64) -> String {
+    let secs = measured_seconds(lane, from_s);
+    let behind = (secs.iter())
+        .filter(|p| p.sent_per_s < BEHIND * rate as f64)
+        .count();
+    spike_or_trend(behind, secs.len())
+}
+
+fn seconds_over(lane: &LaneResult, from_s: f64, slo: &Threshold) -> String {
+    let Metric::Stage(stage, crate::report::threshold::Stat::P99) = slo.metric else {
+        return String::new();
+    };
+    let column = |p: &&SeriesPoint| match stage {
+        Stage::Submit => Some(p.submit_p99_us),
+        Stage::Ack => Some(p.ack_p99_us),
+        Stage::AckRaw => Some(p.ack_raw_p99_us),
+        Stage::E2e => Some(p.e2e_p99_us),
+        _ => None,
+    };
+    let secs = measured_seconds(lane, from_s);
+    let figures: Vec<u64> = secs.iter().filter_map(column).filter(|v| *v > 0).collect();
+    let over = figures.iter().filter(|v| !slo.passes(**v as f64)).count();
+    spike_or_trend(over, figures.len())
 }
 
 fn slo_name(slo: &Threshold) -> &str {
@@ -124,12 +214,21 @@ pub fn announce(cfg: &RunConfig, plan: &Plan, legs: &[RunConfig]) {
 /// cancelled search reports what it had measured so far.
 pub async fn search(
     handle: EngineHandle,
-    lane: &str,
-    knobs: Knobs,
+    lane: &LaneConfig,
+    settings: &BrokerSettings,
     warmup: Duration,
     plan: &Plan,
     cancel: CancellationToken,
 ) -> CapacityReport {
+    let (knobs, bar) = (
+        lane.knobs,
+        Bar {
+            slo: &plan.slo,
+            settings,
+            max_rate: plan.max,
+        },
+    );
+    let lane = lane.name.as_str();
     let mut search = Search::new(plan.clone());
     while let Some(rate) = search.next() {
         let note = format!("capacity: {rate} msg/s, SLO {}", plan.slo.text);
@@ -142,15 +241,16 @@ pub async fn search(
             }
         }
         let phases = handle.phases();
-        let (value, verdict) = match phases.last().and_then(|p| p.lanes.first()) {
-            Some(l) => judge(l, rate, &plan.slo),
-            None => (None, Err(Broke("no phase measured".into()))),
+        let (value, verdict) = match phases.last() {
+            Some(p) => judge(p, rate, &bar),
+            None => (None, Err(Broke::new("no phase measured"))),
         };
-        if plan.verbose {
-            say_step(lane, search.steps() + 1, rate, plan, value, &verdict);
-        }
         let broke = verdict.is_err();
-        search.record(rate, verdict);
+        search.record(rate, verdict.clone());
+        if plan.verbose {
+            let again = broke && search.next() == Some(rate);
+            say_step(lane, search.steps(), rate, plan, value, &verdict, again);
+        }
         if broke && search.next().is_some() {
             drain(&handle, &cancel).await;
         }
@@ -177,11 +277,13 @@ fn say_step(
     plan: &Plan,
     value: Option<f64>,
     verdict: &Result<(), Broke>,
+    again: bool,
 ) {
     let shown = value.map_or("-".into(), |v| plan.slo.metric.show(v));
     let verdict = match verdict {
         Ok(()) => "met".to_string(),
-        Err(why) => format!("broke: {}", why.0),
+        Err(b) if again => format!("broke: {b} (measuring it again before it counts)"),
+        Err(b) => format!("broke: {b}"),
     };
     println!(
         "capacity {lane} step {step}: {rate} msg/s for {}: {} {shown}: {verdict}",
@@ -224,6 +326,13 @@ pub fn table(found: &[CapacityReport]) -> String {
             c.broke_at.map_or("-".into(), |b| format!("{b}/s")),
             c.reason
         ));
+        if !c.repeats.is_empty() {
+            out.push_str(&format!(
+                "{:<6} measured again: {}\n",
+                "",
+                sureness(&c.repeats)
+            ));
+        }
     }
     out
 }

@@ -1,22 +1,61 @@
 //! The search itself, apart from any engine: which rate to try next, given the verdicts so far.
 
 use super::{Plan, MAX_STEPS};
-use crate::report::CapacityReport;
+use crate::report::{CapacityRepeat, CapacityReport};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Why a step did not meet the SLO.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Broke(pub String);
+pub struct Broke {
+    /// What broke, with the figure.
+    pub why: String,
+    /// The lane setting behind it, when one is.
+    pub cause: Option<String>,
+    /// A lane setting rules the SLO out at every rate the search may try: measuring more
+    /// cannot change the answer.
+    pub unreachable: bool,
+}
+
+/// What a break says: the figure, then the setting behind it.
+impl std::fmt::Display for Broke {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.why)?;
+        match &self.cause {
+            Some(c) => write!(f, "; {c}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Broke {
+    /// A break the lane's settings do not explain.
+    pub fn new(why: impl Into<String>) -> Broke {
+        Broke {
+            why: why.into(),
+            cause: None,
+            unreachable: false,
+        }
+    }
+}
 
 /// The search itself, apart from any engine: which rate to try next, given the verdicts so far.
+///
+/// A break counts only when it happens twice at a rate (one slow step, a GC pause or a log roll,
+/// would otherwise settle the answer, since a rate that broke rules out every rate above it),
+/// unless a setting makes the SLO unreachable: then the search ends at once.
 #[derive(Debug, Clone)]
 pub struct Search {
     plan: Plan,
     /// Rates whose last measurement met the SLO (below every rate that broke).
-    passed: std::collections::BTreeSet<u64>,
-    /// The lowest rate that did not, and why.
+    passed: BTreeSet<u64>,
+    /// The lowest rate that broke twice, and why.
     bad: Option<(u64, Broke)>,
+    /// A rate that broke once, to measure again before it counts.
+    suspect: Option<u64>,
     /// The best rate was measured a second time and held.
     confirmed: bool,
+    /// Every verdict per rate, in order (true: held).
+    history: BTreeMap<u64, Vec<bool>>,
     steps: u32,
     /// Stopped (Ctrl-C, SIGTERM, `q`) before it was over.
     stopped: bool,
@@ -29,7 +68,9 @@ impl Search {
             plan,
             passed: Default::default(),
             bad: None,
+            suspect: None,
             confirmed: false,
+            history: Default::default(),
             steps: 0,
             stopped: false,
         }
@@ -47,8 +88,11 @@ impl Search {
 
     /// The next rate to measure, or `None` when the search is over.
     pub fn next(&self) -> Option<u64> {
-        if self.steps >= MAX_STEPS || self.stopped {
+        if self.steps >= MAX_STEPS || self.stopped || self.unreachable() {
             return None;
+        }
+        if let Some(rate) = self.suspect {
+            return Some(rate);
         }
         let p = &self.plan;
         let next = match (self.good(), &self.bad) {
@@ -65,6 +109,10 @@ impl Search {
         Some(next.max(1))
     }
 
+    fn unreachable(&self) -> bool {
+        self.bad.as_ref().is_some_and(|(_, b)| b.unreachable)
+    }
+
     fn confirm(&self, good: u64) -> Option<u64> {
         (!self.confirmed).then_some(good)
     }
@@ -77,14 +125,20 @@ impl Search {
     /// Records the verdict of a step at `rate`.
     pub fn record(&mut self, rate: u64, verdict: Result<(), Broke>) {
         self.steps += 1;
+        let seen = self.history.entry(rate).or_default();
+        seen.push(verdict.is_ok());
+        let breaks = seen.iter().filter(|held| !**held).count();
         match verdict {
             Ok(()) => {
+                self.suspect = None;
                 self.confirmed = self.good() == Some(rate);
                 self.passed.insert(rate);
             }
+            Err(why) if !why.unreachable && breaks < 2 => self.suspect = Some(rate),
             Err(why) => {
-                // A rate that broke rules out every rate from it up, even one that held before:
-                // that was luck, not capacity.
+                // A rate that broke twice rules out every rate from it up, even one that held
+                // before: that was luck, not capacity.
+                self.suspect = None;
                 self.passed.retain(|r| *r < rate);
                 self.confirmed = false;
                 if self.bad.as_ref().is_none_or(|(b, _)| rate <= *b) {
@@ -101,7 +155,14 @@ impl Search {
                 "the search was stopped after {} steps (Ctrl-C, SIGTERM or q)",
                 self.steps
             ),
-            (Some((b, why)), _) => format!("{} at {b} msg/s", why.0),
+            (Some((b, why)), _) => format!(
+                "{} at {b} msg/s{}{}",
+                why.why,
+                if why.unreachable { "" } else { " (twice)" },
+                why.cause
+                    .as_ref()
+                    .map_or(String::new(), |c| format!("; {c}"))
+            ),
             (None, Some(g)) if g >= self.plan.max => {
                 format!("met the SLO up to --max-rate {}", self.plan.max)
             }
@@ -114,8 +175,35 @@ impl Search {
             broke_at: self.bad.as_ref().map(|(b, _)| *b),
             reason,
             steps: self.steps,
+            repeats: self.repeats(),
         }
     }
+
+    /// The rates measured more than once, and how each measurement came out: how sure the
+    /// answer is.
+    fn repeats(&self) -> Vec<CapacityRepeat> {
+        (self.history.iter())
+            .filter(|(_, seen)| seen.len() > 1)
+            .map(|(rate, seen)| CapacityRepeat {
+                rate: *rate,
+                held: seen.clone(),
+            })
+            .collect()
+    }
+}
+
+/// How sure a search's answer is, in a line: `1000 held 2/2, 2000 broke 2/2, 1500 broke then held`.
+pub fn sureness(repeats: &[CapacityRepeat]) -> String {
+    let one = |r: &CapacityRepeat| {
+        let held = r.held.iter().filter(|h| **h).count();
+        let n = r.held.len();
+        match held {
+            0 => format!("{} broke {n}/{n}", r.rate),
+            h if h == n => format!("{} held {n}/{n}", r.rate),
+            h => format!("{} held {h}/{n}", r.rate),
+        }
+    };
+    repeats.iter().map(one).collect::<Vec<_>>().join(", ")
 }
 
 /// A bisection midpoint rounded to a readable rate, never onto either end of the gap.

@@ -27,7 +27,7 @@ fn play(p: Plan, capacity: u64, flaky: Option<u64>) -> (Vec<u64>, CapacityReport
         let verdict = if rate <= capacity || lucky {
             Ok(())
         } else {
-            Err(Broke("SLO broken".into()))
+            Err(Broke::new("SLO broken"))
         };
         s.record(rate, verdict);
     }
@@ -50,7 +50,62 @@ fn the_search_doubles_then_bisects_to_the_knee_and_confirms_it() {
         "the best rate is measured last"
     );
     assert_eq!(tried.iter().filter(|r| **r == found.max_rate).count(), 2);
+    assert_eq!(
+        tried.iter().filter(|r| **r == broke).count(),
+        2,
+        "a break counts when it happens again"
+    );
     assert!(found.reason.contains("SLO broken at"), "{}", found.reason);
+    assert!(found
+        .repeats
+        .iter()
+        .any(|r| r.rate == broke && r.held == [false, false]));
+}
+
+#[test]
+fn one_slow_step_does_not_settle_the_answer() {
+    // The lane holds up to 9000, but the first step at 8000 is slow (a GC pause, a log roll).
+    let mut s = Search::new(plan("ack.p99 < 10ms", 1000, 100_000));
+    let (mut tried, mut spiked) = (Vec::new(), false);
+    while let Some(rate) = s.next() {
+        tried.push(rate);
+        let spike = rate == 8000 && !spiked;
+        spiked |= spike;
+        let verdict = if rate <= 9000 && !spike {
+            Ok(())
+        } else {
+            Err(Broke::new("SLO broken"))
+        };
+        s.record(rate, verdict);
+    }
+    let found = s.result("lane");
+    assert!(found.max_rate > 8000, "{found:?} after {tried:?}");
+    assert_eq!(&tried[3..5], &[8000, 8000], "measured again at once");
+    assert!(
+        sureness(&found.repeats).contains("8000 held 1/2"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_setting_that_rules_the_slo_out_ends_the_search_at_once() {
+    let mut s = Search::new(plan("ack.p99 < 3ms", 1000, 20_000));
+    assert_eq!(s.next(), Some(1000));
+    s.record(
+        1000,
+        Err(Broke {
+            why: "SLO broken (ack.p99 5.2ms)".into(),
+            cause: Some("unreachable while linger_ms = 5".into()),
+            unreachable: true,
+        }),
+    );
+    assert_eq!(s.next(), None);
+    let found = s.result("kafka");
+    assert_eq!(
+        (found.max_rate, found.broke_at, found.steps),
+        (0, Some(1000), 1)
+    );
+    assert!(found.reason.contains("linger_ms = 5"), "{}", found.reason);
 }
 
 #[test]
@@ -69,6 +124,17 @@ fn the_search_stays_within_its_limits() {
     let (tried, found) = play(plan("ack.p99 < 10ms", 1000, 5000), 0, None);
     assert_eq!(found.max_rate, 0, "{tried:?}");
     assert!(tried.len() <= MAX_STEPS as usize);
+}
+
+fn fake_lane(knobs: Knobs) -> LaneConfig {
+    LaneConfig {
+        name: "fake".into(),
+        ..LaneConfig::of_kind(crate::vocab::LaneKind::Nats, knobs)
+    }
+}
+
+fn nats() -> BrokerSettings {
+    BrokerSettings::Nats(Default::default())
 }
 
 /// A broker with one server of 1000 msg/s: below that an ack takes 1 ms, past it a queue builds
@@ -99,7 +165,15 @@ async fn on_a_fake_broker_the_search_finds_the_knee() {
     p.resolution = 0.1;
     p.step = Duration::from_secs(1);
     let token = CancellationToken::new();
-    let found = search(engine.handle(), "fake", knobs, warmup, &p, token).await;
+    let found = search(
+        engine.handle(),
+        &fake_lane(knobs),
+        &nats(),
+        warmup,
+        &p,
+        token,
+    )
+    .await;
     let phases = engine.finish().await;
     assert!(
         (750..=1050).contains(&found.max_rate),
@@ -139,7 +213,15 @@ async fn a_stopped_search_says_so_and_keeps_what_it_measured() {
         tokio::time::sleep(Duration::from_millis(1000)).await;
         stopper.cancel();
     });
-    let found = search(engine.handle(), "fake", knobs, warmup, &p, token).await;
+    let found = search(
+        engine.handle(),
+        &fake_lane(knobs),
+        &nats(),
+        warmup,
+        &p,
+        token,
+    )
+    .await;
     let phases = engine.finish().await;
     assert!(found.reason.contains("stopped"), "{found:?}");
     assert!(found.steps >= 1 && found.steps < 6, "{found:?}");

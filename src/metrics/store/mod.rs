@@ -509,6 +509,7 @@ impl MetricsStore {
             paused: phase.paused,
             note: phase.note.clone(),
             lanes,
+            host: super::host::between(phase.measure_from, now),
         }
     }
 }

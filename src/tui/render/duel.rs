@@ -131,7 +131,7 @@ pub fn rows(a: &LaneSnapshot, b: &LaneSnapshot) -> Vec<Row> {
 pub fn explains(kind: FindingKind, stage: Stage) -> bool {
     use FindingKind::*;
     match kind {
-        BrokerUnavailable | UnfairComparison => true,
+        BrokerUnavailable | UnfairComparison | HostStarved | ClientBound => true,
         MaxPendingStall => matches!(
             stage,
             Stage::Submit | Stage::Permit | Stage::Ack | Stage::E2e
