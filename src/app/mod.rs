@@ -10,12 +10,14 @@ mod export;
 mod finish;
 mod resolved;
 mod script;
+pub mod serve_metrics;
 mod start;
 mod stop;
 
 pub use finish::{write_report, OutputError};
 pub use resolved::resolved_toml;
 pub use script::{Script, ScriptPosition};
+pub use serve_metrics::{LiveMetrics, MetricsListenError, MetricsServer};
 pub use start::{analyser, connect_lanes, engine_config, run_info, start};
 pub use stop::{stop_signal, Stop};
 
@@ -83,12 +85,16 @@ struct Leg {
 /// Runs `cfg` as `drive` says, with `front`: for each leg connect, start, drive until the stop
 /// signal or quit, finish (waiting for outstanding acks) and show the results; then check the
 /// thresholds and write `--report`, `--hlog` and `--series`. The report is written however the
-/// front end ended, an error included, and keeps what a cut-short run measured.
+/// front end ended, an error included, and keeps what a cut-short run measured. The
+/// `--metrics-listen` endpoint is bound first, before any broker is connected, and serves each
+/// leg's engine in turn.
 pub async fn run<F: FrontEnd>(
     cfg: RunConfig,
     drive: Drive,
     mut front: F,
 ) -> anyhow::Result<RunOutcome> {
+    let server = MetricsServer::maybe(cfg.metrics_listen.as_deref()).await?;
+    let live = (server.as_ref()).map_or_else(LiveMetrics::default, |s| s.live().clone());
     let legs = match &drive {
         Drive::Steps => vec![cfg.clone()],
         Drive::Capacity(plan) => capacity::legs(&cfg, plan),
@@ -104,7 +110,7 @@ pub async fn run<F: FrontEnd>(
     let mut lost_agents = Vec::new();
     for leg in &legs {
         front.starting(leg);
-        let done = run_leg(leg, &drive, &mut front, &export, shift).await?;
+        let done = run_leg(leg, &drive, &mut front, &export, shift, &live).await?;
         shift = Shift {
             lane: shift.lane + leg.lanes.len(),
             phase: shift.phase + done.report.phases.len() as u32,
@@ -148,6 +154,7 @@ async fn run_leg<F: FrontEnd>(
     front: &mut F,
     export: &Export,
     shift: Shift,
+    live: &LiveMetrics,
 ) -> anyhow::Result<Leg> {
     let (engine, info, agents) = match &leg.agents {
         Some(plan) => {
@@ -159,6 +166,7 @@ async fn run_leg<F: FrontEnd>(
             (engine, info, None)
         }
     };
+    live.follow(engine.handle());
     let pump = export.pump(engine.handle(), shift);
     let script = Script::new(leg.steps.clone(), engine.handle().started());
     let (cancel, done) = (CancellationToken::new(), CancellationToken::new());
@@ -180,6 +188,7 @@ async fn run_leg<F: FrontEnd>(
     let found = driver.await.ok().flatten();
     say_stopping(leg);
     let phases = engine.finish().await;
+    live.settle();
     let phases = match &agents {
         Some(c) => c.exact(phases, &analyser(leg)),
         None => phases,
