@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 /// Serves runs until Ctrl-C or SIGTERM; with `--metrics-listen`, serves the live metrics of
 /// each run too, its endpoint bound before the control server is contacted.
 pub async fn serve(args: &AgentArgs) -> anyhow::Result<()> {
-    let server = MetricsServer::maybe(args.metrics_listen.as_deref()).await?;
+    let server = MetricsServer::bind_if_asked(args.metrics_listen.as_deref()).await?;
     let live = (server.as_ref()).map_or_else(LiveMetrics::default, |s| s.live().clone());
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let name = (args.name.clone()).unwrap_or_else(|| name_of_host(&host));

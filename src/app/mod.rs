@@ -10,7 +10,7 @@ mod export;
 mod finish;
 mod resolved;
 mod script;
-pub mod serve_metrics;
+mod serve_metrics;
 mod start;
 mod stop;
 
@@ -93,7 +93,7 @@ pub async fn run<F: FrontEnd>(
     drive: Drive,
     mut front: F,
 ) -> anyhow::Result<RunOutcome> {
-    let server = MetricsServer::maybe(cfg.metrics_listen.as_deref()).await?;
+    let server = MetricsServer::bind_if_asked(cfg.metrics_listen.as_deref()).await?;
     let live = (server.as_ref()).map_or_else(LiveMetrics::default, |s| s.live().clone());
     let legs = match &drive {
         Drive::Steps => vec![cfg.clone()],

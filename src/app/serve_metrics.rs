@@ -94,7 +94,9 @@ impl MetricsServer {
     }
 
     /// Binds `addr` when one is given, and says where the metrics are.
-    pub async fn maybe(addr: Option<&str>) -> Result<Option<MetricsServer>, MetricsListenError> {
+    pub async fn bind_if_asked(
+        addr: Option<&str>,
+    ) -> Result<Option<MetricsServer>, MetricsListenError> {
         let Some(addr) = addr else {
             return Ok(None);
         };
