@@ -1,7 +1,7 @@
 //! The subcommands as the binary runs them: dispatch, pick the dashboard or headless, build the
 //! runtime, map outcomes to exit codes. `main.rs` only parses and calls [`main_with`].
 
-use crate::app::{self, Drive};
+use crate::app::{self, Drive, MetricsListenError};
 use crate::cli::{AgentArgs, CapacityArgs, Cli, Command, RunArgs};
 use crate::config::RunConfig;
 use crate::control::ControlError;
@@ -77,14 +77,17 @@ fn agent(args: &AgentArgs) -> ExitCode {
     runtime.shutdown_timeout(Duration::from_secs(1));
     match served {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e)
-            if e.downcast_ref::<ControlError>().is_some()
-                || e.downcast_ref::<crate::profile::ProfileError>().is_some() =>
-        {
+        Err(e) if invalid_input(&e) || e.is::<crate::profile::ProfileError>() => {
             fail(tools::EXIT_INVALID, format!("{e:#}"))
         }
         Err(e) => fail(1, format!("{e:#}")),
     }
+}
+
+/// Whether a run ended before it started for input that cannot be used (exit 2): agents that
+/// do not fit, or a `--metrics-listen` address that cannot be listened on.
+fn invalid_input(e: &anyhow::Error) -> bool {
+    e.is::<ControlError>() || e.is::<MetricsListenError>()
 }
 
 /// Exit code of a headless run of agents that lost more of them than `--max-lost-agents`.
@@ -132,9 +135,7 @@ fn launch(cfg: RunConfig, drive: Drive, headless: bool, args: &RunArgs) -> ExitC
             format!("threshold failed: {}", o.failed.join("; ")),
         ),
         Ok(_) => ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<ControlError>().is_some() => {
-            fail(tools::EXIT_INVALID, format!("{e:#}"))
-        }
+        Err(e) if invalid_input(&e) => fail(tools::EXIT_INVALID, format!("{e:#}")),
         Err(e) => fail(1, format!("{e:#}")),
     }
 }

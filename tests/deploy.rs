@@ -1,7 +1,8 @@
-//! The Kubernetes manifests and the Dockerfile in deploy/ cannot be applied or built here, so this
-//! reads them and checks the fields that make agents work: one Indexed Job whose completion index
-//! names each agent, pods spread over nodes, nothing restarted behind the run's back, the control
-//! server's Service, and an image whose entry point is pubduel.
+//! The Kubernetes manifests, the Grafana dashboard and the Dockerfile in deploy/ cannot be applied
+//! or built here, so this reads them and checks the fields that make agents work: one Indexed Job
+//! whose completion index names each agent, pods spread over nodes, nothing restarted behind the
+//! run's back, the control server's Service, an image whose entry point is pubduel, each agent's
+//! metrics on a named port, and a dashboard that queries only metrics pubduel serves.
 
 use serde_yaml::Value;
 
@@ -63,6 +64,88 @@ fn the_agents_are_one_indexed_job_spread_over_nodes() {
         .and_then(|e| e["value"].as_str())
         .unwrap();
     assert_eq!(control, "nats://pubduel-control:4222");
+    let port = at("--metrics-listen").rsplit_once(':').unwrap().1;
+    let named = (c["ports"].as_sequence().unwrap().iter())
+        .find(|p| p["name"].as_str() == Some("metrics"))
+        .and_then(|p| p["containerPort"].as_u64());
+    assert_eq!(named.map(|p| p.to_string()).as_deref(), Some(port));
+}
+
+/// The names of the samples pubduel serves for a run of two lanes with every stage measured.
+fn served_names() -> std::collections::BTreeSet<String> {
+    use pubduel::metrics::{LaneSnapshot, Snapshot, StageSummary};
+    use pubduel::vocab::Stage;
+    let lane = |name: &str| LaneSnapshot {
+        name: name.into(),
+        interval: (Stage::ALL.iter())
+            .map(|s| (*s, StageSummary::default()))
+            .collect(),
+        ..LaneSnapshot::default()
+    };
+    let snapshot = Snapshot {
+        lanes: vec![lane("kafka"), lane("nats")],
+        ..Snapshot::default()
+    };
+    let text = pubduel::report::openmetrics::encode(Some(std::sync::Arc::new(snapshot)));
+    (text.lines())
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split(['{', ' ']).next().unwrap().to_string())
+        .collect()
+}
+
+/// Every `pubduel_...` name in `expr`.
+fn metric_names(expr: &str) -> Vec<String> {
+    (expr.match_indices("pubduel_"))
+        .map(|(at, _)| {
+            (expr[at..].chars())
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_grafana_dashboard_queries_only_metrics_pubduel_serves() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/grafana/pubduel.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let dash: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let vars = dash["templating"]["list"].as_array().unwrap();
+    let source = (vars.iter())
+        .find(|v| v["type"] == "datasource" && v["query"] == "prometheus")
+        .expect("a Prometheus data source variable");
+    let uid = format!("${{{}}}", source["name"].as_str().unwrap());
+    let mut exprs: Vec<&str> = vars
+        .iter()
+        .filter_map(|v| v["definition"].as_str())
+        .collect();
+    for panel in dash["panels"].as_array().unwrap() {
+        let title = panel["title"].as_str().unwrap();
+        assert_eq!(panel["datasource"]["uid"].as_str(), Some(&*uid), "{title}");
+        let targets = panel["targets"].as_array().unwrap();
+        assert!(!targets.is_empty(), "{title} queries nothing");
+        exprs.extend(targets.iter().map(|t| t["expr"].as_str().unwrap()));
+    }
+    let served = served_names();
+    let queried: Vec<String> = exprs.iter().flat_map(|e| metric_names(e)).collect();
+    assert!(queried.len() >= 6, "{queried:?}");
+    for name in &queried {
+        assert!(
+            served.contains(name),
+            "the dashboard queries {name}, which pubduel does not serve: {served:?}"
+        );
+    }
+    for wanted in [
+        "rate(pubduel_acked_total{",
+        "rate(pubduel_errors_total{",
+        "stage=\"ack\", quantile=\"0.99\"",
+        "stage=\"submit\", quantile=\"0.99\"",
+        "pubduel_in_flight{",
+    ] {
+        assert!(
+            exprs.iter().any(|e| e.contains(wanted)),
+            "no panel shows {wanted}"
+        );
+    }
 }
 
 #[test]

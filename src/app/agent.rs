@@ -5,6 +5,7 @@
 //! or when the coordinator has been silent for [`ORPHAN_AFTER`].
 
 use super::start::connect_lanes;
+use super::{LiveMetrics, MetricsServer};
 use crate::brokers::BrokerSettings;
 use crate::cli::AgentArgs;
 use crate::config::{LaneConfig, RunConfig};
@@ -21,31 +22,14 @@ use futures::StreamExt;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// Serves runs until Ctrl-C or SIGTERM.
+/// Serves runs until Ctrl-C or SIGTERM; with `--metrics-listen`, serves the live metrics of
+/// each run too, its endpoint bound before the control server is contacted.
 pub async fn serve(args: &AgentArgs) -> anyhow::Result<()> {
+    let server = MetricsServer::bind_if_asked(args.metrics_listen.as_deref()).await?;
+    let live = (server.as_ref()).map_or_else(LiveMetrics::default, |s| s.live().clone());
     let host = gethostname::gethostname().to_string_lossy().into_owned();
-    let name = (args.name.clone()).unwrap_or_else(|| {
-        host.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    });
-    let login = match &args.profile {
-        Some(p) => {
-            let profile = crate::profile::Profile::load(p)?;
-            profile.agents.unwrap_or_default().login(&args.control)
-        }
-        None => crate::brokers::nats::NatsSettings {
-            url: args.control.clone(),
-            ..Default::default()
-        },
-    };
-    let client = control::connect(&login).await?;
+    let name = (args.name.clone()).unwrap_or_else(|| name_of_host(&host));
+    let client = control::connect(&login(args)?).await?;
     let metadata = HashMap::from([
         ("agent".to_string(), name.clone()),
         ("host".to_string(), host.clone()),
@@ -79,10 +63,12 @@ pub async fn serve(args: &AgentArgs) -> anyhow::Result<()> {
             Ok(share) => {
                 let _ = request.respond(Ok(r#"{"ok":true}"#.into())).await;
                 println!("agent {name}: run {} started", share.order.run);
+                live.follow(share.engine.handle());
                 match share.run(&client, &name).await {
                     Ok(()) => println!("agent {name}: run done; waiting for the next"),
                     Err(e) => eprintln!("agent {name}: the run ended with an error: {e:#}"),
                 }
+                live.settle();
             }
             Err(e) => {
                 let answer = serde_json::json!({ "error": format!("{e:#}") });
@@ -93,6 +79,33 @@ pub async fn serve(args: &AgentArgs) -> anyhow::Result<()> {
     }
     let _ = service.stop().await;
     Ok(())
+}
+
+/// The agent name a host's name makes: its letters, digits and `-`, anything else as `_`.
+fn name_of_host(host: &str) -> String {
+    host.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The control server with its login: the `[agents]` section of `--profile`, if given.
+fn login(args: &AgentArgs) -> anyhow::Result<crate::brokers::nats::NatsSettings> {
+    Ok(match &args.profile {
+        Some(p) => {
+            let profile = crate::profile::Profile::load(p)?;
+            profile.agents.unwrap_or_default().login(&args.control)
+        }
+        None => crate::brokers::nats::NatsSettings {
+            url: args.control.clone(),
+            ..Default::default()
+        },
+    })
 }
 
 /// An agent's share of a run, its lanes connected and publishing.
@@ -166,6 +179,7 @@ fn run_config(order: &StartOrder) -> anyhow::Result<RunConfig> {
         export: ExportPaths::default(),
         payload,
         agents: None,
+        metrics_listen: None,
     })
 }
 

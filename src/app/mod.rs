@@ -11,12 +11,14 @@ mod finish;
 pub mod limits;
 mod resolved;
 mod script;
+mod serve_metrics;
 mod start;
 mod stop;
 
 pub use finish::{write_report, OutputError};
 pub use resolved::resolved_toml;
 pub use script::{Script, ScriptPosition};
+pub use serve_metrics::{LiveMetrics, MetricsListenError, MetricsServer};
 pub use start::{analyser, connect_lanes, engine_config, run_info, start};
 pub use stop::{stop_signal, Stop};
 
@@ -84,12 +86,16 @@ struct Leg {
 /// Runs `cfg` as `drive` says, with `front`: for each leg connect, start, drive until the stop
 /// signal or quit, finish (waiting for outstanding acks) and show the results; then check the
 /// thresholds and write `--report`, `--hlog` and `--series`. The report is written however the
-/// front end ended, an error included, and keeps what a cut-short run measured.
+/// front end ended, an error included, and keeps what a cut-short run measured. The
+/// `--metrics-listen` endpoint is bound first, before any broker is connected, and serves each
+/// leg's engine in turn.
 pub async fn run<F: FrontEnd>(
     cfg: RunConfig,
     drive: Drive,
     mut front: F,
 ) -> anyhow::Result<RunOutcome> {
+    let server = MetricsServer::bind_if_asked(cfg.metrics_listen.as_deref()).await?;
+    let live = (server.as_ref()).map_or_else(LiveMetrics::default, |s| s.live().clone());
     // Watch the host from the start, so every phase can say whether it was starved.
     crate::metrics::host::start();
     let legs = match &drive {
@@ -107,7 +113,7 @@ pub async fn run<F: FrontEnd>(
     let mut lost_agents = Vec::new();
     for leg in &legs {
         front.starting(leg);
-        let done = run_leg(leg, &drive, &mut front, &export, shift).await?;
+        let done = run_leg(leg, &drive, &mut front, &export, shift, &live).await?;
         shift = Shift {
             lane: shift.lane + leg.lanes.len(),
             phase: shift.phase + done.report.phases.len() as u32,
@@ -151,6 +157,7 @@ async fn run_leg<F: FrontEnd>(
     front: &mut F,
     export: &Export,
     shift: Shift,
+    live: &LiveMetrics,
 ) -> anyhow::Result<Leg> {
     let (engine, info, agents) = match &leg.agents {
         Some(plan) => {
@@ -162,6 +169,7 @@ async fn run_leg<F: FrontEnd>(
             (engine, info, None)
         }
     };
+    live.follow(engine.handle());
     let pump = export.pump(engine.handle(), shift);
     let script = Script::new(leg.steps.clone(), engine.handle().started());
     let (cancel, done) = (CancellationToken::new(), CancellationToken::new());
@@ -183,6 +191,7 @@ async fn run_leg<F: FrontEnd>(
     let found = driver.await.ok().flatten();
     say_stopping(leg);
     let phases = engine.finish().await;
+    live.settle();
     let phases = match &agents {
         Some(c) => c.exact(phases, &analyser(leg)),
         None => phases,

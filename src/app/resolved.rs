@@ -14,6 +14,9 @@ struct Resolved<'a> {
     e2e: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<String>,
+    /// Where live metrics would be served (`--metrics-listen`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_listen: Option<String>,
     /// The payload file's size, when every message carries one (`message_size` then does not).
     #[serde(skip_serializing_if = "Option::is_none")]
     payload: Option<String>,
@@ -67,6 +70,7 @@ pub fn resolved_toml(cfg: &RunConfig) -> String {
         warmup: humantime::format_duration(cfg.warmup).to_string(),
         e2e: cfg.e2e,
         report: cfg.report.as_ref().map(|p| p.display().to_string()),
+        metrics_listen: cfg.metrics_listen.clone(),
         payload: (cfg.payload.as_ref()).map(|b| format!("a file of {} bytes", b.len())),
         lanes: cfg
             .lanes

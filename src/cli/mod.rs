@@ -62,6 +62,10 @@ pub struct AgentArgs {
     /// This agent's name, unique among the agents (default: the host's name).
     #[arg(long, value_name = "NAME", value_parser = parse_agent_name)]
     pub name: Option<String>,
+    /// Serve this agent's own live metrics (OpenMetrics, for Prometheus) on
+    /// http://HOST:PORT/metrics: the run it generates, as it goes on.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_listen)]
+    pub metrics_listen: Option<String>,
     /// A profile whose `[agents]` section holds the control server's login and TLS (the NATS
     /// lane's keys: user with password_env, creds, tls_ca, ...), read on this host.
     #[arg(long, value_name = "FILE")]
@@ -90,6 +94,20 @@ fn parse_agents(s: &str) -> Result<AgentsArg, String> {
         parse_agent_name(n)?;
     }
     Ok(AgentsArg::Names(names))
+}
+
+/// An address to listen on: `HOST:PORT`, e.g. `127.0.0.1:9464`, `0.0.0.0:9464`, `[::1]:9464`.
+fn parse_listen(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let ok = (s.rsplit_once(':'))
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "give HOST:PORT to listen on, e.g. 127.0.0.1:9464 or 0.0.0.0:9464, got `{s}`"
+        ))
+    }
 }
 
 /// An agent's name: letters, digits, `-` and `_` (it is part of NATS subjects).
@@ -145,6 +163,11 @@ pub struct RunArgs {
     /// Write the per-second series (throughput, errors, in-flight, p50/p99) as CSV.
     #[arg(long, value_name = "FILE")]
     pub series: Option<PathBuf>,
+    /// Serve live metrics (OpenMetrics, for Prometheus) on http://HOST:PORT/metrics while the
+    /// run goes on: per lane counters, in-flight, knobs and each stage's percentiles of the last
+    /// second. Bound before any broker is connected; an address in use is exit 2.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_listen)]
+    pub metrics_listen: Option<String>,
     /// A threshold the run must meet, e.g. 'nats.ack.p99 < 5ms' or 'kafka.errors == 0'
     /// (repeatable); a headless run exits 3 when one fails.
     #[arg(long = "assert", value_name = "EXPR", value_parser = parse_assert)]

@@ -172,3 +172,31 @@ fn agents_come_from_the_flags_over_the_profile() {
     assert!(e.to_string().contains("--control"), "{e}");
     assert!(Cli::try_parse_from(["pubduel", "--agents", "0"]).is_err());
 }
+
+#[test]
+fn metrics_listen_is_host_and_port_on_runs_capacity_and_agents() {
+    let c = RunConfig::resolve(&cli(&["--metrics-listen", " [::1]:9464 "]), true).unwrap();
+    assert_eq!(c.metrics_listen.as_deref(), Some("[::1]:9464"));
+    assert_eq!(
+        RunConfig::resolve(&cli(&[]), true).unwrap().metrics_listen,
+        None
+    );
+    for bad in ["9464", "host", ":9464", "host:port", "host:65536"] {
+        let e = Cli::try_parse_from(["pubduel", "--metrics-listen", bad]).unwrap_err();
+        assert!(e.to_string().contains("--metrics-listen"), "{bad}: {e}");
+    }
+    let capacity = ["pubduel", "capacity", "--slo", "ack.p99 < 5ms"];
+    let with = |more: &[&'static str]| Cli::try_parse_from([&capacity[..], more].concat());
+    match with(&["--metrics-listen", "0.0.0.0:1"]).unwrap().command() {
+        Command::Capacity(c) => assert_eq!(c.run.metrics_listen.as_deref(), Some("0.0.0.0:1")),
+        other => panic!("not capacity: {other:?}"),
+    }
+    let agent = ["pubduel", "agent", "--control", "nats://c:4222"];
+    match Cli::try_parse_from([&agent[..], &["--metrics-listen", "0.0.0.0:2"]].concat())
+        .unwrap()
+        .command()
+    {
+        Command::Agent(a) => assert_eq!(a.metrics_listen.as_deref(), Some("0.0.0.0:2")),
+        other => panic!("not an agent: {other:?}"),
+    }
+}

@@ -61,6 +61,11 @@ macro_rules! counters {
             pub fn named(&self) -> Vec<(&'static str, u64)> {
                 vec![$((stringify!($name), self.$name),)*]
             }
+
+            /// Every counter's name with what it counts (its doc comment), in declaration
+            /// order: the same list as [`CounterValues::named`].
+            pub const DESCRIBED: &'static [(&'static str, &'static str)] =
+                &[$((stringify!($name), concat!($($doc),*)),)*];
         }
     };
 }
@@ -237,5 +242,12 @@ mod tests {
         let d = c.values().since(&base);
         assert_eq!((d.sent, d.acked, d.errors), (2, 1, 0));
         assert_eq!(d.named()[..2], [("sent", 2), ("acked", 1)]);
+        let names: Vec<&str> = d.named().iter().map(|(n, _)| *n).collect();
+        let described: Vec<&str> = CounterValues::DESCRIBED.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, described);
+        assert_eq!(
+            CounterValues::DESCRIBED[1].1.trim(),
+            "Messages the broker acknowledged."
+        );
     }
 }

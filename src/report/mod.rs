@@ -5,6 +5,7 @@ pub mod compare;
 mod export;
 pub mod histogram;
 mod merge;
+pub mod openmetrics;
 pub mod summary;
 pub mod threshold;
 mod totals;

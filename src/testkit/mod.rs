@@ -603,6 +603,7 @@ impl TestNames {
             export: Default::default(),
             payload: None,
             agents: None,
+            metrics_listen: None,
         }
     }
 }
