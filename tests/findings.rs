@@ -120,3 +120,44 @@ async fn alike_lanes_are_not_called_unfair_and_unalike_ones_are() {
         );
     }
 }
+
+/// Busy loops beside a run, twice as many as the host has CPUs: the host, not the broker or the
+/// knobs, holds the figures back, and the finding says so (and drops the advice to lower the
+/// rate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_loops_beside_a_run_are_a_starved_host() {
+    let knobs = Knobs {
+        concurrency: 4,
+        rate: 20_000,
+        ..Knobs::default()
+    };
+    let cfg = config(&[LaneKind::Nats], knobs, "starved");
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut loops: Vec<std::process::Child> = (0..cpus * 2)
+        .map(|_| {
+            std::process::Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .spawn()
+                .expect("sh runs")
+        })
+        .collect();
+    pubduel::metrics::host::start();
+    let (engine, _) = app::start(&cfg).await.expect("lanes start");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let phases = engine.finish().await;
+    for l in loops.iter_mut() {
+        let _ = l.kill();
+        let _ = l.wait();
+    }
+    let found = &phases.last().unwrap().lanes[0].findings;
+    let starved = found.iter().find(|f| f.kind == FindingKind::HostStarved);
+    let starved = starved.unwrap_or_else(|| panic!("no host-starved among {found:?}"));
+    assert!(
+        starved.message.contains("sh "),
+        "the busy loops are named: {starved:?}"
+    );
+    assert!(
+        !kinds(found).contains(&FindingKind::GeneratorLag),
+        "{found:?}"
+    );
+}
