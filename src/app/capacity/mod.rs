@@ -95,7 +95,19 @@ pub fn judge(phase: &PhaseResult, rate: u64, bar: &Bar) -> (Option<f64>, Result<
             Some(_) => Ok(()),
         }
     };
-    (value, verdict)
+    (value, verdict.map_err(|b| starved(lane, b)))
+}
+
+/// A break on a starved host says so: the host, not the broker, may have set it.
+fn starved(lane: &LaneResult, b: Broke) -> Broke {
+    let kind = crate::vocab::FindingKind::HostStarved;
+    if b.cause.is_some() || !lane.findings.iter().any(|f| f.kind == kind) {
+        return b;
+    }
+    Broke {
+        cause: Some("the host was starved of CPU meanwhile (host-starved): the host, not the broker, may have set this".into()),
+        ..b
+    }
 }
 
 fn slo_broken(lane: &LaneResult, from_s: f64, v: f64, bar: &Bar) -> Broke {
