@@ -94,7 +94,10 @@ pub struct MergeArgs {
 Each lane is searched alone, in steps of --step after a warm-up (--warmup, 1s by default): the
 open-loop rate doubles from --start-rate until a step breaks the SLO, falls behind its schedule
 or fails messages, then a bisection narrows the gap to --resolution (5%), and the best rate is
-measured once more. Latencies are corrected for coordinated omission (measured from each
+measured once more. A break counts only when the rate breaks again on a second measurement (one
+slow second would otherwise settle the answer); each says whether it was a spike or a trend, and
+the table lists the rates measured again and how they came out. A lane setting that rules the
+SLO out (Kafka's linger_ms under an ack bound) is named and ends the search. Latencies are corrected for coordinated omission (measured from each
 message's intended start). Every step is a phase of the report (--report), which adds
 [[capacity]] per lane; --hlog and --series record every step. Ctrl-C, SIGTERM or q stop the
 search: the report keeps what was measured, and a headless search exits 130.")]
