@@ -509,7 +509,10 @@ impl MetricsStore {
             paused: phase.paused,
             note: phase.note.clone(),
             lanes,
-            host: super::host::between(phase.measure_from, now),
+            // The lanes of a run of agents publish on other hosts: this one's load says nothing.
+            host: (self.source.lock().is_none())
+                .then(|| super::host::between(phase.measure_from, now))
+                .flatten(),
         }
     }
 }
