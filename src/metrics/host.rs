@@ -256,16 +256,32 @@ fn what(name: &str, pid: u32) -> String {
 mod tests {
     use super::*;
 
+    /// This thread's time on a CPU so far.
+    fn thread_cpu() -> Duration {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `t` is a valid timespec to write into.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    }
+
     #[test]
     fn proc_reads_and_a_busy_thread_shows() {
         let Some(a) = read_sample(true) else {
             return; // no /proc here: nothing to read, nothing to claim
         };
         assert!(a.cpus >= 1 && a.total > 0 && a.busy <= a.total);
-        assert!(a.threads.contains_key(&(unsafe { libc::gettid() } as u32)));
-        let t0 = Instant::now();
+        // SAFETY: gettid has no preconditions.
+        let me = unsafe { libc::gettid() } as u32;
+        assert!(a.threads.contains_key(&me));
+        // Spin until this thread has had 250 ms on a CPU, however loaded the machine is.
+        let (t0, c0) = (Instant::now(), thread_cpu());
         let mut x = 0u64;
-        while t0.elapsed() < Duration::from_millis(300) {
+        while thread_cpu() - c0 < Duration::from_millis(250)
+            && t0.elapsed() < Duration::from_secs(20)
+        {
             x = x.wrapping_mul(31).wrapping_add(7);
         }
         std::hint::black_box(x);
@@ -273,12 +289,12 @@ mod tests {
         let (cpu, _) = thread_deltas(&a.threads, &b.threads);
         assert!(
             cpu >= 200_000_000,
-            "300 ms of spinning showed {cpu} ns on a CPU"
+            "250 ms of spinning showed {cpu} ns on a CPU"
         );
         let (first, last) = ((t0, a), (Instant::now(), b));
         let l = load(&first, &last, &[&first, &last]);
         assert!(
-            l.busy > 0.0 && l.own_cpu > 0.5 && l.run_queue >= 1.0,
+            l.busy > 0.0 && l.own_cpu > 0.0 && l.run_queue >= 1.0,
             "{l:?}"
         );
     }
