@@ -3,7 +3,7 @@
 
 use crate::cli::{CompareArgs, MergeArgs, PlotArgs};
 use crate::plot::{self, Plotted};
-use crate::report::compare::{compare as compare_reports, CompareOptions};
+use crate::report::compare::{compare as compare_reports, CompareOptions, Group};
 use crate::report::{merge as merge_reports, Report};
 use std::path::{Path, PathBuf};
 
@@ -58,16 +58,26 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<(String, Report)>, ToolError> {
 /// `pubduel compare`: prints the comparison; exit 3 when a gate failed.
 pub fn compare(args: &CompareArgs) -> Result<u8, ToolError> {
     let stages = args.stages().map_err(ToolError::invalid)?;
-    let paths: Vec<PathBuf> = std::iter::once(args.base.clone())
-        .chain(args.new.iter().cloned())
-        .collect();
-    let reports = load_all(&paths)?;
+    if args.vs.is_empty() && args.reports.len() < 2 {
+        return Err(ToolError::invalid(
+            "compare needs BASE and NEW reports (or BASE... --vs NEW...)".into(),
+        ));
+    }
+    let paths: Vec<PathBuf> = args.reports.iter().chain(&args.vs).cloned().collect();
+    let mut reports = load_all(&paths)?;
+    let groups: Vec<Group> = if args.vs.is_empty() {
+        reports.into_iter().map(|(l, r)| Group::one(l, r)).collect()
+    } else {
+        let new = reports.split_off(args.reports.len());
+        vec![Group { runs: reports }, Group { runs: new }]
+    };
     let opts = CompareOptions {
         match_by: args.match_by,
         stages,
         fail_if: args.fail_if.clone(),
+        min_effect: args.min_effect,
     };
-    let c = compare_reports(&reports, &opts);
+    let c = compare_reports(&groups, &opts).map_err(|e| ToolError::invalid(e.to_string()))?;
     print!("{}", c.render(args.format));
     if c.failures.is_empty() {
         Ok(0)

@@ -367,6 +367,67 @@ fn compare_and_merge_read_it(report: &Path, dir: &Path) {
     assert_eq!(acks(&two), 2 * acks(&one));
 }
 
+/// `--repeat 2` runs the same settings twice and numbers the reports; `compare A --vs B` holds
+/// them as groups and shows each verdict's basis; runs of a group that do not line up, and
+/// `--repeat 0`, are exit 2.
+#[test]
+fn repeated_runs_write_numbered_reports_that_compare_as_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.toml");
+    let o = pubduel_on_brokers(dir.path(), "repeat")
+        .args([
+            "--headless",
+            "--lanes",
+            "nats",
+            "--rate",
+            "200",
+            "--repeat",
+            "2",
+        ])
+        .args(["--duration", "3s", "--warmup", "1s"])
+        .args(["--report", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("run 2 of 2 in 3s"), "{}", text(&o));
+    let (one, two) = (dir.path().join("r-1.toml"), dir.path().join("r-2.toml"));
+    assert!(!report.exists(), "only numbered reports");
+    for r in [&one, &two] {
+        let lane = &Report::load(r).unwrap().phases[0].lanes[0];
+        let series = lane.series.as_ref().expect("a series");
+        assert!(series.stages["ack"].p50_us.iter().any(|&v| v > 0), "{r:?}");
+    }
+    let (a, b) = (one.to_str().unwrap(), two.to_str().unwrap());
+    let o = pubduel(&["compare", a, "--vs", b]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    let ack = out
+        .lines()
+        .find(|l| l.contains("ack.p50"))
+        .unwrap_or_default();
+    assert!(
+        ack.contains(" n=")
+            && (ack.contains("same (") || ack.contains("better (") || ack.contains("worse (")),
+        "{out}"
+    );
+    // A third run whose phase does not pair with the others' is named, before any table.
+    let mut odd = Report::load(&two).unwrap();
+    odd.phases[0].index = 3;
+    let three = dir.path().join("r-3.toml");
+    odd.write(&three).unwrap();
+    let o = pubduel(&["compare", a, "--vs", b, three.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("r-3.toml") && text(&o).contains("phase 0 of r-2.toml"),
+        "{}",
+        text(&o)
+    );
+    assert!(o.stdout.is_empty(), "no table: {}", text(&o));
+    let o = pubduel(&["--headless", "--repeat", "0", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--repeat"), "{}", text(&o));
+}
+
 /// Reads the child's stdout on a thread: each line goes to the channel as it comes.
 fn lines_of(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();

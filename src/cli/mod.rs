@@ -124,6 +124,15 @@ fn parse_agent_name(s: &str) -> Result<String, String> {
     }
 }
 
+/// `--repeat N`: one run or more.
+fn parse_repeat(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(0) => Err("must be 1 or more runs, got 0".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a number of runs, like 3")),
+    }
+}
+
 impl Cli {
     /// The subcommand, `run` when none was given.
     pub fn command(self) -> Command {
@@ -198,6 +207,12 @@ pub struct RunArgs {
     /// cost of CPU (a core's share per lane at high rates).
     #[arg(long)]
     pub precise: bool,
+    /// Run the same settings N times, a pause of a few seconds between (headless only, not
+    /// for capacity): --report out.toml then writes out-1.toml, out-2.toml, ... (--hlog and
+    /// --series likewise), for `compare out-1.toml out-2.toml ... --vs ...`. The exit code is
+    /// the worst run's; a run that cannot run or is interrupted ends the repetition.
+    #[arg(long, value_name = "N", value_parser = parse_repeat)]
+    pub repeat: Option<u32>,
     /// Validate the settings, print them resolved, and exit.
     #[arg(long)]
     pub dry_run: bool,

@@ -1,34 +1,49 @@
 //! Flags of the subcommands that work on reports: compare, plot, merge.
 
-use crate::report::compare::{Format, MatchBy};
+use crate::report::compare::{Format, MatchBy, MIN_EFFECT};
 use crate::report::threshold::Threshold;
 use crate::vocab::Stage;
 use clap::Args;
 use std::path::PathBuf;
 
-/// `pubduel compare BASE NEW [MORE...]`.
+/// `pubduel compare BASE NEW [MORE...]`, or `pubduel compare BASE... --vs NEW...`.
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
-Each figure of NEW (and MORE) is shown against BASE with the ratio NEW/BASE and a verdict:
-better or worse when the difference is beyond what the two runs' own spread allows (the 99%
-confidence interval of each percentile, read from the exact histograms), same otherwise.
+Each figure of NEW (and MORE) is shown against BASE with the ratio NEW/BASE and a verdict, with
+what it was based on: `worse (p=0.003, n=18+18)`, `same (p=0.41, n=10+10)`. The samples are the
+figure of each measured second of the phase (the warm-up and a partial last second left out):
+its p50, p90, p99, p99.9 or max of that second, or the acked msg/s for throughput. A figure is
+better or worse only when a Mann-Whitney rank test of the two sides' seconds gives p < 0.05 AND
+the ratio moved by at least --min-effect (10%); otherwise it is same. The seconds of one run move
+together with the host and the broker, so one run against one says less than it seems: run each
+side several times (`pubduel run --repeat 3 --report a.toml` writes a-1.toml, a-2.toml, ...) and
+compare the groups: `pubduel compare a-1.toml a-2.toml a-3.toml --vs b-1.toml b-2.toml b-3.toml`.
+A group's figure is the median of its runs', its samples all its runs' seconds; its runs must
+have the same phases (else exit 2). Fewer than 5 seconds a side (short runs, or reports written
+before per-second quantiles): `99% ci`, the older rule (the 99% confidence intervals of each
+run's histograms must not overlap), with the same minimum effect. Counts: Poisson ranges.
+Two lanes of one run (same timeline, same noise) are the strongest comparison of all.
 Gates: --fail-if 'ack.p99 > 1.2x' fails (exit 3) when any lane's ack p99 rose by more than 20%;
 'nats.submit.p50 > 2ms' checks a value; several are allowed. Exit codes: 0 done, 2 invalid input
-(a report that does not read, an expression that does not parse), 3 a gate failed.")]
+(a report that does not read, an expression that does not parse, runs of a group that do not
+line up), 3 a gate failed.")]
 pub struct CompareArgs {
-    /// The baseline report.
-    #[arg(value_name = "BASE.toml")]
-    pub base: PathBuf,
-    /// The report(s) to hold against it.
-    #[arg(value_name = "NEW.toml", required = true)]
-    pub new: Vec<PathBuf>,
+    /// BASE then NEW (and MORE), each a report; with --vs, the runs of the BASE group.
+    #[arg(value_name = "REPORT.toml", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// The runs of the NEW group, held as one against the reports before --vs.
+    #[arg(long, value_name = "NEW.toml", num_args = 1..)]
+    pub vs: Vec<PathBuf>,
+    /// The smallest change called better or worse, a share of BASE, e.g. 0.1 (10%).
+    #[arg(long, value_name = "SHARE", default_value_t = MIN_EFFECT, value_parser = parse_effect)]
+    pub min_effect: f64,
     /// Exit 3 when this holds for any lane and phase, e.g. 'ack.p99 > 1.2x' (repeatable).
     #[arg(long = "fail-if", value_name = "EXPR", value_parser = parse_gate)]
     pub fail_if: Vec<Threshold>,
     /// Output: an aligned table, markdown (for a review) or TOML.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Pair phases by index, or by the knobs their lanes ran.
+    /// Pair phases by index, or by the knobs their lanes ran (also the runs of a group).
     #[arg(long = "match", value_enum, default_value_t = MatchBy::Index)]
     pub match_by: MatchBy,
     /// Stages to show, e.g. ack,submit,flight, or `all`.
@@ -39,6 +54,13 @@ pub struct CompareArgs {
         default_value = "submit,ack,e2e"
     )]
     pub stages: Vec<String>,
+}
+
+fn parse_effect(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..10.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a share of BASE, like 0.1 (10%)")),
+    }
 }
 
 impl CompareArgs {

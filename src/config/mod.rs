@@ -237,6 +237,33 @@ impl RunConfig {
     }
 }
 
+impl RunConfig {
+    /// The settings of run `i` (from 1) of `--repeat`: the same, with the report, the interval
+    /// log and the series file numbered (`out.toml` -> `out-2.toml`).
+    pub fn repetition(&self, i: u32) -> RunConfig {
+        let number = |p: &Option<PathBuf>| p.as_deref().map(|p| numbered(p, i));
+        let mut cfg = self.clone();
+        cfg.report = number(&self.report);
+        cfg.export = ExportPaths {
+            hlog: number(&self.export.hlog),
+            series: number(&self.export.series),
+        };
+        cfg
+    }
+}
+
+/// `path` with `-i` before its extension: `out.toml` -> `out-2.toml`, `run` -> `run-2`.
+pub fn numbered(path: &Path, i: u32) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "run".to_string(), |s| s.to_string_lossy().into_owned());
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{i}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{i}"),
+    };
+    path.with_file_name(name)
+}
+
 /// The lanes to run (`--lanes`, else the profile's, else `kafka` and `nats`), each with its
 /// knobs (flags over the lane's own over the profile's over the defaults) and its broker
 /// settings.

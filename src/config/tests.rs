@@ -200,3 +200,28 @@ fn metrics_listen_is_host_and_port_on_runs_capacity_and_agents() {
         other => panic!("not an agent: {other:?}"),
     }
 }
+
+#[test]
+fn repeated_runs_number_their_files() {
+    assert_eq!(
+        numbered(Path::new("out/run.toml"), 2),
+        Path::new("out/run-2.toml")
+    );
+    assert_eq!(numbered(Path::new("run"), 1), Path::new("run-1"));
+    let dir = tempfile::tempdir().unwrap();
+    let (report, hlog) = (dir.path().join("r.toml"), dir.path().join("r.hlog"));
+    let (report, hlog) = (report.to_str().unwrap(), hlog.to_str().unwrap());
+    let args = cli(&["--report", report, "--hlog", hlog, "--repeat", "3"]);
+    assert_eq!(args.repeat, Some(3));
+    let cfg = RunConfig::resolve(&args, true).unwrap();
+    let third = cfg.repetition(3);
+    assert_eq!(third.report, Some(dir.path().join("r-3.toml")));
+    assert_eq!(third.export.hlog, Some(dir.path().join("r-3.hlog")));
+    assert_eq!(third.export.series, None);
+    assert_eq!(third.duration, cfg.duration);
+    let zero = Cli::try_parse_from(["pubduel", "--repeat", "0"]).unwrap_err();
+    assert!(
+        zero.to_string().contains("must be 1 or more runs"),
+        "{zero}"
+    );
+}

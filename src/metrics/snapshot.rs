@@ -105,4 +105,44 @@ pub struct SeriesPoint {
     pub e2e_p99_us: u64,
     /// Messages in flight at the tick.
     pub in_flight: u64,
+    /// Every stage's quantiles in the interval, by [`Stage::index`] (all 0 for a stage without
+    /// samples): the per-second figures `compare` judges a change by.
+    pub quantiles: [Quantiles; Stage::ALL.len()],
+}
+
+impl SeriesPoint {
+    /// The quantiles of `stage` in the interval (all 0 when it had no samples).
+    pub fn quantiles(&self, stage: Stage) -> Quantiles {
+        self.quantiles[stage.index()]
+    }
+}
+
+/// One stage's p50, p90, p99, p99.9 and max within one interval, microseconds (0 when the
+/// interval had no samples; a latency is at least 1 us).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Quantiles {
+    /// Median.
+    pub p50_us: u32,
+    /// 90th percentile.
+    pub p90_us: u32,
+    /// 99th percentile.
+    pub p99_us: u32,
+    /// 99.9th percentile.
+    pub p999_us: u32,
+    /// Largest sample.
+    pub max_us: u32,
+}
+
+impl Quantiles {
+    /// The quantiles of a summary (every latency fits: histograms stop at 60 s).
+    pub fn of(s: &StageSummary) -> Quantiles {
+        let narrow = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        Quantiles {
+            p50_us: narrow(s.p50_us),
+            p90_us: narrow(s.p90_us),
+            p99_us: narrow(s.p99_us),
+            p999_us: narrow(s.p999_us),
+            max_us: narrow(s.max_us),
+        }
+    }
 }

@@ -20,7 +20,7 @@ pub use types::*;
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
 use crate::metrics::{
-    outages_of, HistogramError, LaneResult, PhaseResult, SeriesPoint, StageSummary,
+    outages_of, HistogramError, LaneResult, PhaseResult, Quantiles, SeriesPoint, StageSummary,
 };
 use crate::vocab::{Finding, Knobs, LaneKind};
 use crate::vocab::{PhaseMode, Stage};
@@ -433,6 +433,26 @@ fn series_report(points: &[SeriesPoint]) -> SeriesReport {
         submit_p99_us: points.iter().map(|p| p.submit_p99_us).collect(),
         ack_p99_us: points.iter().map(|p| p.ack_p99_us).collect(),
         in_flight: points.iter().map(|p| p.in_flight).collect(),
+        stages: (Stage::ALL.into_iter())
+            .filter(|s| points.iter().any(|p| p.quantiles(*s).max_us > 0))
+            .map(|s| (s.as_str().to_string(), series_stage(points, s)))
+            .collect(),
+    }
+}
+
+/// The quantiles of `stage` in each of `points`.
+fn series_stage(points: &[SeriesPoint], stage: Stage) -> SeriesStageReport {
+    let column = |f: fn(&Quantiles) -> u32| -> Vec<u64> {
+        (points.iter())
+            .map(|p| u64::from(f(&p.quantiles(stage))))
+            .collect()
+    };
+    SeriesStageReport {
+        p50_us: column(|q| q.p50_us),
+        p90_us: column(|q| q.p90_us),
+        p99_us: column(|q| q.p99_us),
+        p999_us: column(|q| q.p999_us),
+        max_us: column(|q| q.max_us),
     }
 }
 

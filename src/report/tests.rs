@@ -120,6 +120,27 @@ fn the_histograms_hold_every_sample_and_the_series_every_second() {
             let h = s.decode().unwrap().expect("a histogram");
             assert_eq!(h.len(), s.count, "{name}");
             assert_eq!(h.value_at_quantile(0.99), s.p99_us, "{name}");
+            // One point covers the whole phase: its quantiles are the phase's.
+            let second = &lane.series.as_ref().unwrap().stages[name];
+            assert_eq!(
+                (second.p50_us[0], second.p99_us[0], second.max_us[0]),
+                (s.p50_us, s.p99_us, s.max_us),
+                "{name}"
+            );
         }
     }
+}
+
+#[test]
+fn a_report_without_per_second_quantiles_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.toml");
+    let mut r = report();
+    for lane in &mut r.phases[0].lanes {
+        lane.series.as_mut().unwrap().stages.clear();
+    }
+    r.write(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("series.stages"), "{text}");
+    assert_eq!(Report::load(&path).unwrap(), r);
 }

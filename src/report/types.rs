@@ -337,4 +337,24 @@ pub struct SeriesReport {
     pub ack_p99_us: Vec<u64>,
     /// Messages in flight at the end of each second.
     pub in_flight: Vec<u64>,
+    /// Each stage's quantiles of each second, by stage name (`submit`, `ack`, `e2e`, ...): the
+    /// samples `compare` judges a change by. Absent in reports written before them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stages: BTreeMap<String, SeriesStageReport>,
+}
+
+/// One stage's quantiles of each second of a phase, microseconds, as columns as long as
+/// [`SeriesReport::t_s`] (0 for a second without samples of the stage).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesStageReport {
+    /// Median of each second.
+    pub p50_us: Vec<u64>,
+    /// 90th percentile of each second.
+    pub p90_us: Vec<u64>,
+    /// 99th percentile of each second.
+    pub p99_us: Vec<u64>,
+    /// 99.9th percentile of each second.
+    pub p999_us: Vec<u64>,
+    /// Largest sample of each second.
+    pub max_us: Vec<u64>,
 }

@@ -50,6 +50,7 @@ fn dashboard_lane(name: &str, ack_us: u64, submit_us: u64, permit_us: u64) -> La
             ack_raw_p99_us: 0,
             e2e_p99_us: 0,
             in_flight: 12,
+            ..SeriesPoint::default()
         })
         .collect();
     LaneSnapshot {

@@ -11,7 +11,7 @@ use super::e2e::E2eBook;
 use super::histo::StageSet;
 use super::phase::PhaseResult;
 use super::recorder::{CounterValues, Counters, Recorders};
-use super::snapshot::{SeriesPoint, Snapshot};
+use super::snapshot::{Quantiles, SeriesPoint, Snapshot};
 use crate::brokers::BrokerStatus;
 use crate::vocab::{Finding, Knobs, Stage};
 use outages::OutageLog;
@@ -388,17 +388,29 @@ impl MetricsStore {
         let warm_done = now >= inner.phase.measure_from;
         let crossing = warm_done && inner.lanes.iter().any(|l| l.phase.measure_base.is_none());
         if crossing && dt > 0.0 {
-            // The warm-up's last interval closes before measured samples come in.
+            // What the recorders hold was recorded before the warm-up ended: it goes to the
+            // warm-up's last interval, which closes before measured samples come in.
+            self.take_samples(inner, now, false);
             self.close_interval(inner, now, dt);
             dt = 0.0;
         }
+        self.take_samples(inner, now, warm_done);
         let close = dt > MIN_INTERVAL_S || (close && dt > 0.0);
+        if close {
+            self.close_interval(inner, now, dt);
+        }
+    }
+
+    /// Moves what the recorders hold into the interval and the phase: its measured samples (and
+    /// the run's) when `measured`, else its warm-up. The first measured take starts the phase's
+    /// measured span at `now`.
+    fn take_samples(&self, inner: &mut Inner, now: Instant, measured: bool) {
         let mut freed = false;
         for (lane, metrics) in inner.lanes.iter_mut().zip(&self.lanes) {
             lane.outages.track();
             let drained = &mut lane.drained;
             freed |= metrics.recorders.drain_into(drained);
-            if warm_done {
+            if measured {
                 Arc::make_mut(&mut lane.phase.measured).merge(drained);
                 lane.run.merge(drained);
                 if lane.phase.measure_base.is_none() {
@@ -414,9 +426,6 @@ impl MetricsStore {
             freed |= drained.clear();
         }
         inner.freed |= freed;
-        if close {
-            self.close_interval(inner, now, dt);
-        }
     }
 
     /// Ends the interval since the last tick: a series point per lane, and a record when kept.
@@ -436,7 +445,11 @@ impl MetricsStore {
             std::mem::swap(&mut lane.pending, &mut lane.interval);
             inner.freed |= lane.pending.clear();
             let interval = &lane.interval;
-            let p99 = |s: Stage| interval.summary(s).map_or(0, |v| v.p99_us);
+            let mut quantiles = [Quantiles::default(); Stage::ALL.len()];
+            for (stage, summary) in interval.summaries() {
+                quantiles[stage.index()] = Quantiles::of(&summary);
+            }
+            let p99 = |s: Stage| u64::from(quantiles[s.index()].p99_us);
             // A short closing interval (the end of the run) makes a record, not a spiky point.
             let point = (dt > MIN_INTERVAL_S).then_some(SeriesPoint {
                 t_s: end_s,
@@ -448,6 +461,7 @@ impl MetricsStore {
                 ack_raw_p99_us: p99(Stage::AckRaw),
                 e2e_p99_us: p99(Stage::E2e),
                 in_flight: metrics.counters.in_flight(),
+                quantiles,
             });
             if let Some(p) = point {
                 if lane.series.len() == SERIES_LEN {

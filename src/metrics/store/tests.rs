@@ -137,3 +137,51 @@ fn a_closed_phase_is_analysed_once_and_keeps_its_findings() {
     assert_eq!(phases[1].lanes[0].findings[0].message, "phase 1");
     assert_eq!(s.snapshot().lanes[0].findings[0].message, "phase 1");
 }
+
+#[test]
+fn the_warmups_last_second_stays_warmup() {
+    let (s, t0) = store(Duration::from_secs(2));
+    let rec = s.lanes()[1].recorders.recorder(0);
+    s.tick(t0 + Duration::from_secs(1));
+    // Recorded before the warm-up ends, taken by the tick at its end.
+    rec.record(&[(Stage::Submit, Duration::from_millis(50))]);
+    s.tick(t0 + Duration::from_secs(2));
+    rec.record(&[(Stage::Submit, Duration::from_micros(10))]);
+    s.tick(t0 + Duration::from_secs(3));
+    let phases = s.phases(t0 + Duration::from_secs(3));
+    let lane = &phases[0].lanes[1];
+    assert_eq!(lane.warm.count(Stage::Submit), 1);
+    assert_eq!(lane.measured.count(Stage::Submit), 1);
+    // Each second's point holds that second's samples only.
+    let maxes: Vec<u32> = (lane.series.iter())
+        .map(|p| p.quantiles(Stage::Submit).max_us)
+        .collect();
+    assert_eq!(maxes.len(), 3);
+    assert!(
+        maxes[0] == 0 && maxes[1] > 40_000 && maxes[2] < 100,
+        "{maxes:?}"
+    );
+}
+
+#[test]
+fn each_series_point_keeps_every_stages_quantiles() {
+    let (s, t0) = store(Duration::ZERO);
+    let rec = s.lanes()[0].recorders.recorder(0);
+    for us in 1..=1000u64 {
+        rec.record(&[
+            (Stage::Ack, Duration::from_micros(us)),
+            (Stage::Flight, Duration::from_micros(2 * us)),
+        ]);
+    }
+    s.tick(t0 + Duration::from_secs(1));
+    let p = s.snapshot().lanes[0].series[0];
+    let ack = p.quantiles(Stage::Ack);
+    assert_eq!((ack.p50_us, ack.p90_us, ack.max_us), (500, 900, 1000));
+    assert!(
+        (990..=991).contains(&ack.p99_us) && ack.p999_us >= 999,
+        "{ack:?}"
+    );
+    assert_eq!(u64::from(ack.p99_us), p.ack_p99_us);
+    assert!(p.quantiles(Stage::Flight).p50_us >= 999);
+    assert_eq!(p.quantiles(Stage::Submit), Quantiles::default());
+}

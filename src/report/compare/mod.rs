@@ -1,18 +1,26 @@
-//! `pubduel compare`: two or more reports side by side, per lane, phase and stage, with the ratio
-//! NEW/BASE and a verdict that reads `same` when the runs' own spread allows the difference
-//! ([`spread`]); `--fail-if` gates on the ratio.
+//! `pubduel compare`: reports side by side, per lane, phase and stage, with the ratio NEW/BASE
+//! and a verdict ([`verdict`]) that reads `same` unless the per-second figures show a change
+//! (a rank test, [`rank`]) of at least the minimum effect. Each side is one report or a group
+//! of runs of the same settings ([`Group`]); `--fail-if` gates on the ratio.
 
+mod group;
+pub mod rank;
 mod render;
+mod samples;
 pub mod spread;
+pub mod verdict;
 
+pub use group::Group;
 pub use render::Format;
+pub use verdict::{Basis, Verdict, ALPHA, MIN_EFFECT};
 
 use super::threshold::{Bound, LaneStat, Metric, Stat, Threshold};
-use super::{LaneReport, PhaseReport, Report};
+use super::PhaseReport;
 use crate::vocab::Stage;
 
+use samples::RunLane;
 use serde::Serialize;
-use spread::Spread;
+use verdict::Rule;
 
 /// How phases of two reports are paired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -24,32 +32,48 @@ pub enum MatchBy {
     Knobs,
 }
 
-/// Whether NEW is better, worse or the same as BASE within the runs' spread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Better beyond the spread.
-    Better,
-    /// Worse beyond the spread.
-    Worse,
-    /// Within the spread.
-    Same,
+impl MatchBy {
+    /// The name `--match` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            MatchBy::Index => "index",
+            MatchBy::Knobs => "knobs",
+        }
+    }
 }
 
-/// One figure of one report against BASE.
+/// Reports that cannot be compared: the runs of a group do not line up.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct CompareError(pub String);
+
+/// One figure of one group against BASE.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cell {
-    /// The report's phase paired with BASE's.
+    /// The phase paired with BASE's (of the group's first run).
     pub phase: u32,
-    /// Its value (microseconds for latencies).
+    /// Its value (microseconds for latencies): the median of the group's runs.
     pub value: f64,
     /// value / BASE's value.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ratio: Option<f64>,
     /// Against BASE.
     pub verdict: Verdict,
+    /// What the verdict was based on.
+    pub basis: Basis,
+    /// The rank test's p-value, when it decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p: Option<f64>,
+    /// BASE's per-second samples (measured seconds of all its runs; 0 for counts).
+    pub n_base: usize,
+    /// This group's per-second samples.
+    pub n_new: usize,
+    /// Why a difference still reads `same`, e.g. `under 10%`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
-/// One figure (`ack.p99`, `throughput`) of one lane in one BASE phase, across the reports.
+/// One figure (`ack.p99`, `throughput`) of one lane in one BASE phase, across the groups.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
     /// Lane name.
@@ -60,9 +84,9 @@ pub struct Row {
     pub metric: String,
     /// Unit of the values: `us`, `msg/s`, `messages`.
     pub unit: String,
-    /// BASE's value.
+    /// BASE's value: the median of its runs.
     pub base: f64,
-    /// Each further report's value, in order; `None` where it has no such figure.
+    /// Each further group's value, in order; `None` where it has no such figure.
     pub others: Vec<Option<Cell>>,
     #[serde(skip)]
     kind: Metric,
@@ -73,38 +97,55 @@ pub struct Row {
 pub struct Failure {
     /// The expression.
     pub expr: String,
-    /// Which report, lane and phase, with the values.
+    /// Which group, lane and phase, with the values.
     pub detail: String,
 }
 
 /// Everything `compare` found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
-    /// Report labels (file names), BASE first.
+    /// Group labels (a file name, or `a1.toml+2` for a group of three), BASE first.
     pub reports: Vec<String>,
+    /// Who is in each group, BASE first: `a1.toml`, or `3 runs: a1.toml a2.toml a3.toml`.
+    pub members: Vec<String>,
+    /// The smallest change called better or worse, a share of BASE.
+    pub min_effect: f64,
     /// One row per lane, BASE phase and figure.
     pub rows: Vec<Row>,
-    /// BASE phases no other report could be paired with, per report.
+    /// BASE phases no other group could be paired with, per group.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<String>,
     /// Gates that failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<Failure>,
-    /// Client or server versions that differ between BASE and another report, e.g.
+    /// Client or server versions that differ between BASE's first run and another run, e.g.
     /// `nats-server: 2.12.3 in base.toml, 2.15.3 in new.toml`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<String>,
 }
 
 /// What to compare and how.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CompareOptions {
-    /// How phases pair up.
+    /// How phases pair up (between groups, and between the runs of a group).
     pub match_by: MatchBy,
     /// Stages to show (`ack`, `submit`, ...); those a gate names are always included.
     pub stages: Vec<Stage>,
     /// Gates: a comparison fails when one of these holds.
     pub fail_if: Vec<Threshold>,
+    /// The smallest change called better or worse, a share of BASE ([`MIN_EFFECT`]).
+    pub min_effect: f64,
+}
+
+impl Default for CompareOptions {
+    fn default() -> CompareOptions {
+        CompareOptions {
+            match_by: MatchBy::default(),
+            stages: Vec::new(),
+            fail_if: Vec::new(),
+            min_effect: MIN_EFFECT,
+        }
+    }
 }
 
 const STATS: [(Stat, &str); 5] = [
@@ -115,27 +156,34 @@ const STATS: [(Stat, &str); 5] = [
     (Stat::Max, "max"),
 ];
 
-/// Compares `reports` (label, report), the first being BASE.
-pub fn compare(reports: &[(String, Report)], opts: &CompareOptions) -> Comparison {
-    let (base, others) = reports.split_first().expect("compare needs a BASE report");
-    let mut rows = Vec::new();
+/// One group's runs of one lane in the phase paired with a BASE phase.
+struct Paired<'a> {
+    phase: u32,
+    runs: Vec<RunLane<'a>>,
+}
+
+/// Compares `groups`, the first being BASE. Fails, before comparing anything, when the runs of
+/// a group do not line up.
+pub fn compare(groups: &[Group], opts: &CompareOptions) -> Result<Comparison, CompareError> {
+    let aligned = (groups.iter())
+        .map(|g| g.aligned(opts.match_by))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (base, others) = groups.split_first().expect("compare needs a BASE group");
     let mut unmatched = Vec::new();
-    let pairs: Vec<Vec<Option<&PhaseReport>>> = others
+    let pairs: Vec<Vec<Option<usize>>> = others
         .iter()
-        .map(|(label, r)| {
-            let paired: Vec<Option<&PhaseReport>> = base
-                .1
-                .phases
-                .iter()
-                .map(|p| pair(p, &r.phases, opts.match_by))
-                .collect();
+        .map(|g| {
+            let paired = (base.first().phases.iter())
+                .map(|p| group::pair(p, &g.first().phases, opts.match_by))
+                .collect::<Vec<_>>();
             for (p, _) in base
-                .1
+                .first()
                 .phases
                 .iter()
                 .zip(&paired)
-                .filter(|(_, x)| x.is_none())
+                .filter(|x| x.1.is_none())
             {
+                let label = g.label();
                 unmatched.push(format!(
                     "{label} has no phase paired with phase {}",
                     p.index
@@ -145,64 +193,63 @@ pub fn compare(reports: &[(String, Report)], opts: &CompareOptions) -> Compariso
         })
         .collect();
     let stages = shown_stages(opts);
-    for (i, bp) in base.1.phases.iter().enumerate() {
+    let mut rows = Vec::new();
+    for (i, bp) in base.first().phases.iter().enumerate() {
         for bl in &bp.lanes {
-            let theirs: Vec<Option<(u32, &LaneReport)>> = pairs
-                .iter()
-                .map(|p| p[i].and_then(|op| Some((op.index, lane(op, &bl.name)?))))
+            let mine = runs_of(&aligned[0][i], &bl.name);
+            let theirs: Vec<Option<Paired>> = (pairs.iter().zip(&aligned[1..]))
+                .map(|(paired, phases)| {
+                    let at = &phases[paired[i]?];
+                    let runs = runs_of(at, &bl.name);
+                    let phase = at[0].index;
+                    (!runs.is_empty()).then_some(Paired { phase, runs })
+                })
                 .collect();
-            rows.extend(lane_rows(bp.index, bl, &theirs, &stages));
+            rows.extend(lane_rows(bp.index, &bl.name, &mine, &theirs, &stages, opts));
         }
     }
-    let failures = gate(&rows, &reports[1..], &opts.fail_if);
-    Comparison {
-        reports: reports.iter().map(|(l, _)| l.clone()).collect(),
+    let labels: Vec<String> = groups.iter().map(Group::label).collect();
+    let failures = gate(&rows, &labels[1..], &opts.fail_if);
+    Ok(Comparison {
+        reports: labels,
+        members: groups.iter().map(Group::members).collect(),
+        min_effect: opts.min_effect,
         rows,
         unmatched,
         failures,
         versions: version_differences(base, others),
-    }
+    })
 }
 
-/// What measured BASE and each other report differently: every client or server version that
-/// one report records and the other does not, or records as another.
-fn version_differences(base: &(String, Report), others: &[(String, Report)]) -> Vec<String> {
+/// Each run's lane `name` in its phase of `phases` (one phase per run).
+fn runs_of<'a>(phases: &[&'a PhaseReport], name: &str) -> Vec<RunLane<'a>> {
+    (phases.iter())
+        .filter_map(|p| Some((*p, group::lane(p, name)?)))
+        .collect()
+}
+
+/// What measured BASE and the other runs differently: every client or server version that
+/// BASE's first run records and another run does not, or records as another.
+fn version_differences(base: &Group, others: &[Group]) -> Vec<String> {
     let mut out = Vec::new();
     let shown = |v: Option<&String>| v.map_or("not recorded".to_string(), String::clone);
-    for (label, r) in others {
-        let (mine, theirs) = (&base.1.meta.versions, &r.meta.versions);
+    let (base_label, mine) = (&base.runs[0].0, &base.first().meta.versions);
+    let runs = (base.runs[1..].iter()).chain(others.iter().flat_map(|g| &g.runs));
+    for (label, r) in runs {
+        let theirs = &r.meta.versions;
         let names: std::collections::BTreeSet<&String> = mine.keys().chain(theirs.keys()).collect();
         for name in names {
             let (a, b) = (mine.get(name), theirs.get(name));
             if a != b {
                 out.push(format!(
-                    "{name}: {} in {}, {} in {label}",
+                    "{name}: {} in {base_label}, {} in {label}",
                     shown(a),
-                    base.0,
                     shown(b)
                 ));
             }
         }
     }
     out
-}
-
-fn lane<'a>(p: &'a PhaseReport, name: &str) -> Option<&'a LaneReport> {
-    p.lanes.iter().find(|l| l.name == name)
-}
-
-/// The phase of `theirs` paired with `mine`.
-fn pair<'a>(mine: &PhaseReport, theirs: &'a [PhaseReport], by: MatchBy) -> Option<&'a PhaseReport> {
-    match by {
-        MatchBy::Index => theirs.iter().find(|p| p.index == mine.index),
-        MatchBy::Knobs => theirs.iter().find(|p| {
-            p.lanes.len() == mine.lanes.len()
-                && mine
-                    .lanes
-                    .iter()
-                    .all(|l| lane(p, &l.name).is_some_and(|o| o.knobs == l.knobs))
-        }),
-    }
 }
 
 fn shown_stages(opts: &CompareOptions) -> Vec<Stage> {
@@ -215,18 +262,6 @@ fn shown_stages(opts: &CompareOptions) -> Vec<Stage> {
         }
     }
     stages
-}
-
-/// A figure of a lane with its spread.
-fn figure(l: &LaneReport, m: Metric) -> Option<Spread> {
-    match m {
-        Metric::Stage(stage, stat) => spread::of_stage(l.stages.get(stage.as_str())?, stat),
-        Metric::Lane(LaneStat::Throughput) => Some(spread::of_throughput(l)),
-        Metric::Lane(LaneStat::Acked) => Some(spread::of_count(l.acked)),
-        Metric::Lane(LaneStat::Sent) => Some(spread::of_count(l.sent)),
-        Metric::Lane(LaneStat::Errors) => Some(spread::of_count(l.errors)),
-        Metric::Lane(LaneStat::Missing) => l.missing.map(spread::of_count),
-    }
 }
 
 fn metric_name(m: Metric) -> String {
@@ -242,11 +277,14 @@ fn metric_name(m: Metric) -> String {
     }
 }
 
+/// The rows of one lane in one BASE phase: throughput, counts, then each stage's percentiles.
 fn lane_rows(
     phase: u32,
-    base: &LaneReport,
-    theirs: &[Option<(u32, &LaneReport)>],
+    lane: &str,
+    base: &[RunLane<'_>],
+    theirs: &[Option<Paired<'_>>],
     stages: &[Stage],
+    opts: &CompareOptions,
 ) -> Vec<Row> {
     let mut metrics = vec![
         Metric::Lane(LaneStat::Throughput),
@@ -259,22 +297,32 @@ fn lane_rows(
     metrics
         .into_iter()
         .filter_map(|m| {
-            let b = figure(base, m)?;
-            let others = theirs
-                .iter()
+            let b = samples::side(base, m)?;
+            let rule = Rule {
+                count: samples::is_count(m),
+                higher_is_better: higher_is_better(m),
+                min_effect: opts.min_effect,
+            };
+            let others = (theirs.iter())
                 .map(|t| {
-                    let (index, l) = (*t)?;
-                    let o = figure(l, m)?;
+                    let t = t.as_ref()?;
+                    let o = samples::side(&t.runs, m)?;
+                    let j = verdict::judge(&b, &o, rule);
                     Some(Cell {
-                        phase: index,
+                        phase: t.phase,
                         value: o.value,
                         ratio: ratio(o.value, b.value),
-                        verdict: verdict(&b, &o, higher_is_better(m)),
+                        verdict: j.verdict,
+                        basis: j.basis,
+                        p: j.p,
+                        n_base: b.seconds.len(),
+                        n_new: o.seconds.len(),
+                        note: j.note,
                     })
                 })
                 .collect();
             Some(Row {
-                lane: base.name.clone(),
+                lane: lane.to_string(),
                 phase,
                 metric: metric_name(m),
                 unit: m.unit().into(),
@@ -302,26 +350,15 @@ fn ratio(new: f64, base: f64) -> Option<f64> {
     }
 }
 
-fn verdict(base: &Spread, new: &Spread, higher_is_better: bool) -> Verdict {
-    if base.overlaps(new) {
-        return Verdict::Same;
-    }
-    if (new.value > base.value) == higher_is_better {
-        Verdict::Better
-    } else {
-        Verdict::Worse
-    }
-}
-
 /// The `--fail-if` gates that hold, each naming report, lane, phase and the values.
-fn gate(rows: &[Row], others: &[(String, Report)], fail_if: &[Threshold]) -> Vec<Failure> {
+fn gate(rows: &[Row], labels: &[String], fail_if: &[Threshold]) -> Vec<Failure> {
     let mut failures = Vec::new();
     for t in fail_if {
         for row in rows
             .iter()
             .filter(|r| r.kind == t.metric && t.covers(&r.lane))
         {
-            for ((label, _), cell) in others.iter().zip(&row.others) {
+            for (label, cell) in labels.iter().zip(&row.others) {
                 let Some(c) = cell else { continue };
                 let value = match t.bound {
                     Bound::Ratio(_) => c.ratio.unwrap_or(f64::INFINITY),

@@ -1,6 +1,7 @@
 //! A comparison as text: an aligned table for the terminal, markdown for a review, TOML for tools.
 
-use super::{Cell, Comparison, Row, Verdict};
+use super::verdict::fmt_share;
+use super::{Basis, Cell, Comparison, Row, Verdict};
 use crate::vocab::fmt_us;
 
 /// How `compare` prints.
@@ -59,8 +60,8 @@ impl Comparison {
     fn table(&self) -> String {
         let mut out = format!(
             "BASE {}  vs  {}\n",
-            self.reports[0],
-            self.reports[1..].join(", ")
+            self.members[0],
+            self.members[1..].join(", ")
         );
         let header = self.header();
         for (title, rows) in self.blocks() {
@@ -90,6 +91,17 @@ impl Comparison {
 
     fn trailer(&self) -> String {
         let mut out = String::new();
+        out.push_str(&format!(
+            "\nverdict: a change when the per-second figures differ (Mann-Whitney, p < {}) by \
+             {}% or more, else same; see compare --help",
+            super::ALPHA,
+            fmt_share(self.min_effect)
+        ));
+        if self.members.iter().any(|m| m.contains(' ')) {
+            for (label, members) in self.reports.iter().zip(&self.members) {
+                out.push_str(&format!("\nnote: {label} is {members}"));
+            }
+        }
         for u in &self.unmatched {
             out.push_str(&format!("\nnote: {u}"));
         }
@@ -119,17 +131,41 @@ fn ratio(c: &Cell) -> String {
         None => "new".into(),
         Some(r) if r >= 100.0 => format!("{r:.0}x"),
         Some(r) if r >= 10.0 => format!("{r:.1}x"),
+        Some(r) if r > 0.0 && r < 0.01 => "<0.01x".into(),
         Some(r) => format!("{r:.2}x"),
     }
 }
 
+/// The verdict with its basis: `better (p=0.003, n=18+18)`, `same (p=0.41, n=10+10)`,
+/// `same (99% ci, n=2+2)` when there were too few seconds (`99% ci` alone for reports without
+/// them), `same (poisson)` for counts.
 fn verdict(c: &Cell) -> String {
-    match c.verdict {
+    let word = match c.verdict {
         Verdict::Better => "better",
         Verdict::Worse => "worse",
         Verdict::Same => "same",
+    };
+    let n = format!("n={}+{}", c.n_base, c.n_new);
+    let mut basis = match (c.basis, c.p) {
+        (Basis::Rank, Some(p)) => format!("{}, {n}", fmt_p(p)),
+        // A report without per-second quantiles has no seconds to count.
+        (Basis::Rank | Basis::Interval, _) if c.n_base + c.n_new == 0 => "99% ci".to_string(),
+        (Basis::Rank | Basis::Interval, _) => format!("99% ci, {n}"),
+        (Basis::Poisson, _) => "poisson".to_string(),
+    };
+    if let Some(note) = &c.note {
+        basis.push_str(&format!(", {note}"));
     }
-    .into()
+    format!("{word} ({basis})")
+}
+
+/// A p-value as benchstat shows one: `p=0.41`, three digits below 0.1, `p<0.001` below that.
+fn fmt_p(p: f64) -> String {
+    match p {
+        p if p < 0.001 => "p<0.001".to_string(),
+        p if p < 0.1 => format!("p={p:.3}"),
+        p => format!("p={p:.2}"),
+    }
 }
 
 /// Left-aligns the first column and right-aligns the others, two spaces apart.

@@ -1,5 +1,7 @@
 //! What a run's own spread allows: the range a figure could take by chance, so that a
-//! difference inside it reads `same`, not a change.
+//! difference inside it reads `same`, not a change. The verdict uses these ranges for counts,
+//! and for figures with too few per-second samples to rank ([`super::verdict`]); they treat
+//! every sample of a run as independent, so they are narrow, and the minimum effect applies.
 //!
 //! - A percentile: the distribution-free confidence interval of a quantile. Of `n` samples the
 //!   rank of the q-quantile varies by `sqrt(n q (1-q))`; the values at ranks 2.58 of those away
