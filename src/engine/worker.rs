@@ -363,7 +363,9 @@ async fn submit_inline(
     // refused submit drops the settle closure, and the ticket in it gives everything back.
     ticket.fly();
     let (start, intended) = ticket.times();
-    ticket.handing(Instant::now());
+    // The permit's arrival stands in for the call's start (the message is built in between, no
+    // wait): one clock read fewer per message on the hot path.
+    ticket.handing(start + permit);
     // Settled on the client's callback thread: record on a stripe no worker takes.
     let metrics = Arc::clone(&shared.metrics);
     let r = metrics.recorders.dedicated(Dedicated::Callback);
