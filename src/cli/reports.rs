@@ -18,8 +18,10 @@ the ratio moved by at least --min-effect (10%); otherwise it is same. The second
 together with the host and the broker, so one run against one says less than it seems: run each
 side several times (`pubduel run --repeat 3 --report a.toml` writes a-1.toml, a-2.toml, ...) and
 compare the groups: `pubduel compare a-1.toml a-2.toml a-3.toml --vs b-1.toml b-2.toml b-3.toml`.
-A group's figure is the median of its runs', its samples all its runs' seconds; its runs must
-have the same phases (else exit 2). Fewer than 5 seconds a side (short runs, or reports written
+A group's figure is the median of its runs', its samples all its runs' seconds; with several
+runs a side they must also agree, every NEW run's figure beyond every BASE run's (else `runs
+overlap`); alternate the two sides' runs on a shared host. The runs of a group must have the
+same phases (else exit 2). Fewer than 5 seconds a side (short runs, or reports written
 before per-second quantiles): `99% ci`, the older rule (the 99% confidence intervals of each
 run's histograms must not overlap), with the same minimum effect. Counts: Poisson ranges.
 Two lanes of one run (same timeline, same noise) are the strongest comparison of all.

@@ -86,10 +86,26 @@ pub struct Row {
     pub unit: String,
     /// BASE's value: the median of its runs.
     pub base: f64,
-    /// Each further group's value, in order; `None` where it has no such figure.
+    /// Each further group's value, in order; `None` where it has no such figure (in TOML a
+    /// table `{ missing = true }`, as TOML has no empty value).
+    #[serde(serialize_with = "cells")]
     pub others: Vec<Option<Cell>>,
     #[serde(skip)]
     kind: Metric,
+}
+
+/// Each cell, or `{ missing = true }` where there is none.
+fn cells<S: serde::Serializer>(cells: &[Option<Cell>], s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Shown<'a> {
+        Cell(&'a Cell),
+        Missing { missing: bool },
+    }
+    s.collect_seq(cells.iter().map(|c| match c {
+        Some(c) => Shown::Cell(c),
+        None => Shown::Missing { missing: true },
+    }))
 }
 
 /// A `--fail-if` that held: what regressed, where.

@@ -105,6 +105,26 @@ fn markdown_is_a_table_with_a_column_per_report() {
 }
 
 #[test]
+fn a_lane_one_report_lacks_is_missing_in_toml() {
+    let both = report(vec![vec![lane("kafka", 1000, 500), lane("nats", 300, 500)]]);
+    let nats = report(vec![vec![lane("nats", 300, 500)]]);
+    let c = each(vec![("both", both), ("nats", nats)], &opts(&[]));
+    let toml = c.render(Format::Toml);
+    let parsed: toml::Table = toml::from_str(&toml).expect(&toml);
+    let rows = parsed["rows"].as_array().unwrap();
+    let kafka = rows
+        .iter()
+        .find(|r| r["lane"].as_str() == Some("kafka"))
+        .unwrap();
+    assert_eq!(kafka["others"][0]["missing"].as_bool(), Some(true));
+    let nats = rows
+        .iter()
+        .find(|r| r["lane"].as_str() == Some("nats"))
+        .unwrap();
+    assert_eq!(nats["others"][0]["verdict"].as_str(), Some("same"));
+}
+
+#[test]
 fn a_comparison_says_when_the_reports_were_measured_with_other_versions() {
     let mut a = report(vec![vec![lane("nats", 1000, 500)]]);
     let mut b = a.clone();

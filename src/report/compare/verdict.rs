@@ -9,8 +9,8 @@
 //! - With fewer seconds (a short run, or a report written before the per-second quantiles):
 //!   the older rule, the two sides' ranges of chance ([`super::spread`]) must not overlap.
 //! - Counts (acked, errors): Poisson ranges.
-//! - With several runs on both sides, the runs must agree too: every NEW run's figure beyond
-//!   every BASE run's. Seconds of one run are not independent samples; runs are.
+//! - With several runs on a side, the runs must agree too: every NEW run's figure beyond every
+//!   BASE run's. Seconds of one run are not independent samples; runs are.
 
 use super::rank::mann_whitney;
 use super::spread::Spread;
@@ -134,12 +134,9 @@ pub fn judge(base: &Side, new: &Side, rule: Rule) -> Judgement {
     }
 }
 
-/// With two or more runs a side: whether any NEW run's figure lies within the range of BASE's
-/// runs, or the other way round.
+/// Whether any NEW run's figure lies within the range of BASE's runs, or the other way round
+/// (never for one run against one that differ).
 fn runs_overlap(base: &[f64], new: &[f64]) -> bool {
-    if base.len() < 2 || new.len() < 2 {
-        return false;
-    }
     let range = |v: &[f64]| {
         let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
         (lo, v.iter().copied().fold(f64::NEG_INFINITY, f64::max))
@@ -323,6 +320,10 @@ mod tests {
         assert_eq!(j.note.as_deref(), Some("runs overlap"));
         let apart = judge(&base, &group([1250.0, 1300.0, 1350.0], 1300.0), LATENCY);
         assert_eq!(apart.verdict, Verdict::Worse);
+        // One BASE run inside NEW's three: they do not agree either.
+        let one = side(1200.0, seconds(1000.0));
+        let j = judge(&one, &group([1050.0, 1400.0, 1450.0], 1400.0), LATENCY);
+        assert_eq!(j.note.as_deref(), Some("runs overlap"));
     }
 
     #[test]
