@@ -168,6 +168,17 @@ impl Search {
             }
             (None, _) => "the search stopped before a rate broke".into(),
         };
+        let split: Vec<String> = (self.history.iter())
+            .filter(|(_, seen)| seen.contains(&true) && seen.contains(&false))
+            .map(|(rate, _)| rate.to_string())
+            .collect();
+        let reason = match split.len() {
+            0 => reason,
+            _ => format!(
+                "{reason}; uncertain: {} msg/s met the SLO on one measurement and broke it on                  another, so the SLO is within the run-to-run noise there",
+                split.join(", ")
+            ),
+        };
         CapacityReport {
             lane: lane.to_string(),
             slo: self.plan.slo.text.clone(),
