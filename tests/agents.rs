@@ -162,6 +162,37 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
+    // Live knobs: the step at 4 s doubles what both agents send within two seconds (the
+    // progress lines are a second apart), and both report the new knob order in their intervals.
+    let out = text(&o);
+    let at =
+        |l: &str| -> Option<f64> { l.strip_prefix('[')?.split('s').next()?.trim().parse().ok() };
+    let step_t = (out.lines())
+        .find(|l| l.contains("step: twice the rate"))
+        .and_then(at)
+        .expect("the step's line");
+    for lane in ["kafka", "nats"] {
+        let doubled = (out.lines())
+            .filter(|l| l.contains(&format!("] {lane:<5} sent")))
+            .filter_map(|l| {
+                let sent: f64 = l
+                    .split("sent")
+                    .nth(1)?
+                    .split("/s")
+                    .next()?
+                    .trim()
+                    .parse()
+                    .ok()?;
+                Some((at(l)?, sent))
+            })
+            .find(|(t, sent)| *t > step_t && *sent >= 1500.0)
+            .map(|(t, _)| t - step_t);
+        assert!(
+            doubled.is_some_and(|d| d <= 2.5),
+            "{lane}: the step's rate {doubled:?} s after it: {out}"
+        );
+    }
+    assert!(out.contains("knobs v1 on 2/2"), "{out}");
     let r = Report::load(&report).unwrap();
     let names_of: Vec<&str> = r.agents.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names_of, ["a1", "a2"]);
