@@ -6,9 +6,9 @@
 
 use futures::StreamExt;
 use pubduel::report::Report;
-use pubduel::testkit::{self, AgentProcess, BrokerProcess, TestNames};
+use pubduel::testkit::{self, text, AgentProcess, BrokerProcess, TestNames};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -66,14 +66,6 @@ impl Trial {
             .env("PUBDUEL_NATS", b.nats_url());
         cmd
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn write_profile(dir: &Path, tag: &str, extra: &str) -> (PathBuf, TestNames) {

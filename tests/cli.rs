@@ -5,8 +5,8 @@
 //! (`pubduel::testkit::shared`), each with its own topic and stream from a small profile.
 
 use pubduel::report::Report;
-use pubduel::testkit::{self, free_port, TestNames};
-use std::io::{BufRead, BufReader, Read};
+use pubduel::testkit::{self, free_port, lines_of, text, TestNames};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
@@ -38,14 +38,6 @@ fn subcommand_on_brokers(dir: &Path, tag: &str, sub: &str) -> Command {
         .env("PUBDUEL_KAFKA", b.kafka_addr())
         .env("PUBDUEL_NATS", b.nats_url());
     cmd
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Every profile that ships, by name: a new one is added here too, and a missing one fails.
@@ -426,20 +418,6 @@ fn repeated_runs_write_numbered_reports_that_compare_as_groups() {
     let o = pubduel(&["--headless", "--repeat", "0", "--dry-run"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--repeat"), "{}", text(&o));
-}
-
-/// Reads the child's stdout on a thread: each line goes to the channel as it comes.
-fn lines_of(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// Sends SIGTERM to `child` once `lines` has brought `wanted` lines containing `marker` (or after

@@ -5,8 +5,8 @@
 //! The run uses the test binary's shared Apache Kafka and nats-server
 //! (`pubduel::testkit::shared`), with its own topic and stream.
 
-use pubduel::testkit::{self, TestNames};
-use std::io::{BufRead, BufReader, Read, Write};
+use pubduel::testkit::{self, lines_of, text, TestNames};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
@@ -20,27 +20,6 @@ fn pubduel(args: &[&str]) -> Output {
         .env_remove("PUBDUEL_CONTROL")
         .output()
         .expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn lines_of(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// Reads `lines` (keeping them in `seen`) until `want` picks something out of one, for up to a

@@ -32,8 +32,10 @@
 
 mod agents;
 mod cluster;
+mod output;
 mod process;
 pub mod samples;
+pub use output::{lines_of, text};
 mod secured;
 
 pub use agents::AgentProcess;

@@ -126,15 +126,39 @@ fn the_search_stays_within_its_limits() {
     assert!(tried.len() <= MAX_STEPS as usize);
 }
 
-fn fake_lane(knobs: Knobs) -> LaneConfig {
-    LaneConfig {
+/// Searches a fake broker of 1000 msg/s with `knobs`, stopped after `stop_after` if given;
+/// returns what the search found and the engine's phases.
+async fn search_fake(
+    knobs: Knobs,
+    warmup: Duration,
+    p: &Plan,
+    stop_after: Option<Duration>,
+) -> (CapacityReport, Vec<crate::metrics::PhaseResult>) {
+    let setup = LaneSetup {
+        name: "fake".into(),
+        publisher: FakePublisher::with_capacity(1000),
+        knobs,
+    };
+    let config = EngineConfig {
+        warmup,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::start(vec![setup], config).await.unwrap();
+    let token = CancellationToken::new();
+    if let Some(after) = stop_after {
+        let stopper = token.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            stopper.cancel();
+        });
+    }
+    let lane = LaneConfig {
         name: "fake".into(),
         ..LaneConfig::of_kind(crate::vocab::LaneKind::Nats, knobs)
-    }
-}
-
-fn nats() -> BrokerSettings {
-    BrokerSettings::Nats(Default::default())
+    };
+    let nats = BrokerSettings::Nats(Default::default());
+    let found = search(engine.handle(), &lane, &nats, warmup, p, token).await;
+    (found, engine.finish().await)
 }
 
 /// A broker with one server of 1000 msg/s: below that an ack takes 1 ms, past it a queue builds
@@ -150,31 +174,10 @@ async fn on_a_fake_broker_the_search_finds_the_knee() {
         rate: 250,
         ..Knobs::default()
     };
-    let setup = LaneSetup {
-        name: "fake".into(),
-        publisher: FakePublisher::with_capacity(1000),
-        knobs,
-    };
-    let warmup = Duration::from_millis(300);
-    let config = EngineConfig {
-        warmup,
-        ..EngineConfig::default()
-    };
-    let engine = Engine::start(vec![setup], config).await.unwrap();
     let mut p = plan("ack.p99 < 50ms", 250, 8000);
     p.resolution = 0.1;
     p.step = Duration::from_secs(1);
-    let token = CancellationToken::new();
-    let found = search(
-        engine.handle(),
-        &fake_lane(knobs),
-        &nats(),
-        warmup,
-        &p,
-        token,
-    )
-    .await;
-    let phases = engine.finish().await;
+    let (found, phases) = search_fake(knobs, Duration::from_millis(300), &p, None).await;
     assert!(
         (750..=1050).contains(&found.max_rate),
         "knee at 1000, found {found:?}"
@@ -194,35 +197,10 @@ async fn a_stopped_search_says_so_and_keeps_what_it_measured() {
         rate: 100,
         ..Knobs::default()
     };
-    let setup = LaneSetup {
-        name: "fake".into(),
-        publisher: FakePublisher::with_capacity(1000),
-        knobs,
-    };
-    let warmup = Duration::from_millis(100);
-    let config = EngineConfig {
-        warmup,
-        ..EngineConfig::default()
-    };
-    let engine = Engine::start(vec![setup], config).await.unwrap();
     let mut p = plan("ack.p99 < 50ms", 100, 8000);
     p.step = Duration::from_millis(300);
-    let token = CancellationToken::new();
-    let stopper = token.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1000)).await;
-        stopper.cancel();
-    });
-    let found = search(
-        engine.handle(),
-        &fake_lane(knobs),
-        &nats(),
-        warmup,
-        &p,
-        token,
-    )
-    .await;
-    let phases = engine.finish().await;
+    let stop_after = Some(Duration::from_millis(1000));
+    let (found, phases) = search_fake(knobs, Duration::from_millis(100), &p, stop_after).await;
     assert!(found.reason.contains("stopped"), "{found:?}");
     assert!(found.steps >= 1 && found.steps < 6, "{found:?}");
     assert!(
