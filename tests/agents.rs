@@ -100,16 +100,19 @@ async fn stored(names: &TestNames) -> (u64, u64) {
     (kafka, nats)
 }
 
-/// Every message on the control server, from now on.
+/// Every message on the control server, from now on: one line each, `ms subject payload`, the
+/// milliseconds since the snoop began as it received it.
 async fn snoop(url: &str) -> Arc<Mutex<Vec<u8>>> {
     let client = async_nats::connect(url).await.unwrap();
     let mut all = client.subscribe(">").await.unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let keep = Arc::clone(&seen);
+    let began = std::time::Instant::now();
     tokio::spawn(async move {
         let _client = client;
         while let Some(m) = all.next().await {
             let mut k = keep.lock().unwrap();
+            k.extend_from_slice(format!("{} ", began.elapsed().as_millis()).as_bytes());
             k.extend_from_slice(m.subject.as_bytes());
             k.push(b' ');
             k.extend_from_slice(&m.payload);
@@ -154,8 +157,8 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    // Live knobs: both agents report the step's knob order in their intervals (one a second)
-    // within a few seconds of the step.
+    // Live knobs: the header says both agents have the step's knob order by the next progress
+    // line or the one after (the lines come once a second).
     let out = text(&o);
     let at =
         |l: &str| -> Option<f64> { l.strip_prefix('[')?.split('s').next()?.trim().parse().ok() };
@@ -163,7 +166,7 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
     let step_t = time_of("step: twice the rate").expect("the step's line");
     let applied = time_of("knobs v1 on 2/2").map(|t| t - step_t);
     assert!(
-        applied.is_some_and(|d| d <= 4.0),
+        applied.is_some_and(|d| d <= 2.0),
         "the step's knobs on both agents {applied:?} s after it: {out}"
     );
     let r = Report::load(&report).unwrap();
@@ -202,17 +205,26 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
         assert!(l.stages["e2e"].count > 0, "{}: e2e measured", l.name);
     }
 
-    // (3) The step reached both agents: the run's phase after it runs at the new rate.
-    let step = (r.phases.iter())
-        .find(|p| p.note.as_deref() == Some("twice the rate"))
+    // (3) The step reached both agents: the run's phase after it runs at the new rate, or an
+    // agent that could not keep up on this host is named (checked against its own part below).
+    let at_step = (r.phases.iter())
+        .position(|p| p.note.as_deref() == Some("twice the rate"))
         .expect("the step's phase");
-    for l in &step.lanes {
+    for l in &r.phases[at_step].lanes {
         assert_eq!(l.knobs.rate, Some(2000));
+        let before = (r.phases[at_step - 1].lanes.iter())
+            .find(|x| x.name == l.name)
+            .map_or(0.0, |x| x.throughput);
+        let behind = l.findings.iter().any(|f| f.kind == "agent-behind");
         assert!(
-            (1800.0..=2200.0).contains(&l.throughput),
-            "{}: {} msg/s after the step",
+            l.throughput <= 2200.0
+                && l.throughput > 1.5 * before
+                && (l.sent_rate >= 1800.0 || behind),
+            "{}: {} msg/s acked ({} sent) after the step, {before} before: {:?}",
             l.name,
-            l.throughput
+            l.throughput,
+            l.sent_rate,
+            l.findings
         );
     }
 
@@ -249,7 +261,18 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
                 .map_or("", |f| f.message.as_str());
             for n in ["a1", "a2"] {
                 let named = said.contains(&format!("{n} sent"));
-                assert_eq!(named, slow.contains(&n), "phase {i} {}: {said}", l.name);
+                let rates: Vec<(f64, u64)> = (mine.iter())
+                    .map(|a| {
+                        let al = a.phases[i].lanes.iter().find(|x| x.name == l.name).unwrap();
+                        (al.sent_rate, al.sent)
+                    })
+                    .collect();
+                assert_eq!(
+                    named,
+                    slow.contains(&n),
+                    "phase {i} {}: {said}; the agents' own (sent/s, sent): {rates:?}",
+                    l.name
+                );
             }
         }
     }
@@ -278,6 +301,22 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
 
     // No secret on the control bus; the orders and intervals did travel there.
     let seen = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    // The step's knob order reached both agents, and each applied it, within a second: from the
+    // order on the control bus to each agent's receipt, on one clock (the snoop's).
+    let ms = |l: &str| -> u64 { l.split(' ').next().unwrap().parse().unwrap() };
+    let order = (seen.lines())
+        .find(|l| l.contains(".orders ") && l.contains("\"version\":1,"))
+        .map(ms)
+        .expect("the step's knob order on the bus");
+    for a in ["a1", "a2"] {
+        let took = (seen.lines())
+            .find(|l| l.contains(".applied ") && l.contains(&format!("\"agent\":\"{a}\"")))
+            .map(|l| ms(l) - order);
+        assert!(
+            took.is_some_and(|t| t <= 1000),
+            "{a} applied the step {took:?} ms after it"
+        );
+    }
     assert!(
         seen.contains(".orders") && seen.contains(".data"),
         "control traffic seen"

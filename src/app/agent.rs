@@ -10,7 +10,7 @@ use crate::brokers::BrokerSettings;
 use crate::cli::AgentArgs;
 use crate::config::{LaneConfig, RunConfig};
 use crate::control::share::knobs_of;
-use crate::control::wire::{self, Interval, KnobOrder, LaneInterval, StartOrder};
+use crate::control::wire::{self, Applied, Interval, KnobOrder, LaneInterval, StartOrder};
 use crate::control::{self, ORPHAN_AFTER};
 use crate::engine::{Engine, EngineConfig, EngineHandle};
 use crate::metrics::{no_analysis, E2eCounts, IntervalRecord};
@@ -218,8 +218,7 @@ impl Share {
                     // Never an order older than one applied; the first knobs are version 0.
                     if o.version > out.applied() {
                         self.apply(&handle, &o);
-                        // The engine's next phase is this order's.
-                        out.versions.push(o.version);
+                        out.took(o.version, run).await;
                     }
                 }
                 m = beats.next() => {
@@ -274,6 +273,20 @@ impl Sender {
     /// The newest knob order applied.
     fn applied(&self) -> u64 {
         self.versions.last().copied().unwrap_or(0)
+    }
+
+    /// Notes that knob order `version` is applied (the engine's next phase is its) and tells the
+    /// coordinator at once.
+    async fn took(&mut self, version: u64, run: &str) {
+        self.versions.push(version);
+        let said = Applied {
+            agent: self.agent.clone(),
+            version,
+        };
+        if let Err(e) = wire::publish_json(&self.client, wire::applied_subject(run), &said).await {
+            tracing::warn!("agent: knob order v{version} applied, but not said: {e}");
+        }
+        let _ = self.client.flush().await;
     }
 
     /// Sends every interval closed since the last call, one message each; with `last`, says it

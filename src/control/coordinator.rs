@@ -147,6 +147,8 @@ pub async fn coordinate(
     // Subscribed before any agent starts, so no interval is missed.
     let data = (client.subscribe(wire::data_subject(&run)).await)
         .map_err(|e| unreachable(plan, e.to_string()))?;
+    let applied = (client.subscribe(wire::applied_subject(&run)).await)
+        .map_err(|e| unreachable(plan, e.to_string()))?;
     start_all(&client, &run, &agents, &orders).await?;
     let lanes: Vec<(String, crate::vocab::Knobs)> = (cfg.lanes.iter())
         .map(|l| (l.name.clone(), l.knobs))
@@ -176,7 +178,7 @@ pub async fn coordinate(
         parts: Arc::clone(&parts),
         start: now,
     };
-    let task = tokio::spawn(pump.run(feed, data, cancel.clone()));
+    let task = tokio::spawn(pump.run(feed, [data, applied], cancel.clone()));
     Ok((
         engine,
         Coordination {

@@ -2,7 +2,7 @@
 //! and agents that fall silent marked suspect, then lost.
 
 use super::books::{status_line, Book, Parts, Standing};
-use super::wire::{self, Interval, KnobOrder};
+use super::wire::{self, Applied, Interval, KnobOrder};
 use super::{LOST_AFTER, SUSPECT_AFTER};
 use crate::engine::{Feed, Orders};
 use crate::metrics::{MetricsStore, StageSet};
@@ -25,7 +25,7 @@ impl Pump {
     pub(super) async fn run(
         self,
         mut feed: Feed,
-        mut data: async_nats::Subscriber,
+        [mut data, mut applied]: [async_nats::Subscriber; 2],
         cancel: CancellationToken,
     ) {
         let mut beat = tokio::time::interval(Duration::from_secs(1));
@@ -47,6 +47,11 @@ impl Pump {
                     Some(m) => self.take(&feed.store, &m.payload),
                     None => break,
                 },
+                Some(m) = applied.next() => {
+                    self.applied(&m.payload);
+                    let line = status_line(&self.books.lock(), version);
+                    feed.store.set_source(Some(line));
+                }
                 _ = beat.tick() => {
                     let _ = (self.client)
                         .publish(wire::beat_subject(&self.run), bytes::Bytes::new())
@@ -75,6 +80,19 @@ impl Pump {
             wire::publish_json(&self.client, wire::orders_subject(&self.run), &order).await
         {
             tracing::warn!("agents: the knob order v{} did not go out: {e}", o.version);
+        }
+    }
+
+    /// Notes that an agent has applied a knob order (the header's `knobs v7 on 4/4`).
+    fn applied(&self, payload: &[u8]) {
+        let Ok(a) = serde_json::from_slice::<Applied>(payload) else {
+            tracing::warn!("agents: a knob order's receipt that cannot be read");
+            return;
+        };
+        let mut books = self.books.lock();
+        if let Some(b) = books.iter_mut().find(|b| b.info.name == a.agent) {
+            b.last_seen = Instant::now();
+            b.version = b.version.max(a.version);
         }
     }
 

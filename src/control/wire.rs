@@ -32,6 +32,11 @@ pub fn data_subject(run: &str) -> String {
     format!("pubduel.run.{run}.data")
 }
 
+/// Where an agent says, as soon as it has applied a knob order, which one.
+pub fn applied_subject(run: &str) -> String {
+    format!("pubduel.run.{run}.applied")
+}
+
 /// Where the coordinator says, every second, that it is still there.
 pub fn beat_subject(run: &str) -> String {
     format!("pubduel.run.{run}.beat")
@@ -105,6 +110,15 @@ pub struct KnobOrder {
     /// Publishing is over: stop, settle, send the rest.
     #[serde(default)]
     pub end: bool,
+}
+
+/// An agent has applied a knob order (sent at once, not with its next interval).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The agent.
+    pub agent: String,
+    /// The knob order's version.
+    pub version: u64,
 }
 
 /// What one agent measured in one interval (about a second), for every lane.
