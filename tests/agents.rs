@@ -75,16 +75,22 @@ fn write_profile(dir: &Path, tag: &str, extra: &str) -> (PathBuf, TestNames) {
     (path, names)
 }
 
-/// Messages the broker holds: the stream's count, the topic's end offsets added up.
+/// Messages the shared brokers hold: the stream's count, the topic's end offsets added up.
 async fn stored(names: &TestNames) -> (u64, u64) {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
     let b = testkit::shared();
-    let client = async_nats::connect(b.nats_url()).await.unwrap();
+    stored_at(&b.nats_url(), &b.kafka_addr(), names).await
+}
+
+/// Messages the brokers at `nats` and `kafka` hold: the stream's count, the topic's end offsets
+/// added up.
+async fn stored_at(nats: &str, kafka: &str, names: &TestNames) -> (u64, u64) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let client = async_nats::connect(nats).await.unwrap();
     let js = async_nats::jetstream::new(client);
     let mut stream = js.get_stream(&names.stream).await.unwrap();
     let nats = stream.info().await.unwrap().state.messages;
     let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", b.kafka_addr())
+        .set("bootstrap.servers", kafka)
         .create()
         .unwrap();
     let md = consumer
@@ -488,10 +494,12 @@ async fn agents_on_hosts_of_their_own_reach_the_broker_and_the_control_server_by
         "this test makes network namespaces (ip netns): run it as root"
     );
     let hosts = [Host::new(1), Host::new(2)];
-    // The broker and the control server listen beyond loopback, on this machine's veth ends.
-    let broker = testkit::start_nats_with_args(&["-a", "0.0.0.0"]).unwrap();
-    let control = testkit::start_nats_with_args(&["-a", "0.0.0.0"]).unwrap();
+    // The brokers and the control server listen beyond loopback, on this machine's veth ends.
     let here = hosts[0].outer_ip();
+    let broker = testkit::start_nats_with_args(&["-a", "0.0.0.0"]).unwrap();
+    let kafka_broker = testkit::start_kafka_reachable_at(&here).unwrap();
+    let kafka = format!("{here}:{}", kafka_broker.port);
+    let control = testkit::start_nats_with_args(&["-a", "0.0.0.0"]).unwrap();
     let (nats, ctl) = (
         format!("nats://{here}:{}", broker.port),
         format!("nats://{here}:{}", control.port),
@@ -521,9 +529,10 @@ async fn agents_on_hosts_of_their_own_reach_the_broker_and_the_control_server_by
     std::fs::write(
         &profile,
         format!(
-            "lanes = [\"nats\"]\nrate = 1000\nconcurrency = 2\nduration = \"5s\"\nwarmup = \"1s\"\n\
-             [nats]\nurl = \"{nats}\"\nstream = \"{}\"\nsubject = \"{}\"\n",
-            names.stream, names.subject
+            "rate = 1000\nconcurrency = 4\nduration = \"5s\"\nwarmup = \"1s\"\n\
+             [nats]\nurl = \"{nats}\"\nstream = \"{}\"\nsubject = \"{}\"\n\
+             [kafka]\nbootstrap = \"{kafka}\"\ntopic = \"{}\"\n",
+            names.stream, names.subject, names.topic
         ),
     )
     .unwrap();
@@ -534,6 +543,8 @@ async fn agents_on_hosts_of_their_own_reach_the_broker_and_the_control_server_by
             "--headless",
             "--agents",
             "n1,n2",
+            "--agent-weights",
+            "n1=3",
             "--control",
             &ctl,
             "--profile",
@@ -550,23 +561,23 @@ async fn agents_on_hosts_of_their_own_reach_the_broker_and_the_control_server_by
         "{:?}",
         r.agents
     );
-    let acked: u64 = (r.phases.iter().flat_map(|p| &p.lanes))
-        .map(|l| l.acked)
-        .sum();
-    let client = async_nats::connect(&nats).await.unwrap();
-    let js = async_nats::jetstream::new(client);
-    let stored = js
-        .get_stream(&names.stream)
-        .await
-        .unwrap()
-        .info()
-        .await
-        .unwrap()
-        .state
-        .messages;
+    // n1 weighs 3 and n2 1: n1 published three quarters of each lane's rate.
+    let share = r.agents[0].acked as f64 / (r.agents[0].acked + r.agents[1].acked) as f64;
+    assert!(
+        (0.70..=0.80).contains(&share),
+        "n1's share {share}: {:?}",
+        r.agents
+    );
+    let acked = |lane: &str| -> u64 {
+        (r.phases.iter().flat_map(|p| &p.lanes))
+            .filter(|l| l.name == lane)
+            .map(|l| l.acked)
+            .sum()
+    };
     assert_eq!(
-        stored, acked,
-        "the broker holds what both hosts' agents had acked"
+        stored_at(&nats, &kafka, &names).await,
+        (acked("kafka"), acked("nats")),
+        "the brokers hold what both hosts' agents had acked"
     );
 }
 
@@ -609,6 +620,27 @@ async fn a_control_server_with_a_login_takes_the_nats_lanes_keys() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let b = testkit::shared();
+    // A weight for an agent that is not in the run is refused, naming those that are.
+    let o = Command::new(BIN)
+        .args([
+            "run",
+            "--headless",
+            "--agents",
+            "m1,m2",
+            "--agent-weights",
+            "m9=2",
+        ])
+        .args(["--control", &url, "--profile"])
+        .arg(&profile)
+        .env("PD_CONTROL_PASSWORD", "ctl-pass-on-each-host")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("m9 is not in this run (its agents: m1, m2)"),
+        "{}",
+        text(&o)
+    );
     let o = Command::new(BIN)
         .args([
             "run",

@@ -3,6 +3,7 @@
 use super::start::run_info;
 use crate::config::RunConfig;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 #[derive(Serialize)]
@@ -39,6 +40,8 @@ struct ResolvedAgents {
     wait: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_lost: Option<usize>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    weights: BTreeMap<String, u64>,
 }
 
 #[derive(Serialize)]
@@ -111,6 +114,7 @@ pub fn resolved_toml(cfg: &RunConfig) -> String {
                 control: a.login.redacted().url,
                 wait: humantime::format_duration(a.wait).to_string(),
                 max_lost: a.max_lost,
+                weights: a.weights.clone(),
             }
         }),
     };

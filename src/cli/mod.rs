@@ -9,6 +9,7 @@ use crate::profile::{parse_assert, parse_duration};
 use crate::report::threshold::Threshold;
 use crate::vocab::KnobLayer;
 use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -96,6 +97,26 @@ fn parse_agents(s: &str) -> Result<AgentsArg, String> {
     Ok(AgentsArg::Names(names))
 }
 
+/// `--agent-weights a1=3,a2=1`: each a name and a weight of 1 or more.
+fn parse_weights(s: &str) -> Result<BTreeMap<String, u64>, String> {
+    let mut weights = BTreeMap::new();
+    for part in s.split(',').map(str::trim) {
+        let Some((name, w)) = part.split_once('=') else {
+            return Err(format!("give NAME=WEIGHT, e.g. a1=3, got `{part}`"));
+        };
+        let name = parse_agent_name(name.trim())?;
+        match w.trim().parse::<u64>() {
+            Ok(w) if w >= 1 => weights.insert(name, w),
+            _ => {
+                return Err(format!(
+                    "{name}'s weight is a whole number, 1 or more, got `{w}`"
+                ))
+            }
+        };
+    }
+    Ok(weights)
+}
+
 /// An address to listen on: `HOST:PORT`, e.g. `127.0.0.1:9464`, `0.0.0.0:9464`, `[::1]:9464`.
 fn parse_listen(s: &str) -> Result<String, String> {
     let s = s.trim();
@@ -150,6 +171,10 @@ pub struct RunArgs {
     /// Rate and publishers are shared out between them; max-pending is per agent.
     #[arg(long, value_name = "N|NAMES", value_parser = parse_agents)]
     pub agents: Option<AgentsArg>,
+    /// With agents: give these a larger or smaller share, e.g. a1=3,a2=1 (an agent not named
+    /// weighs 1; agent a1 then takes 3 of every 5 msg/s of a1,a2,a3).
+    #[arg(long, value_name = "NAME=W,...", value_parser = parse_weights)]
+    pub agent_weights: Option<BTreeMap<String, u64>>,
     /// The control server the agents wait on (a NATS server apart from the brokers under test).
     #[arg(long, value_name = "URL", env = "PUBDUEL_CONTROL")]
     pub control: Option<String>,

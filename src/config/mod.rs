@@ -9,6 +9,7 @@ use crate::profile::{Fault, Profile, ProfileError};
 use crate::report::threshold::Threshold;
 use crate::report::ExportPaths;
 use crate::vocab::{Knobs, LaneKind, Step};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -68,6 +69,8 @@ pub struct AgentsConfig {
     pub max_lost: Option<usize>,
     /// The control server with its login and TLS (the profile's `[agents]` keys).
     pub login: NatsSettings,
+    /// Agents whose share weighs other than 1, by name (`--agent-weights` over the profile's).
+    pub weights: BTreeMap<String, u64>,
 }
 
 /// How long a coordinator waits for its agents unless told.
@@ -83,6 +86,10 @@ fn agents_of(args: &RunArgs, profile: &Profile) -> Result<Option<AgentsConfig>, 
         (None, None) => None,
     };
     let Some(want) = args.agents.clone().or(from_profile) else {
+        if args.agent_weights.is_some() {
+            let e = "weighs agents: give --agents too (or [agents] in the profile)";
+            return Err(flag_error("agent-weights", e.into()));
+        }
         return Ok(None);
     };
     let control = (args.control.clone())
@@ -103,6 +110,9 @@ fn agents_of(args: &RunArgs, profile: &Profile) -> Result<Option<AgentsConfig>, 
             .unwrap_or(DEFAULT_AGENT_WAIT),
         max_lost: args.max_lost_agents.or(section.max_lost),
         login: section.login(&control),
+        weights: (section.weights.clone().unwrap_or_default().into_iter())
+            .chain(args.agent_weights.clone().unwrap_or_default())
+            .collect(),
         control,
     }))
 }

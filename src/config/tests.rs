@@ -150,7 +150,8 @@ fn agents_come_from_the_flags_over_the_profile() {
     let p = dir.path().join("p.toml");
     std::fs::write(
         &p,
-        "[agents]\ncount = 3\ncontrol = \"nats://c:4222\"\nmax_lost = 1\n",
+        "[agents]\ncount = 3\ncontrol = \"nats://c:4222\"\nmax_lost = 1\n\
+         weights = { a1 = 3, a2 = 2 }\n",
     )
     .unwrap();
     let path = p.to_str().unwrap();
@@ -171,6 +172,25 @@ fn agents_come_from_the_flags_over_the_profile() {
     let e = RunConfig::resolve(&cli(&["--agents", "2", "--control", ""]), true).unwrap_err();
     assert!(e.to_string().contains("--control"), "{e}");
     assert!(Cli::try_parse_from(["pubduel", "--agents", "0"]).is_err());
+    // Weights: the flag's over the profile's, name by name; none without agents; 1 or more.
+    let args = ["--profile", path, "--agent-weights", "a2=5,a3=1"];
+    let w = RunConfig::resolve(&cli(&args), true)
+        .unwrap()
+        .agents
+        .unwrap()
+        .weights;
+    assert_eq!(
+        w.into_iter().collect::<Vec<_>>(),
+        [("a1".into(), 3), ("a2".into(), 5), ("a3".into(), 1)]
+    );
+    let e = RunConfig::resolve(&cli(&["--agent-weights", "a1=2"]), true).unwrap_err();
+    assert!(e.to_string().contains("--agents"), "{e}");
+    for bad in ["a1", "a1=0", "a1=x", "a 1=2"] {
+        assert!(
+            Cli::try_parse_from(["pubduel", "--agent-weights", bad]).is_err(),
+            "{bad}"
+        );
+    }
 }
 
 #[test]

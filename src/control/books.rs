@@ -22,6 +22,8 @@ pub(super) enum Standing {
 #[derive(Debug, Clone)]
 pub(super) struct Book {
     pub(super) info: AgentInfo,
+    /// Its weight: its share of each lane's rate and publishers is its part of all weights.
+    pub(super) weight: u64,
     pub(super) last_seen: Instant,
     pub(super) standing: Standing,
     pub(super) acked: u64,

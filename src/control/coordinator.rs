@@ -95,7 +95,7 @@ impl Coordination {
                         .filter_map(|((a, _, _), part)| {
                             books.get(*a).map(|b| (*a, b.info.name.as_str(), part))
                         });
-                    let weights = vec![1; books.len()];
+                    let weights: Vec<u64> = books.iter().map(|b| b.weight).collect();
                     lane.findings
                         .extend(behind(lane.knobs.rate, &weights, mine));
                 }
@@ -138,9 +138,9 @@ pub async fn coordinate(
             ours: wire::VERSION.into(),
         });
     }
-    check_split(cfg, agents.len())?;
+    let weights = weights_of(plan, &agents)?;
+    check_split(cfg, &weights)?;
     let run = format!("r{:012x}", rand::random::<u64>() >> 16);
-    let weights = vec![1; agents.len()];
     let orders: Vec<StartOrder> = (0..agents.len())
         .map(|i| start_order(cfg, &run, i, &weights))
         .collect();
@@ -158,8 +158,10 @@ pub async fn coordinate(
     let books = Arc::new(Mutex::new(
         agents
             .into_iter()
-            .map(|info| Book {
+            .zip(&weights)
+            .map(|(info, weight)| Book {
                 info,
+                weight: *weight,
                 last_seen: now,
                 standing: Standing::Ok,
                 acked: 0,
@@ -197,11 +199,26 @@ fn unreachable(plan: &AgentsPlan, detail: String) -> ControlError {
     }
 }
 
-/// Every lane's knobs, first and in every step, can be shared by `agents`.
-fn check_split(cfg: &RunConfig, agents: usize) -> Result<(), ControlError> {
+/// Each agent's weight, in position order: 1 unless the plan says otherwise. A weight for an
+/// agent that is not in the run is refused, naming those that are.
+fn weights_of(plan: &AgentsPlan, agents: &[AgentInfo]) -> Result<Vec<u64>, ControlError> {
+    let names: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
+    if let Some(stray) = plan.weights.keys().find(|n| !names.contains(&n.as_str())) {
+        return Err(ControlError::Weight {
+            agent: stray.clone(),
+            agents: names.join(", "),
+        });
+    }
+    Ok((names.iter())
+        .map(|n| plan.weights.get(*n).copied().unwrap_or(1))
+        .collect())
+}
+
+/// Every lane's knobs, first and in every step, can be shared by agents of `weights`.
+fn check_split(cfg: &RunConfig, weights: &[u64]) -> Result<(), ControlError> {
     for (i, lane) in cfg.lanes.iter().enumerate() {
         let all = std::iter::once(&lane.knobs).chain(cfg.steps.iter().map(|s| &s.knobs[i]));
-        if let Some((knob, message)) = all.filter_map(|k| unsplittable(k, agents)).next() {
+        if let Some((knob, message)) = all.filter_map(|k| unsplittable(k, weights)).next() {
             return Err(ControlError::Split {
                 lane: lane.name.clone(),
                 knob: knob.replace('_', "-"),

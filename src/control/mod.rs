@@ -83,6 +83,14 @@ pub enum ControlError {
         /// Why.
         message: String,
     },
+    /// `--agent-weights` names an agent that is not in the run.
+    #[error("--agent-weights: {agent} is not in this run (its agents: {agents})")]
+    Weight {
+        /// The agent named.
+        agent: String,
+        /// The run's agents.
+        agents: String,
+    },
     /// An agent refused to start the run, or did not answer.
     #[error("agent {agent} did not start the run: {detail}")]
     Start {

@@ -31,25 +31,31 @@ pub fn knobs_of(knobs: &Knobs, weights: &[u64], i: usize) -> Knobs {
     }
 }
 
-/// Why `knobs` cannot be split between `agents` agents, naming the knob; `None` when it can:
-/// every agent needs at least one publisher and, in open loop, at least one message a second
-/// (a share of 0 msg/s would mean as fast as possible).
-pub fn unsplittable(knobs: &Knobs, agents: usize) -> Option<(&'static str, String)> {
-    let n = agents as u64;
-    if u64::from(knobs.concurrency) < n {
+/// Why `knobs` cannot be split between agents of `weights`, naming the knob; `None` when it
+/// can: every agent's share is at least one publisher and, in open loop, at least one message a
+/// second (a share of 0 msg/s would mean as fast as possible).
+pub fn unsplittable(knobs: &Knobs, weights: &[u64]) -> Option<(&'static str, String)> {
+    let agents = weights.len();
+    let short = |whole: u64| (0..agents).any(|i| share(whole, weights, i) == 0);
+    let how = if weights.iter().any(|w| *w != 1) {
+        " with these weights"
+    } else {
+        ""
+    };
+    if short(u64::from(knobs.concurrency)) {
         return Some((
             "concurrency",
             format!(
-                "{} publishers cannot be shared by {agents} agents: give each at least one",
+                "{} publishers cannot be shared by {agents} agents{how}: give each at least one",
                 knobs.concurrency
             ),
         ));
     }
-    if knobs.rate > 0 && knobs.rate < n {
+    if knobs.rate > 0 && short(knobs.rate) {
         return Some((
             "rate",
             format!(
-                "{} msg/s cannot be shared by {agents} agents: give each at least 1 msg/s",
+                "{} msg/s cannot be shared by {agents} agents{how}: give each at least 1 msg/s",
                 knobs.rate
             ),
         ));
@@ -101,14 +107,21 @@ mod tests {
         assert!(parts
             .iter()
             .all(|p| p.rate == 1000 && p.concurrency == 2 && p.max_pending == 500));
-        assert!(unsplittable(&k, 3).is_none());
-        assert_eq!(unsplittable(&k, 7).map(|e| e.0), Some("concurrency"));
+        assert!(unsplittable(&k, &[1; 3]).is_none());
+        assert_eq!(unsplittable(&k, &[1; 7]).map(|e| e.0), Some("concurrency"));
         let slow = Knobs { rate: 2, ..k };
-        assert_eq!(unsplittable(&slow, 3).map(|e| e.0), Some("rate"));
+        assert_eq!(unsplittable(&slow, &[1; 3]).map(|e| e.0), Some("rate"));
         let max = Knobs { rate: 0, ..k };
         assert!(
-            unsplittable(&max, 3).is_none(),
+            unsplittable(&max, &[1; 3]).is_none(),
             "rate 0 (as fast as possible) splits"
         );
+        // Weighted: 6 publishers over 10:1:1 leave the light agents none.
+        let heavy = unsplittable(&k, &[10, 1, 1]).unwrap();
+        assert_eq!(heavy.0, "concurrency");
+        assert!(heavy.1.contains("with these weights"), "{}", heavy.1);
+        let parts: Vec<Knobs> = (0..2).map(|i| knobs_of(&k, &[2, 1], i)).collect();
+        assert_eq!((parts[0].rate, parts[1].rate), (2000, 1000));
+        assert_eq!((parts[0].concurrency, parts[1].concurrency), (4, 2));
     }
 }

@@ -4,6 +4,7 @@
 use super::{de_duration, lanes};
 use crate::brokers::nats::NatsSettings;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ pub struct AgentsSection {
     pub count: Option<usize>,
     /// Which agents, by name.
     pub names: Option<Vec<String>>,
+    /// Agents with a larger or smaller share than 1, by name: `{ a1 = 3 }`.
+    pub weights: Option<BTreeMap<String, u64>>,
     /// The control server's URL.
     pub control: Option<String>,
     /// How long to wait for them.
@@ -71,6 +74,18 @@ impl AgentsSection {
 
 impl AgentsSection {
     pub(super) fn validate(&self) -> Result<(), (&'static str, String)> {
+        for (name, w) in self.weights.iter().flatten() {
+            if !lanes::valid_name(name) {
+                let e = format!("an agent name is letters, digits, `-` and `_`, got `{name}`");
+                return Err(("weights", e));
+            }
+            if *w == 0 {
+                return Err((
+                    "weights",
+                    format!("{name}'s weight must be 1 or more, got 0"),
+                ));
+            }
+        }
         match (self.count, &self.names) {
             (Some(_), Some(_)) => Err(("names", "give `count` or `names`, not both".into())),
             (Some(0), _) => Err(("count", "must be 1 or more, got 0".into())),

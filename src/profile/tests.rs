@@ -234,6 +234,7 @@ fn an_agents_section_says_which_agents_and_where() {
     refused("[agents]\ncount = 0\n", 2, "count");
     refused("[agents]\ncount = 2\nnames = [\"a1\"]\n", 3, "names");
     refused("[agents]\nnames = [\"a 1\"]\n", 2, "names");
+    refused("[agents]\ncount = 2\nweights = { a1 = 0 }\n", 3, "weights");
     let e = parse("[agents]\ncount = 2\ncontrl = \"x\"\n").unwrap_err();
     assert_eq!(e.line, Some(3), "{e}");
 }

@@ -3,11 +3,9 @@
 //! `nats-server`s, every node on free loopback ports, in a scratch folder and under the same
 //! watchdog as a single broker, so none outlives the test process.
 
+use super::kafka::{kafka_launch, kafka_tools, prepare_kafka, KafkaExtras, KafkaNode};
 use super::process::{log_tail, scratch_dir, BrokerProcess};
-use super::{
-    failed, free_ports, kafka_launch, kafka_tools, nats_launch, nats_server, prepare_kafka,
-    KafkaExtras, KafkaNode, StartError,
-};
+use super::{failed, free_ports, nats_launch, nats_server, StartError};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, Producer};
 use std::io::{Read, Write};

@@ -5,11 +5,9 @@
 //! nats-server run from a configuration the test writes (TLS, users, tokens, nkeys). The test
 //! makes the certificates and credentials; each broker runs like any other [`BrokerProcess`].
 
+use super::kafka::{kafka_launch, kafka_tools, prepare_kafka, KafkaExtras, KafkaNode};
 use super::process::{scratch_dir, BrokerProcess};
-use super::{
-    free_port, free_ports, kafka_launch, kafka_tools, nats_launch, nats_server, prepare_kafka,
-    KafkaExtras, KafkaNode, StartError,
-};
+use super::{free_port, free_ports, nats_launch, nats_server, StartError};
 use std::path::PathBuf;
 
 /// The login and key material a secured Kafka node takes.
@@ -133,6 +131,7 @@ pub fn start_secured_kafka(security: &KafkaSecurity) -> Result<SecuredKafka, Sta
                 .collect(),
             properties: secured_properties(security),
             format_args: vec!["--add-scram".into(), scram],
+            outside: None,
         },
     };
     let dir = prepare_kafka(&java, &home, &node)?;
