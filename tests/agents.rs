@@ -413,6 +413,66 @@ async fn a_lost_agent_is_named_and_agents_stop_without_their_coordinator() {
     drop(names);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_searches_on_agents_and_every_step_adds_up() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let trial = Trial::start(2);
+    let dir = tempfile::tempdir().unwrap();
+    let (profile, names) = write_profile(dir.path(), "agents-capacity", "concurrency = 2\n");
+    let report = dir.path().join("capacity.toml");
+    let b = testkit::shared();
+    let o = Command::new(BIN)
+        .args(["capacity", "--agents", "2", "--control", &trial.url()])
+        .args(["--slo", "ack.p99 < 5s", "--step", "2s"])
+        .args(["--start-rate", "200", "--max-rate", "400"])
+        .arg("--profile")
+        .arg(&profile)
+        .arg("--report")
+        .arg(&report)
+        .env("PUBDUEL_KAFKA", b.kafka_addr())
+        .env("PUBDUEL_NATS", b.nats_url())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let r = Report::load(&report).unwrap();
+    // Each lane's search stepped up to the limit on both agents' shares, and held there.
+    for lane in ["kafka", "nats"] {
+        let c = (r.capacity.iter()).find(|c| c.lane == lane).unwrap();
+        assert_eq!(c.max_rate, 400, "{c:?}");
+        assert!(c.steps >= 2, "{c:?}");
+    }
+    assert!(
+        r.agents.iter().all(|a| a.status == "ok" && a.acked > 0),
+        "{:?}",
+        r.agents
+    );
+    // Every step's messages are the agents' and the brokers hold them all.
+    let acked = |lane: &str| -> u64 {
+        (r.phases.iter().flat_map(|p| &p.lanes))
+            .filter(|l| l.name == lane)
+            .map(|l| l.acked)
+            .sum()
+    };
+    let agents_acked: u64 = r.agents.iter().map(|a| a.acked).sum();
+    assert_eq!(acked("kafka") + acked("nats"), agents_acked);
+    assert_eq!(stored(&names).await, (acked("kafka"), acked("nats")));
+    // Each agent's own part holds every leg of the search (one per lane), as the run counts it.
+    for a in &r.agents {
+        let part = Report::load(&dir.path().join(format!("capacity-agent-{}.toml", a.name)));
+        let part = part.unwrap();
+        let theirs: u64 = (part.phases.iter().flat_map(|p| &p.lanes))
+            .map(|l| l.acked)
+            .sum();
+        assert_eq!(
+            (theirs, part.agents[0].acked),
+            (a.acked, a.acked),
+            "{}",
+            a.name
+        );
+        assert_eq!(part.phases.len(), r.phases.len(), "{}", a.name);
+    }
+}
+
 /// A host of its own on this machine: a network namespace joined to this one by a veth pair,
 /// `10.<n>.<i>.2` inside and `10.<n>.<i>.1` here, routed through here. Removed when dropped.
 struct Host {

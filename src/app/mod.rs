@@ -79,6 +79,8 @@ pub enum Drive {
 /// front end ended.
 struct Leg {
     report: Report,
+    /// With agents: each agent's own part of the leg, by name.
+    parts: Vec<(String, Report)>,
     stop: Option<Stop>,
     shown: anyhow::Result<()>,
 }
@@ -110,7 +112,7 @@ pub async fn run<F: FrontEnd>(
         .collect();
     let export = Export::open(&cfg, names, SystemTime::now())?;
     let (mut report, mut shift, mut signalled, mut shown) = (None, Shift::default(), false, Ok(()));
-    let mut lost_agents = Vec::new();
+    let (mut lost_agents, mut parts) = (Vec::new(), Vec::<(String, Report)>::new());
     for leg in &legs {
         front.starting(leg);
         let done = run_leg(leg, &drive, &mut front, &export, shift, &live).await?;
@@ -128,6 +130,12 @@ pub async fn run<F: FrontEnd>(
             Some(all) => Report::append(all, done.report),
             None => report = Some(done.report),
         }
+        for (name, part) in done.parts {
+            match parts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, all)) => all.append(part),
+                None => parts.push((name, part)),
+            }
+        }
         signalled = done.stop == Some(Stop::Signal);
         shown = done.shown;
         if done.stop != Some(Stop::Done) || shown.is_err() {
@@ -135,6 +143,7 @@ pub async fn run<F: FrontEnd>(
         }
     }
     let exported = export.finish().await;
+    write_agent_parts(&cfg, parts).await?;
     let Some(report) = report else {
         return Ok(RunOutcome::default());
     };
@@ -200,9 +209,10 @@ async fn run_leg<F: FrontEnd>(
     front.finished(&phases);
     let mut report = Report::build(&info, &phases)?;
     report.capacity.extend(found);
+    let mut parts = Vec::new();
     if let Some(c) = agents {
         report.agents = c.agents();
-        write_agent_parts(leg, &info, &phases, &c, &report).await?;
+        parts = agent_parts(&info, &phases, &c, &report)?;
         c.finish().await;
         for a in report.agents.iter().filter(|a| a.status == "lost") {
             let at = a.lost_at_s.unwrap_or(0.0);
@@ -216,6 +226,7 @@ async fn run_leg<F: FrontEnd>(
     let stop = *stopped.lock();
     Ok(Leg {
         report,
+        parts,
         stop,
         shown,
     })
@@ -255,24 +266,32 @@ fn spawn_driver(
     }
 }
 
-/// Beside `--report FILE`, each agent's own part of the run (`FILE-agent-NAME.toml`): `pubduel
-/// merge` of them all gives the run's counts and percentiles exactly.
-async fn write_agent_parts(
-    leg: &RunConfig,
+/// Each agent's own part of a leg, by name: `pubduel merge` of them all gives the leg's counts
+/// and percentiles exactly.
+fn agent_parts(
     info: &RunInfo,
     phases: &[PhaseResult],
     c: &crate::control::Coordination,
     report: &Report,
-) -> anyhow::Result<()> {
-    let Some(path) = &leg.report else {
-        return Ok(());
-    };
+) -> anyhow::Result<Vec<(String, Report)>> {
+    let mut parts = Vec::new();
     for a in &report.agents {
         let mut part = Report::build(info, &c.agent_phases(phases, &a.name))?;
         part.meta.host.clone_from(&a.host);
         part.agents = vec![a.clone()];
-        let file = agent_part_path(path, &a.name);
-        write_report(part, &file).await?;
+        parts.push((a.name.clone(), part));
+    }
+    Ok(parts)
+}
+
+/// Beside `--report FILE`, each agent's own part of the run (`FILE-agent-NAME.toml`), every leg
+/// of it.
+async fn write_agent_parts(cfg: &RunConfig, parts: Vec<(String, Report)>) -> anyhow::Result<()> {
+    let Some(path) = &cfg.report else {
+        return Ok(());
+    };
+    for (name, part) in parts {
+        write_report(part, &agent_part_path(path, &name)).await?;
     }
     Ok(())
 }

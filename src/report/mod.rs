@@ -160,7 +160,8 @@ impl Report {
     }
 
     /// Appends a run that followed this one: its phases renumbered after these and its times
-    /// shifted by this run's length, its lanes and outages added.
+    /// shifted by this run's length, its lanes and outages added, and its agents' counts added
+    /// to theirs (an agent lost in either is lost).
     pub fn append(&mut self, next: Report) {
         let (offset, first) = (self.meta.duration_s, self.phases.len() as u32);
         for lane in next.meta.lanes {
@@ -190,6 +191,20 @@ impl Report {
             self.meta.versions.entry(k).or_insert(v);
         }
         self.capacity.extend(next.capacity);
+        self.degraded |= next.degraded;
+        for a in next.agents {
+            let lost_at_s = a.lost_at_s.map(|t| round3(t + offset));
+            match self.agents.iter_mut().find(|x| x.name == a.name) {
+                Some(x) => {
+                    x.acked += a.acked;
+                    if a.status == "lost" && x.status != "lost" {
+                        x.status = a.status;
+                        x.lost_at_s = lost_at_s;
+                    }
+                }
+                None => self.agents.push(AgentReport { lost_at_s, ..a }),
+            }
+        }
     }
 
     /// Writes the report atomically (temporary file, then rename), creating the folder.

@@ -175,7 +175,8 @@ impl Search {
         let reason = match split.len() {
             0 => reason,
             _ => format!(
-                "{reason}; uncertain: {} msg/s met the SLO on one measurement and broke it on                  another, so the SLO is within the run-to-run noise there",
+                "{reason}; uncertain: {} msg/s met the SLO on one measurement and broke it on \
+                 another, so the SLO is within the run-to-run noise there",
                 split.join(", ")
             ),
         };

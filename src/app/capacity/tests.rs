@@ -85,6 +85,13 @@ fn one_slow_step_does_not_settle_the_answer() {
         sureness(&found.repeats).contains("8000 held 1/2"),
         "{found:?}"
     );
+    assert!(
+        found.reason.contains(
+            "uncertain: 8000 msg/s met the SLO on one measurement and broke it on another"
+        ),
+        "{}",
+        found.reason
+    );
 }
 
 #[test]
