@@ -3,7 +3,7 @@
 //! in-flight count, whichever way the message ends.
 
 use crate::brokers::{AckFuture, AckResult};
-use crate::metrics::{Counters, LaneMetrics, Recorder};
+use crate::metrics::{Counters, LaneMetrics, Record, Recorder};
 use crate::vocab::Stage;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -75,7 +75,7 @@ impl Ticket {
 
     /// The client took the message at `at`: records `submit` (and, in open loop, its raw figure
     /// and the lag) and the `permit` wait, and starts the `flight`.
-    pub(crate) fn handed(&mut self, rec: &Recorder, at: Instant, permit: Duration) {
+    pub(crate) fn handed(&mut self, rec: &impl Record, at: Instant, permit: Duration) {
         self.handed = Some(at);
         let (start, intended) = (self.start, self.intended);
         record_at(
@@ -109,7 +109,7 @@ impl Drop for Ticket {
 /// loop, with the stage that belongs to it: the submit's `permit` wait (and, in open loop, the
 /// generator's `lag`), or the ack's `flight`.
 pub(crate) fn record_at(
-    rec: &Recorder,
+    rec: &impl Record,
     start: Instant,
     intended: Option<Instant>,
     at: Instant,
@@ -146,7 +146,7 @@ pub(crate) struct Pending {
 }
 
 /// Records one ack (or its failure); the ticket goes first, so the permit is free at once.
-pub(crate) fn settle(metrics: &LaneMetrics, rec: &Recorder, ticket: Ticket, result: AckResult) {
+pub(crate) fn settle(metrics: &LaneMetrics, rec: &impl Record, ticket: Ticket, result: AckResult) {
     let (start, intended, handed, seq) = (ticket.start, ticket.intended, ticket.handed, ticket.seq);
     drop(ticket);
     match result {

@@ -368,8 +368,10 @@ async fn submit_inline(
     ticket.handing(start + permit);
     // Settled on the client's callback thread: record on a stripe no worker takes.
     let metrics = Arc::clone(&shared.metrics);
-    let r = metrics.recorders.dedicated(Dedicated::Callback);
-    let mut settle: Settle = Box::new(move |result| ticket::settle(&metrics, &r, ticket, result));
+    let mut settle: Settle = Box::new(move |result| {
+        let r = metrics.recorders.stripe(Dedicated::Callback);
+        ticket::settle(&metrics, &r, ticket, result)
+    });
     loop {
         match shared.publisher.submit_settled(&msg, settle) {
             Ok(()) => {

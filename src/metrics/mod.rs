@@ -14,7 +14,7 @@ pub mod host;
 pub use e2e::{E2eBook, E2eCounts};
 pub use histo::{decode_v2, encode_v2, HistogramError, StageSet, StageSummary, HIGHEST_US};
 pub use phase::{outages_of, LaneResult, Outage, PhaseResult};
-pub use recorder::{CounterValues, Counters, Dedicated, Recorder, Recorders};
+pub use recorder::{CounterValues, Counters, Dedicated, Line, Record, Recorder, Recorders, Stripe};
 pub use snapshot::{LaneSnapshot, PhaseStats, Quantiles, SeriesPoint, Snapshot};
 pub use store::{
     give_back_memory, log_heap, no_analysis, Analyser, HistogramBytes, IntervalRecord, LaneMetrics,

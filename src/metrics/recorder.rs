@@ -12,16 +12,32 @@ use std::time::Duration;
 /// is the only other party that takes it.
 const STRIPES: usize = 32;
 
+/// A value on a cache line of its own (128 bytes: two 64-byte lines, as adjacent-line
+/// prefetching pairs them).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub struct Line<T>(pub T);
+
+impl<T> std::ops::Deref for Line<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// Declares the lane's counters once: the atomic [`Counters`], the plain [`CounterValues`],
 /// reading them all, differences, and the list of names.
 macro_rules! counters {
     ($($(#[doc = $doc:literal])* $name:ident,)*) => {
-        /// The lane's counters, updated with relaxed atomics on the hot path.
+        /// The lane's counters, updated with relaxed atomics on the hot path. Each has a cache
+        /// line of its own: publishers count `sent` while the client's callback thread counts
+        /// `acked`, and counters side by side would make each thread's writes the other's misses.
         #[derive(Debug, Default)]
         pub struct Counters {
-            $($(#[doc = $doc])* pub $name: AtomicU64,)*
+            $($(#[doc = $doc])* pub $name: Line<AtomicU64>,)*
             /// Messages submitted and not yet acknowledged (or failed).
-            pub in_flight: AtomicI64,
+            pub in_flight: Line<AtomicI64>,
         }
 
         /// A plain copy of the counters at one moment (or their growth over a span).
@@ -150,6 +166,15 @@ impl Recorders {
         }
     }
 
+    /// `who`'s stripe, borrowed: recording through it clones nothing (a [`Recorder`] holds the
+    /// recorders by `Arc`).
+    pub fn stripe(&self, who: Dedicated) -> Stripe<'_> {
+        Stripe {
+            recorders: self,
+            stripe: who as usize,
+        }
+    }
+
     /// Adds every sample of `set`, recorded elsewhere, to the [`Dedicated::Remote`] stripe.
     pub fn add(&self, set: &StageSet) {
         self.stripes[Dedicated::Remote as usize].lock().merge(set);
@@ -185,6 +210,33 @@ pub struct Recorder {
 impl Recorder {
     /// Records several stages of one event under a single, almost always uncontended, lock.
     pub fn record(&self, samples: &[(Stage, Duration)]) {
+        let mut set = self.recorders.stripes[self.stripe].lock();
+        for (stage, d) in samples {
+            set.record_duration(*stage, *d);
+        }
+    }
+}
+
+/// Anything latencies are recorded through: a worker's [`Recorder`], or a borrowed [`Stripe`].
+pub trait Record {
+    /// Records several stages of one event under a single lock.
+    fn record(&self, samples: &[(Stage, Duration)]);
+}
+
+impl Record for Recorder {
+    fn record(&self, samples: &[(Stage, Duration)]) {
+        Recorder::record(self, samples);
+    }
+}
+
+/// A [`Dedicated`] party's stripe, borrowed from the lane's recorders.
+pub struct Stripe<'a> {
+    recorders: &'a Recorders,
+    stripe: usize,
+}
+
+impl Record for Stripe<'_> {
+    fn record(&self, samples: &[(Stage, Duration)]) {
         let mut set = self.recorders.stripes[self.stripe].lock();
         for (stage, d) in samples {
             set.record_duration(*stage, *d);
