@@ -201,11 +201,12 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
         "what the brokers hold"
     );
     // End to end, each agent timing only its own messages (one clock at both ends).
+    let logs: Vec<String> = trial.agents.iter().map(AgentProcess::output).collect();
     for l in r.phases.iter().flat_map(|p| &p.lanes) {
         assert_eq!(
             (l.missing, l.duplicates),
             (Some(0), Some(0)),
-            "{}: {l:?}",
+            "{}: {l:?}\nthe agents said: {logs:?}",
             l.name
         );
         assert!(l.stages["e2e"].count > 0, "{}: e2e measured", l.name);

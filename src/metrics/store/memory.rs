@@ -3,10 +3,11 @@
 
 use super::MetricsStore;
 
-/// Asks the allocator to return the memory the store freed to the system. glibc keeps freed
+/// Asks glibc to return what the C libraries (librdkafka) freed to the system: glibc keeps freed
 /// memory in its arenas, so without this the resident size would stay at the high-water mark of
-/// the worst burst the run has seen. It walks the arenas (a fraction of a millisecond): call it
-/// off the async workers, after a [tick](MetricsStore::tick) that freed something.
+/// the worst burst. pubduel's own allocations are mimalloc's, which hands freed pages back by
+/// itself. It walks the arenas (a fraction of a millisecond): call it off the async workers,
+/// after a [tick](MetricsStore::tick) that freed something.
 pub fn give_back_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim takes no pointers; it only releases free pages of the arenas.
@@ -15,35 +16,52 @@ pub fn give_back_memory() {
     }
 }
 
-/// Logs, at debug level under the `pubduel::memory` target, what the allocator holds (the bytes
-/// in use, those it keeps free in its arenas, those mapped on their own) and how much of it the
-/// histograms take: the recording stripes, the sets refilled every tick, and those that
-/// accumulate (phase, warm-up, run, closed phases). Resident memory that grows while `in use`
-/// does not is the allocator's, not pubduel's data (`benches/soak.sh` prints these each minute).
-/// Reads nothing unless that log is on.
+/// Logs, at debug level under the `pubduel::memory` target, what the allocators hold: the memory
+/// mimalloc has committed for pubduel (now and at its peak), what the C libraries have through
+/// glibc (in use, kept free in its arenas, mapped on their own), and how much the histograms
+/// take: the recording stripes, the sets refilled every tick, and those that accumulate (phase,
+/// warm-up, run, closed phases). `benches/soak.sh` prints these each minute. Reads nothing
+/// unless that log is on.
 pub fn log_heap(store: &MetricsStore) {
     if !tracing::enabled!(target: "pubduel::memory", tracing::Level::DEBUG) {
         return;
     }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: mallinfo2 takes nothing and only reads the allocator's counters.
-        let m = unsafe { libc::mallinfo2() };
-        let h = store.histogram_bytes();
-        tracing::debug!(
-            target: "pubduel::memory",
-            "heap: in use {} kB, free in arenas {} kB, mapped {} kB; histograms: stripes {} kB, \
-             ticks {} kB, accumulated {} kB",
-            m.uordblks / 1024,
-            m.fordblks / 1024,
-            m.hblkhd / 1024,
-            h.stripes / 1024,
-            h.ticks / 1024,
-            h.accumulated / 1024
+    let (mut committed, mut peak) = (0usize, 0usize);
+    let none = std::ptr::null_mut();
+    // SAFETY: every pointer is null (not wanted) or points to a live usize it writes.
+    unsafe {
+        libmimalloc_sys::mi_process_info(
+            none,
+            none,
+            none,
+            none,
+            none,
+            &mut committed,
+            &mut peak,
+            none,
         );
     }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallinfo2 takes nothing and only reads the allocator's counters.
+    let c = unsafe { libc::mallinfo2() };
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    let c = [c.uordblks, c.fordblks, c.hblkhd];
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = store;
+    let c = [0usize; 3];
+    let h = store.histogram_bytes();
+    tracing::debug!(
+        target: "pubduel::memory",
+        "heap: committed {} kB (peak {} kB); C libraries: in use {} kB, free in arenas {} kB, \
+         mapped {} kB; histograms: stripes {} kB, ticks {} kB, accumulated {} kB",
+        committed / 1024,
+        peak / 1024,
+        c[0] / 1024,
+        c[1] / 1024,
+        c[2] / 1024,
+        h.stripes / 1024,
+        h.ticks / 1024,
+        h.accumulated / 1024
+    );
 }
 
 /// What the store's histograms take, in bytes ([`MetricsStore::histogram_bytes`]).
