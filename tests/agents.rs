@@ -163,8 +163,8 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    // Live knobs: the header says both agents have the step's knob order by the next progress
-    // line or the one after (the lines come once a second).
+    // Live knobs: the header says both agents have the step's knob order within a few progress
+    // lines (once a second, later on a starved host); the bus timing below is the exact one.
     let out = text(&o);
     let at =
         |l: &str| -> Option<f64> { l.strip_prefix('[')?.split('s').next()?.trim().parse().ok() };
@@ -172,7 +172,7 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
     let step_t = time_of("step: twice the rate").expect("the step's line");
     let applied = time_of("knobs v1 on 2/2").map(|t| t - step_t);
     assert!(
-        applied.is_some_and(|d| d <= 2.0),
+        applied.is_some_and(|d| d <= 3.0),
         "the step's knobs on both agents {applied:?} s after it: {out}"
     );
     let r = Report::load(&report).unwrap();
