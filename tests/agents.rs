@@ -106,6 +106,14 @@ async fn stored_at(nats: &str, kafka: &str, names: &TestNames) -> (u64, u64) {
     (kafka, nats)
 }
 
+/// Messages `r` says were acked on `lane` (or on every lane), over all its phases.
+fn acked_on(r: &Report, lane: Option<&str>) -> u64 {
+    (r.phases.iter().flat_map(|p| &p.lanes))
+        .filter(|l| lane.is_none_or(|n| l.name == n))
+        .map(|l| l.acked)
+        .sum()
+}
+
 /// Every message on the control server, from now on: one line each, `ms subject payload`, the
 /// milliseconds since the snoop began as it received it.
 async fn snoop(url: &str) -> Arc<Mutex<Vec<u8>>> {
@@ -186,12 +194,7 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
     assert!(!r.degraded);
 
     // (1) Conservation: the agents' counts are the run's, and the brokers hold them all.
-    let acked = |lane: &str| -> u64 {
-        (r.phases.iter().flat_map(|p| &p.lanes))
-            .filter(|l| l.name == lane)
-            .map(|l| l.acked)
-            .sum()
-    };
+    let acked = |lane: &str| acked_on(&r, Some(lane));
     let agents_acked: u64 = r.agents.iter().map(|a| a.acked).sum();
     assert_eq!(acked("kafka") + acked("nats"), agents_acked);
     let (kafka, nats) = stored(&names).await;
@@ -448,12 +451,7 @@ async fn capacity_searches_on_agents_and_every_step_adds_up() {
         r.agents
     );
     // Every step's messages are the agents' and the brokers hold them all.
-    let acked = |lane: &str| -> u64 {
-        (r.phases.iter().flat_map(|p| &p.lanes))
-            .filter(|l| l.name == lane)
-            .map(|l| l.acked)
-            .sum()
-    };
+    let acked = |lane: &str| acked_on(&r, Some(lane));
     let agents_acked: u64 = r.agents.iter().map(|a| a.acked).sum();
     assert_eq!(acked("kafka") + acked("nats"), agents_acked);
     assert_eq!(stored(&names).await, (acked("kafka"), acked("nats")));
@@ -461,9 +459,7 @@ async fn capacity_searches_on_agents_and_every_step_adds_up() {
     for a in &r.agents {
         let part = Report::load(&dir.path().join(format!("capacity-agent-{}.toml", a.name)));
         let part = part.unwrap();
-        let theirs: u64 = (part.phases.iter().flat_map(|p| &p.lanes))
-            .map(|l| l.acked)
-            .sum();
+        let theirs = acked_on(&part, None);
         assert_eq!(
             (theirs, part.agents[0].acked),
             (a.acked, a.acked),
@@ -629,12 +625,7 @@ async fn agents_on_hosts_of_their_own_reach_the_broker_and_the_control_server_by
         "n1's share {share}: {:?}",
         r.agents
     );
-    let acked = |lane: &str| -> u64 {
-        (r.phases.iter().flat_map(|p| &p.lanes))
-            .filter(|l| l.name == lane)
-            .map(|l| l.acked)
-            .sum()
-    };
+    let acked = |lane: &str| acked_on(&r, Some(lane));
     assert_eq!(
         stored_at(&nats, &kafka, &names).await,
         (acked("kafka"), acked("nats")),

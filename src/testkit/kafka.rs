@@ -193,17 +193,8 @@ pub(super) fn prepare_kafka(
 /// Starts a single-node KRaft Apache Kafka on free loopback ports (client and controller), its
 /// data in a scratch folder; its bootstrap address is `127.0.0.1:<port>`.
 pub fn start_kafka() -> Result<BrokerProcess, StartError> {
-    let (home, java) = kafka_tools()?;
     let [port, cport] = free_ports::<2>();
-    let node = KafkaNode {
-        id: 1,
-        port,
-        cport,
-        voters: format!("1@127.0.0.1:{cport}"),
-        extra: KafkaExtras::default(),
-    };
-    let dir = prepare_kafka(&java, &home, &node)?;
-    BrokerProcess::start(kafka_launch(java, &home, &dir, "512m"), port, dir)
+    start_node(port, cport, KafkaExtras::default(), port)
 }
 
 /// Starts a single-node KRaft Apache Kafka as [`start_kafka`] does, with one more listener on
@@ -211,18 +202,30 @@ pub fn start_kafka() -> Result<BrokerProcess, StartError> {
 /// namespaces reach); the process's port is that listener's, so its bootstrap address is
 /// `addr:<port>`.
 pub fn start_kafka_reachable_at(addr: &str) -> Result<BrokerProcess, StartError> {
-    let (home, java) = kafka_tools()?;
     let [port, cport, outside] = free_ports::<3>();
+    let extra = KafkaExtras {
+        outside: Some((addr.to_string(), outside)),
+        ..KafkaExtras::default()
+    };
+    start_node(port, cport, extra, outside)
+}
+
+/// Starts node 1, alone in its quorum, on client `port` and controller `cport` with `extra`, and
+/// waits until it serves clients on `serve` (one of its ports).
+pub(super) fn start_node(
+    port: u16,
+    cport: u16,
+    extra: KafkaExtras,
+    serve: u16,
+) -> Result<BrokerProcess, StartError> {
+    let (home, java) = kafka_tools()?;
     let node = KafkaNode {
         id: 1,
         port,
         cport,
         voters: format!("1@127.0.0.1:{cport}"),
-        extra: KafkaExtras {
-            outside: Some((addr.to_string(), outside)),
-            ..KafkaExtras::default()
-        },
+        extra,
     };
     let dir = prepare_kafka(&java, &home, &node)?;
-    BrokerProcess::start(kafka_launch(java, &home, &dir, "512m"), outside, dir)
+    BrokerProcess::start(kafka_launch(java, &home, &dir, "512m"), serve, dir)
 }

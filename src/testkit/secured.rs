@@ -5,7 +5,7 @@
 //! nats-server run from a configuration the test writes (TLS, users, tokens, nkeys). The test
 //! makes the certificates and credentials; each broker runs like any other [`BrokerProcess`].
 
-use super::kafka::{kafka_launch, kafka_tools, prepare_kafka, KafkaExtras, KafkaNode};
+use super::kafka::{start_node, KafkaExtras};
 use super::process::{scratch_dir, BrokerProcess};
 use super::{free_port, free_ports, nats_launch, nats_server, StartError};
 use std::path::PathBuf;
@@ -113,29 +113,21 @@ scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLogin
 /// SASL_PLAINTEXT and a SASL_SSL (SCRAM-SHA-256), an SSL and a mutual-TLS listener, and waits
 /// until it serves clients.
 pub fn start_secured_kafka(security: &KafkaSecurity) -> Result<SecuredKafka, StartError> {
-    let (home, java) = kafka_tools()?;
     let [port, cport, sasl_port, sasl_ssl_port, ssl_port, mtls_port] = free_ports::<6>();
     let scram = format!(
         "SCRAM-SHA-256=[name={},password={}]",
         security.scram_user, security.scram_password
     );
     let ports = [sasl_port, sasl_ssl_port, ssl_port, mtls_port];
-    let node = KafkaNode {
-        id: 1,
-        port,
-        cport,
-        voters: format!("1@127.0.0.1:{cport}"),
-        extra: KafkaExtras {
-            listeners: (LISTENERS.iter().zip(ports))
-                .map(|((name, protocol), port)| (*name, *protocol, port))
-                .collect(),
-            properties: secured_properties(security),
-            format_args: vec!["--add-scram".into(), scram],
-            outside: None,
-        },
+    let extra = KafkaExtras {
+        listeners: (LISTENERS.iter().zip(ports))
+            .map(|((name, protocol), port)| (*name, *protocol, port))
+            .collect(),
+        properties: secured_properties(security),
+        format_args: vec!["--add-scram".into(), scram],
+        outside: None,
     };
-    let dir = prepare_kafka(&java, &home, &node)?;
-    let broker = BrokerProcess::start(kafka_launch(java, &home, &dir, "512m"), port, dir)?;
+    let broker = start_node(port, cport, extra, port)?;
     Ok(SecuredKafka {
         broker,
         sasl_port,
