@@ -119,7 +119,8 @@ fn dashboard_runs_steers_snapshots_and_quits_in_tmux() {
         s.contains("concurrency 5")
     });
     session.keys("s");
-    let shown = session.wait("the snapshot path", 15, |s| s.contains(".toml"));
+    // The header names the profile (names.toml), so wait for the footer's own words.
+    let shown = session.wait("the snapshot path", 15, |s| s.contains("report written to"));
     let snapshots: Vec<_> = std::fs::read_dir(dir.path().join("reports"))
         .expect("s creates reports/")
         .flatten()
