@@ -215,8 +215,9 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
         assert!(l.stages["e2e"].count > 0, "{}: e2e measured", l.name);
     }
 
-    // (3) The step reached both agents: the run's phase after it runs at the new rate, or an
-    // agent that could not keep up on this host is named (checked against its own part below).
+    // (3) The step reached both agents (timed on the bus above): the run's phase after it runs
+    // at the new rate, or an agent that could not keep up on this host is named (checked
+    // against its own part below).
     let at_step = (r.phases.iter())
         .position(|p| p.note.as_deref() == Some("twice the rate"))
         .expect("the step's phase");
@@ -226,10 +227,10 @@ async fn two_agents_make_one_run_that_adds_up_merges_exactly_and_keeps_secrets_h
             .find(|x| x.name == l.name)
             .map_or(0.0, |x| x.throughput);
         let behind = l.findings.iter().any(|f| f.kind == "agent-behind");
+        // On a starved host an agent may fall far short: then it must be named.
         assert!(
             l.throughput <= 2200.0
-                && l.throughput > 1.5 * before
-                && (l.sent_rate >= 1800.0 || behind),
+                && ((l.throughput > 1.5 * before && l.sent_rate >= 1800.0) || behind),
             "{}: {} msg/s acked ({} sent) after the step, {before} before: {:?}",
             l.name,
             l.throughput,

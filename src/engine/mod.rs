@@ -525,7 +525,7 @@ impl Controller {
         }
         // The new phase's messages are numbered from here: end-to-end counts go by number.
         for (lane, m) in self.lanes.iter().zip(self.store.lanes()) {
-            m.e2e.begin_phase(lane.next_seq());
+            m.e2e.begin_phase(|| lane.next_seq());
         }
         if let Some(r) = self.remote.as_mut() {
             r.knobs.clone_from(&next);

@@ -61,14 +61,19 @@ impl E2eBook {
         self.on.load(Relaxed)
     }
 
-    /// A phase opens: its messages are numbered from `first_seq` on.
-    pub fn begin_phase(&self, first_seq: u64) {
+    /// A phase opens: its messages are numbered from `first_seq()` on. The number is read under
+    /// the book's lock, so an ack or a receipt of a message numbered from it on (which takes
+    /// the lock too) is booked to the new phase even when it comes while the phase opens;
+    /// read before the lock, such a message's ack could land in the old phase and its receipt
+    /// in the new one, and the old phase would show it missing.
+    pub fn begin_phase(&self, first_seq: impl FnOnce() -> u64) {
         let mut b = self.book.lock();
         if b.starts.is_empty() {
             b.starts.push(0);
             b.counts.push(E2eCounts::default());
         }
-        b.starts.push(first_seq);
+        let first = first_seq();
+        b.starts.push(first);
         b.counts.push(E2eCounts::default());
     }
 
@@ -121,7 +126,7 @@ mod tests {
         for seq in 0..10 {
             book.acked(seq);
         }
-        book.begin_phase(10);
+        book.begin_phase(|| 10);
         for seq in 10..15 {
             book.acked(seq);
         }
@@ -140,6 +145,33 @@ mod tests {
         );
         assert_eq!((p1.acked, p1.received, p1.late, p1.missing()), (5, 5, 1, 0));
         assert_eq!(book.counts(7), Some(E2eCounts::default()));
+    }
+
+    #[test]
+    fn an_ack_racing_the_phase_boundary_counts_for_the_new_phase() {
+        let book = std::sync::Arc::new(E2eBook::default());
+        book.enable();
+        book.acked(0);
+        // Message 1 is numbered just as phase 1 opens at 1, and acked at once, while the
+        // engine is between reading the number and booking the phase.
+        let racer = std::sync::Arc::clone(&book);
+        let mut ack = None;
+        book.begin_phase(|| {
+            ack = Some(std::thread::spawn(move || racer.acked(1)));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            1
+        });
+        ack.unwrap().join().unwrap();
+        book.received(0);
+        book.received(1);
+        let (p0, p1) = (book.counts(0).unwrap(), book.counts(1).unwrap());
+        assert_eq!((p0.acked, p0.received), (1, 1), "phase 0 keeps its own");
+        assert_eq!(
+            (p1.acked, p1.received),
+            (1, 1),
+            "the racing ack is phase 1's"
+        );
+        assert_eq!(book.outstanding(), 0);
     }
 
     #[test]

@@ -330,13 +330,19 @@ impl MetricsStore {
     }
 
     /// Every phase so far, the current one closed as of `now` (for reports); the interval up to
-    /// `now` closes too, however short.
+    /// `now` closes too, however short. A closed phase's end-to-end counts are read again: the
+    /// messages it published and the consumer saw after it closed still count for it.
     pub fn phases(&self, now: Instant) -> Vec<PhaseResult> {
         let (mut all, current) = {
             let mut inner = self.inner.lock();
             self.drain(&mut inner, now, true);
             (inner.closed.clone(), self.result_now(&inner, now))
         };
+        for p in &mut all {
+            for (lane, metrics) in p.lanes.iter_mut().zip(&self.lanes) {
+                lane.e2e = metrics.e2e.counts(p.index);
+            }
+        }
         all.push(self.analysed(current));
         all
     }

@@ -48,6 +48,28 @@ fn phases_split_samples_and_counts() {
 }
 
 #[test]
+fn a_phase_counts_its_messages_seen_after_it_closed() {
+    let (s, t0) = store(Duration::ZERO);
+    let book = &s.lanes()[0].e2e;
+    book.enable();
+    book.acked(0);
+    book.acked(1);
+    book.received(0);
+    book.begin_phase(|| 2);
+    s.begin_phase(
+        t0 + Duration::from_secs(1),
+        &[Knobs::default(); 2],
+        false,
+        None,
+    );
+    // Message 1 of phase 0 arrives while phase 1 runs.
+    book.received(1);
+    let phases = s.phases(t0 + Duration::from_secs(2));
+    let e2e = phases[0].lanes[0].e2e.unwrap();
+    assert_eq!((e2e.acked, e2e.received, e2e.missing()), (2, 2, 0));
+}
+
+#[test]
 fn warmup_samples_are_kept_apart() {
     let (s, t0) = store(Duration::from_secs(2));
     let rec = s.lanes()[1].recorders.recorder(0);
