@@ -1,6 +1,7 @@
 //! The Kafka lane: an rdkafka producer whose delivery callback times each ack on arrival.
 
 mod contact;
+mod produce;
 mod security;
 mod transactions;
 
@@ -350,6 +351,8 @@ impl ProducerContext for AckContext {
 
 /// The Kafka lane's publisher.
 pub struct KafkaPublisher {
+    /// Released before the producer (fields drop in order).
+    topic: produce::TopicHandle,
     producer: ThreadedProducer<AckContext>,
     status: Arc<BrokerStatus>,
     settings: KafkaSettings,
@@ -393,7 +396,10 @@ pub async fn connect(settings: &KafkaSettings) -> Result<Arc<KafkaPublisher>, Br
         })
         .map_err(|e| setup_error(e.to_string()))?;
     let keys = (0..KEYS).map(|i| format!("key-{i}")).collect();
+    let topic = produce::TopicHandle::new(producer.client().native_ptr(), &settings.topic)
+        .map_err(setup_error)?;
     Ok(Arc::new(KafkaPublisher {
+        topic,
         producer,
         status,
         settings: settings.clone(),
@@ -491,17 +497,20 @@ impl KafkaPublisher {
                 owned.as_deref()
             }
         };
-        let record = BaseRecord::with_opaque_to(&self.settings.topic, Box::new(delivery));
-        let record = shaped(record, msg, key);
-        self.producer.send(record).map_err(|(e, record)| {
-            let err = match e {
-                KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => {
-                    BrokerError::QueueFull
-                }
-                e => BrokerError::Publish(e.to_string()),
-            };
-            (err, *record.delivery_opaque)
-        })
+        let refused = |e: KafkaError| match e {
+            KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => BrokerError::QueueFull,
+            e => BrokerError::Publish(e.to_string()),
+        };
+        if msg.has_headers() {
+            let record = BaseRecord::with_opaque_to(&self.settings.topic, Box::new(delivery));
+            let record = shaped(record, msg, key);
+            return (self.producer.send(record))
+                .map_err(|(e, record)| (refused(e), *record.delivery_opaque));
+        }
+        let rk = self.producer.client().native_ptr();
+        let key = key.map(str::as_bytes);
+        produce::produce(rk, &self.topic, &msg.payload, key, Box::new(delivery))
+            .map_err(|(code, back)| (refused(KafkaError::MessageProduction(code)), *back))
     }
 
     /// The partitions of the topic, as the broker reports them.
