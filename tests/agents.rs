@@ -712,3 +712,55 @@ async fn a_control_server_with_a_login_takes_the_nats_lanes_keys() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("agents 2/2"), "{}", text(&o));
 }
+
+/// Busy loops beside a run of one agent, twice as many as the host has CPUs: the agent's host,
+/// not the broker or the knobs, held the figures back, and the run's finding names that agent
+/// (and drops the advice to lower the rate), as a run on one host names its own host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_on_a_starved_host_is_named() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let trial = Trial::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let (profile, _names) = write_profile(
+        dir.path(),
+        "agents-starved",
+        "rate = 20000\nconcurrency = 4\nwarmup = \"1s\"\nduration = \"5s\"\nlanes = [\"nats\"]\n",
+    );
+    let report = dir.path().join("starved.toml");
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut loops: Vec<std::process::Child> = (0..cpus * 2)
+        .map(|_| {
+            Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .spawn()
+                .expect("sh runs")
+        })
+        .collect();
+    let o = trial
+        .coordinator(1, &profile)
+        .arg("--report")
+        .arg(&report)
+        .output();
+    for l in loops.iter_mut() {
+        let _ = l.kill();
+        let _ = l.wait();
+    }
+    let o = o.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let r = Report::load(&report).unwrap();
+    let found = &r.phases.last().unwrap().lanes[0].findings;
+    let starved = (found.iter())
+        .find(|f| f.kind == "host-starved")
+        .unwrap_or_else(|| panic!("no host-starved among {found:?}"));
+    assert!(
+        starved
+            .message
+            .starts_with("agent a1's host was starved of CPU")
+            && starved.message.contains("sh "),
+        "the agent and the busy loops are named: {starved:?}"
+    );
+    assert!(
+        found.iter().all(|f| f.kind != "generator-lag"),
+        "no advice to lower the rate: {found:?}"
+    );
+}

@@ -16,7 +16,8 @@ const OWN_SHARE: f64 = 0.80;
 const MIN_SECONDS: f64 = 2.0;
 
 /// pubduel's threads waited for CPUs the host had given to others (or a hypervisor took).
-pub(super) fn host_starved(h: &HostLoad) -> Option<Finding> {
+/// `whose` names the host: "the host", or an agent's.
+pub(super) fn host_starved(h: &HostLoad, whose: &str) -> Option<Finding> {
     if h.seconds < MIN_SECONDS {
         return None;
     }
@@ -28,7 +29,7 @@ pub(super) fn host_starved(h: &HostLoad) -> Option<Finding> {
     Some(Finding::new(
         FindingKind::HostStarved,
         format!(
-            "the host was starved of CPU: its {} CPUs were {:.0}% busy (run queue {:.1}, steal \
+            "{whose} was starved of CPU: its {} CPUs were {:.0}% busy (run queue {:.1}, steal \
              {:.0}%), and pubduel's threads waited {:.0} ms per second to run ({:.0}% of the time \
              they were ready). {}These figures are the host's, not the broker's or the knobs': \
              lowering the rate will not help. Free the CPUs, or generate the load from another \

@@ -9,6 +9,7 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
+use crate::metrics::host::HostLoad;
 use crate::metrics::{LaneResult, PhaseResult};
 use crate::vocab::Durability;
 use crate::vocab::{Finding, FindingKind};
@@ -27,7 +28,7 @@ pub fn analyse(phase: &PhaseResult, durability: &[Durability]) -> Vec<Vec<Findin
         }
     }
     let load = phase.host.as_ref();
-    if let Some(f) = load.and_then(host::host_starved) {
+    if let Some(f) = load.and_then(|h| host::host_starved(h, "the host")) {
         // The host, not the schedule's rate, held the figures back: the advice to lower the
         // rate would be wrong.
         for lane in out.iter_mut() {
@@ -40,6 +41,12 @@ pub fn analyse(phase: &PhaseResult, durability: &[Durability]) -> Vec<Vec<Findin
         }
     }
     out
+}
+
+/// `host-starved` for agent `name`, whose host was starved of CPU over `load`; `None` when it
+/// was not. A run of agents has no one host: each agent's load is judged on its own.
+pub fn agent_starved(name: &str, load: &HostLoad) -> Option<Finding> {
+    host::host_starved(load, &format!("agent {name}'s host"))
 }
 
 /// Findings from a lane's own numbers; only the outage when its broker was away.

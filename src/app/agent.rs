@@ -13,6 +13,7 @@ use crate::control::share::knobs_of;
 use crate::control::wire::{self, Applied, Interval, KnobOrder, LaneInterval, StartOrder};
 use crate::control::{self, ORPHAN_AFTER};
 use crate::engine::{Engine, EngineConfig, EngineHandle};
+use crate::metrics::host::HostLoad;
 use crate::metrics::{no_analysis, E2eCounts, IntervalRecord};
 use crate::report::ExportPaths;
 use crate::vocab::Knobs;
@@ -124,6 +125,8 @@ async fn prepare(name: &str, order: StartOrder) -> anyhow::Result<Share> {
         );
     }
     let cfg = run_config(&order)?;
+    // Watch this host, so each phase can say whether it was starved.
+    crate::metrics::host::start();
     let setups = connect_lanes(&cfg).await?;
     let engine = Engine::start(
         setups,
@@ -199,6 +202,7 @@ impl Share {
             seq: 0,
             versions: vec![0],
             e2e: Vec::new(),
+            hosts: Vec::new(),
         };
         let mut heard = Instant::now();
         let mut check = tokio::time::interval(Duration::from_secs(1));
@@ -234,12 +238,15 @@ impl Share {
             }
         }
         let phases = self.engine.finish().await;
+        let version_of = |p: &crate::metrics::PhaseResult| {
+            out.versions.get(p.index as usize).copied().unwrap_or(0)
+        };
         out.e2e = (phases.iter())
             .filter(|p| p.lanes.iter().any(|l| l.e2e.is_some()))
-            .map(|p| {
-                let version = out.versions.get(p.index as usize).copied().unwrap_or(0);
-                (version, p.lanes.iter().map(|l| l.e2e).collect())
-            })
+            .map(|p| (version_of(p), p.lanes.iter().map(|l| l.e2e).collect()))
+            .collect();
+        out.hosts = (phases.iter())
+            .filter_map(|p| Some((version_of(p), p.host.clone()?)))
             .collect();
         out.send(&handle, true).await;
         Ok(())
@@ -267,6 +274,8 @@ struct Sender {
     versions: Vec<u64>,
     /// Each phase's end-to-end counts, for the last interval.
     e2e: Vec<(u64, Vec<Option<E2eCounts>>)>,
+    /// Each phase's host load, for the last interval.
+    hosts: Vec<(u64, HostLoad)>,
 }
 
 impl Sender {
@@ -322,6 +331,11 @@ impl Sender {
                 last: last && i + 1 == n,
                 e2e: if last && i + 1 == n {
                     std::mem::take(&mut self.e2e)
+                } else {
+                    Vec::new()
+                },
+                hosts: if last && i + 1 == n {
+                    std::mem::take(&mut self.hosts)
                 } else {
                     Vec::new()
                 },

@@ -8,8 +8,10 @@ pub mod kafka;
 pub mod nats;
 pub mod secret;
 mod settings;
+mod settle;
 
 pub use settings::{is_default_lane, refuses, BrokerSettings, KAFKA_NO_FAST, NATS_ATOMIC_MAX};
+pub use settle::Settle;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -27,10 +29,6 @@ pub type AckResult = Result<Instant, BrokerError>;
 
 /// Resolves when the broker acknowledges (or refuses) one submitted message.
 pub type AckFuture = BoxFuture<'static, AckResult>;
-
-/// Settles one message's ack where the client reports it: called exactly once, possibly on a
-/// client thread, so it must be quick and must not block.
-pub type Settle = Box<dyn FnOnce(AckResult) + Send + Sync>;
 
 /// Called by an end-to-end consumer for every message it receives: its payload, the value of
 /// its stamp header if it has one, and the receipt time.

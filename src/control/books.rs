@@ -2,6 +2,7 @@
 //! each phase on each lane, from which the run's exact figures are made.
 
 use crate::control::wire::AgentInfo;
+use crate::metrics::host::HostLoad;
 use crate::metrics::{CounterValues, E2eCounts, LaneResult, StageSet};
 use crate::vocab::{Finding, FindingKind};
 use std::collections::BTreeMap;
@@ -46,6 +47,8 @@ pub(super) struct Part {
     pub(super) measured_s: f64,
     /// End to end, as the agent counted it at the end of the run.
     pub(super) e2e: Option<E2eCounts>,
+    /// What the agent's host did over the phase's measured part, as it said at the end.
+    pub(super) host: Option<HostLoad>,
 }
 
 /// Every part, by (agent position, the knob order of the phase, lane position).

@@ -97,7 +97,8 @@ impl Coordination {
                         });
                     let weights: Vec<u64> = books.iter().map(|b| b.weight).collect();
                     lane.findings
-                        .extend(behind(lane.knobs.rate, &weights, mine));
+                        .extend(behind(lane.knobs.rate, &weights, mine.clone()));
+                    starved(&mut lane.findings, mine);
                 }
             } else {
                 p.lanes.iter_mut().for_each(|l| l.findings.clear());
@@ -112,6 +113,21 @@ impl Coordination {
         if let Some(t) = self.task.take() {
             let _ = t.await;
         }
+    }
+}
+
+/// `host-starved` for each agent whose host was starved of CPU in the phase; then, as on one
+/// host, the advice to lower the rate goes: the host, not the schedule, held the figures back.
+fn starved<'a>(
+    findings: &mut Vec<crate::vocab::Finding>,
+    agents: impl Iterator<Item = (usize, &'a str, &'a super::books::Part)>,
+) {
+    let found: Vec<_> = agents
+        .filter_map(|(_, name, part)| crate::analysis::agent_starved(name, part.host.as_ref()?))
+        .collect();
+    if !found.is_empty() {
+        findings.retain(|f| f.kind != crate::vocab::FindingKind::GeneratorLag);
+        findings.extend(found);
     }
 }
 

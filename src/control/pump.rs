@@ -147,6 +147,11 @@ impl Pump {
                 parts.entry((i, *version, lane)).or_default().e2e = *c;
             }
         }
+        for (version, load) in &iv.hosts {
+            for lane in 0..store.lanes().len() {
+                parts.entry((i, *version, lane)).or_default().host = Some(load.clone());
+            }
+        }
         b.done |= iv.last;
         for (lane, metrics) in store.lanes().iter().enumerate() {
             let in_flight = books.iter().filter_map(|b| b.in_flight.get(lane)).sum();

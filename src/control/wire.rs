@@ -6,6 +6,7 @@
 
 use crate::brokers::kafka::KafkaSettings;
 use crate::brokers::nats::NatsSettings;
+use crate::metrics::host::HostLoad;
 use crate::metrics::{decode_v2, CounterValues, E2eCounts, HistogramError, StageSet};
 use crate::vocab::{Knobs, LaneKind, Stage};
 use base64::Engine as _;
@@ -151,6 +152,10 @@ pub struct Interval {
     /// order of the phase), one entry per lane.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub e2e: Vec<(u64, Vec<Option<E2eCounts>>)>,
+    /// With the last interval: what the agent's host did over each phase's measured part (by
+    /// the knob order of the phase), where it could tell.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<(u64, HostLoad)>,
 }
 
 /// One lane's part of an interval.

@@ -368,7 +368,7 @@ async fn submit_inline(
     ticket.handing(start + permit);
     // Settled on the client's callback thread: record on a stripe no worker takes.
     let metrics = Arc::clone(&shared.metrics);
-    let mut settle: Settle = Box::new(move |result| {
+    let mut settle = Settle::new(move |result| {
         let r = metrics.recorders.stripe(Dedicated::Callback);
         ticket::settle(&metrics, &r, ticket, result)
     });

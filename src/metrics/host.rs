@@ -21,7 +21,7 @@ const KEEP_PROCESSES: usize = 120;
 const NAMED: usize = 3;
 
 /// What the host did over a stretch of time.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HostLoad {
     /// Seconds covered.
     pub seconds: f64,

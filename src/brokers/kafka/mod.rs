@@ -8,8 +8,8 @@ mod transactions;
 pub use security::{is_secret, SaslMechanism, SecurityProtocol, INLINE_SECRETS};
 
 use super::{
-    AckFuture, AckResult, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage,
-    Publisher, Settle, STAMP_HEADER,
+    AckFuture, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage, Publisher,
+    Settle, STAMP_HEADER,
 };
 use futures::future::{BoxFuture, FutureExt};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -294,10 +294,17 @@ impl KafkaSettings {
     }
 }
 
-/// Where a delivery report goes: to an awaited future, or settled right in the callback.
-enum Delivery {
-    Future(oneshot::Sender<AckResult>),
-    Settle(Settle),
+/// A delivery report is settled right in the callback (an awaited future's is sent to it): the
+/// settle is librdkafka's per-message opaque itself.
+impl rdkafka::util::IntoOpaque for Settle {
+    fn into_ptr(self) -> *mut std::ffi::c_void {
+        self.into_raw()
+    }
+
+    unsafe fn from_ptr(p: *mut std::ffi::c_void) -> Settle {
+        // SAFETY: rust-rdkafka hands each opaque back once, and only ours are given to it.
+        unsafe { Settle::from_raw(p) }
+    }
 }
 
 /// Times each delivery report the moment librdkafka hands it over, and follows whether the
@@ -328,9 +335,9 @@ impl ClientContext for AckContext {
 }
 
 impl ProducerContext for AckContext {
-    type DeliveryOpaque = Box<Delivery>;
+    type DeliveryOpaque = Settle;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, delivery: Self::DeliveryOpaque) {
+    fn delivery(&self, result: &DeliveryResult<'_>, settle: Self::DeliveryOpaque) {
         let now = Instant::now();
         let outcome = match result {
             Ok(_) => {
@@ -339,13 +346,7 @@ impl ProducerContext for AckContext {
             }
             Err((e, _)) => Err(BrokerError::Ack(e.to_string())),
         };
-        match *delivery {
-            // The receiver is gone for the `none` strategy: nobody waits, nothing to do.
-            Delivery::Future(tx) => {
-                let _ = tx.send(outcome);
-            }
-            Delivery::Settle(settle) => settle(outcome),
-        }
+        settle.settle(outcome);
     }
 }
 
@@ -488,7 +489,7 @@ pub(super) fn shaped<'a, D: rdkafka::util::IntoOpaque>(
 
 impl KafkaPublisher {
     /// Hands a message to librdkafka; on failure the delivery comes back with the error.
-    fn send(&self, msg: &Message, delivery: Delivery) -> Result<(), (BrokerError, Delivery)> {
+    fn send(&self, msg: &Message, settle: Settle) -> Result<(), (BrokerError, Settle)> {
         let owned;
         let key = match msg.key() {
             None => Some(self.keys[(msg.seq % KEYS) as usize].as_str()),
@@ -502,15 +503,15 @@ impl KafkaPublisher {
             e => BrokerError::Publish(e.to_string()),
         };
         if msg.has_headers() {
-            let record = BaseRecord::with_opaque_to(&self.settings.topic, Box::new(delivery));
+            let record = BaseRecord::with_opaque_to(&self.settings.topic, settle);
             let record = shaped(record, msg, key);
             return (self.producer.send(record))
-                .map_err(|(e, record)| (refused(e), *record.delivery_opaque));
+                .map_err(|(e, record)| (refused(e), record.delivery_opaque));
         }
         let rk = self.producer.client().native_ptr();
         let key = key.map(str::as_bytes);
-        produce::produce(rk, &self.topic, &msg.payload, key, Box::new(delivery))
-            .map_err(|(code, back)| (refused(KafkaError::MessageProduction(code)), *back))
+        produce::produce(rk, &self.topic, &msg.payload, key, settle)
+            .map_err(|(code, back)| (refused(KafkaError::MessageProduction(code)), back))
     }
 
     /// The partitions of the topic, as the broker reports them.
@@ -548,7 +549,11 @@ impl Publisher for KafkaPublisher {
 
     fn submit(&self, msg: &Message) -> BoxFuture<'_, Result<AckFuture, BrokerError>> {
         let (tx, rx) = oneshot::channel();
-        let result = self.send(msg, Delivery::Future(tx)).map(|()| {
+        // The receiver is gone for the `none` strategy: nobody waits, nothing to do.
+        let to_future = Settle::new(move |outcome| {
+            let _ = tx.send(outcome);
+        });
+        let result = self.send(msg, to_future).map(|()| {
             let ack: AckFuture = async move {
                 rx.await
                     .unwrap_or_else(|_| Err(BrokerError::Ack("delivery report lost".into())))
@@ -568,11 +573,7 @@ impl Publisher for KafkaPublisher {
     }
 
     fn submit_settled(&self, msg: &Message, settle: Settle) -> Result<(), (BrokerError, Settle)> {
-        self.send(msg, Delivery::Settle(settle))
-            .map_err(|(e, d)| match d {
-                Delivery::Settle(s) => (e, s),
-                Delivery::Future(_) => (e, Box::new(|_| ()) as Settle),
-            })
+        self.send(msg, settle)
     }
 
     fn consume(

@@ -3,10 +3,11 @@
 //! rust-rdkafka's `send` names the topic on every record (a C string made, then looked up under
 //! librdkafka's lock and reference-counted), which is a fair share of a 256-byte message's cost.
 //! librdkafka's own tools keep a topic handle instead; so does this. The delivery opaque is the
-//! same boxed value rust-rdkafka's delivery callback takes back, so the callback is unchanged.
+//! same value rust-rdkafka's delivery callback takes back, so either path meets one callback.
 
 use rdkafka::bindings as rdsys;
 use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::util::IntoOpaque;
 use std::ffi::{c_void, CString};
 use std::ptr::NonNull;
 
@@ -41,15 +42,15 @@ impl Drop for TopicHandle {
 /// Hands `payload` (copied) with `key` to librdkafka on `topic`, to any partition the
 /// partitioner picks; `opaque` comes back in the delivery report. On a refusal the opaque is
 /// the caller's again, with librdkafka's reason.
-pub(super) fn produce<T>(
+pub(super) fn produce<T: IntoOpaque>(
     rk: *mut rdsys::rd_kafka_t,
     topic: &TopicHandle,
     payload: &[u8],
     key: Option<&[u8]>,
-    opaque: Box<T>,
-) -> Result<(), (RDKafkaErrorCode, Box<T>)> {
+    opaque: T,
+) -> Result<(), (RDKafkaErrorCode, T)> {
     let (key_ptr, key_len) = key.map_or((std::ptr::null(), 0), |k| (k.as_ptr(), k.len()));
-    let raw = Box::into_raw(opaque);
+    let raw = opaque.into_ptr();
     // SAFETY: every pointer is valid for the call; librdkafka copies the payload and the key
     // (RD_KAFKA_MSG_F_COPY) and keeps only the opaque, which it hands to the delivery callback.
     let err = unsafe {
@@ -68,7 +69,7 @@ pub(super) fn produce<T>(
             key_ptr as *mut c_void,
             key_len,
             rdsys::rd_kafka_vtype_t::RD_KAFKA_VTYPE_OPAQUE,
-            raw as *mut c_void,
+            raw,
             rdsys::rd_kafka_vtype_t::RD_KAFKA_VTYPE_END,
         )
     };
@@ -76,6 +77,6 @@ pub(super) fn produce<T>(
         Ok(())
     } else {
         // SAFETY: librdkafka refused the record, so it did not keep the opaque.
-        Err((err.into(), unsafe { Box::from_raw(raw) }))
+        Err((err.into(), unsafe { T::from_ptr(raw) }))
     }
 }
