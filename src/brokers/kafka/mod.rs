@@ -294,19 +294,6 @@ impl KafkaSettings {
     }
 }
 
-/// A delivery report is settled right in the callback (an awaited future's is sent to it): the
-/// settle is librdkafka's per-message opaque itself.
-impl rdkafka::util::IntoOpaque for Settle {
-    fn into_ptr(self) -> *mut std::ffi::c_void {
-        self.into_raw()
-    }
-
-    unsafe fn from_ptr(p: *mut std::ffi::c_void) -> Settle {
-        // SAFETY: rust-rdkafka hands each opaque back once, and only ours are given to it.
-        unsafe { Settle::from_raw(p) }
-    }
-}
-
 /// Times each delivery report the moment librdkafka hands it over, and follows whether the
 /// brokers can be reached.
 struct AckContext {

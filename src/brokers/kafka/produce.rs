@@ -5,11 +5,25 @@
 //! librdkafka's own tools keep a topic handle instead; so does this. The delivery opaque is the
 //! same value rust-rdkafka's delivery callback takes back, so either path meets one callback.
 
+use crate::brokers::Settle;
 use rdkafka::bindings as rdsys;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::util::IntoOpaque;
 use std::ffi::{c_void, CString};
 use std::ptr::NonNull;
+
+/// A delivery report is settled right in the callback (an awaited future's is sent to it): the
+/// settle is librdkafka's per-message opaque itself.
+impl IntoOpaque for Settle {
+    fn into_ptr(self) -> *mut c_void {
+        self.into_raw()
+    }
+
+    unsafe fn from_ptr(p: *mut c_void) -> Settle {
+        // SAFETY: rust-rdkafka hands each opaque back once, and only ours are given to it.
+        unsafe { Settle::from_raw(p) }
+    }
+}
 
 /// A librdkafka topic handle for one producer, released on drop (before the producer: keep it
 /// declared before the producer in the struct that holds both).
