@@ -727,24 +727,13 @@ async fn an_agent_on_a_starved_host_is_named() {
         "rate = 20000\nconcurrency = 4\nwarmup = \"1s\"\nduration = \"5s\"\nlanes = [\"nats\"]\n",
     );
     let report = dir.path().join("starved.toml");
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut loops: Vec<std::process::Child> = (0..cpus * 2)
-        .map(|_| {
-            Command::new("sh")
-                .args(["-c", "while :; do :; done"])
-                .spawn()
-                .expect("sh runs")
-        })
-        .collect();
+    let loops = testkit::BusyLoops::starving_the_host();
     let o = trial
         .coordinator(1, &profile)
         .arg("--report")
         .arg(&report)
         .output();
-    for l in loops.iter_mut() {
-        let _ = l.kill();
-        let _ = l.wait();
-    }
+    drop(loops);
     let o = o.unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let r = Report::load(&report).unwrap();

@@ -132,23 +132,12 @@ async fn busy_loops_beside_a_run_are_a_starved_host() {
         ..Knobs::default()
     };
     let cfg = config(&[LaneKind::Nats], knobs, "starved");
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut loops: Vec<std::process::Child> = (0..cpus * 2)
-        .map(|_| {
-            std::process::Command::new("sh")
-                .args(["-c", "while :; do :; done"])
-                .spawn()
-                .expect("sh runs")
-        })
-        .collect();
+    let loops = testkit::BusyLoops::starving_the_host();
     pubduel::metrics::host::start();
     let (engine, _) = app::start(&cfg).await.expect("lanes start");
     tokio::time::sleep(Duration::from_secs(5)).await;
     let phases = engine.finish().await;
-    for l in loops.iter_mut() {
-        let _ = l.kill();
-        let _ = l.wait();
-    }
+    drop(loops);
     let found = &phases.last().unwrap().lanes[0].findings;
     let starved = found.iter().find(|f| f.kind == FindingKind::HostStarved);
     let starved = starved.unwrap_or_else(|| panic!("no host-starved among {found:?}"));

@@ -42,7 +42,7 @@ mod secured;
 pub use agents::AgentProcess;
 pub use cluster::{shared_clusters, start_clusters, LocalClusters};
 pub use kafka::{start_kafka, start_kafka_reachable_at};
-pub use process::BrokerProcess;
+pub use process::{BrokerProcess, BusyLoops};
 pub use secured::{start_nats_with_config, start_secured_kafka, KafkaSecurity, SecuredKafka};
 
 use crate::brokers::kafka::KafkaSettings;

@@ -266,3 +266,33 @@ pub(super) fn log_tail(log: &Path, from: u64) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
+
+/// Busy loops (`sh -c 'while :; do :; done'`) that keep CPUs busy beside a run, to starve the
+/// host; killed when dropped.
+pub struct BusyLoops(Vec<std::process::Child>);
+
+impl BusyLoops {
+    /// Twice as many busy loops as the host has CPUs.
+    pub fn starving_the_host() -> BusyLoops {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        BusyLoops(
+            (0..cpus * 2)
+                .map(|_| {
+                    std::process::Command::new("sh")
+                        .args(["-c", "while :; do :; done"])
+                        .spawn()
+                        .expect("sh runs")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for BusyLoops {
+    fn drop(&mut self) {
+        for l in &mut self.0 {
+            let _ = l.kill();
+            let _ = l.wait();
+        }
+    }
+}
