@@ -23,6 +23,7 @@ pub use start::{analyser, connect_lanes, engine_config, run_info, start};
 pub use stop::{stop_signal, Stop};
 
 use crate::config::RunConfig;
+use crate::control::AgentFigures;
 use crate::engine::EngineHandle;
 use crate::metrics::PhaseResult;
 use crate::report::{CapacityReport, Report, RunInfo};
@@ -182,7 +183,15 @@ async fn run_leg<F: FrontEnd>(
     let pump = export.pump(engine.handle(), shift);
     let script = Script::new(leg.steps.clone(), engine.handle().started());
     let (cancel, done) = (CancellationToken::new(), CancellationToken::new());
-    let driver = spawn_driver(leg, drive, &script, engine.handle(), &cancel, &done);
+    let figures = agents.as_ref().map(|c| c.figures());
+    let driver = spawn_driver(
+        leg,
+        drive,
+        &script,
+        (engine.handle(), figures),
+        &cancel,
+        &done,
+    );
     let stopped = Arc::new(Mutex::new(None));
     let stop = {
         let (stopped, duration) = (Arc::clone(&stopped), leg.duration);
@@ -238,7 +247,7 @@ fn spawn_driver(
     leg: &RunConfig,
     drive: &Drive,
     script: &Script,
-    handle: EngineHandle,
+    (handle, figures): (EngineHandle, Option<AgentFigures>),
     cancel: &CancellationToken,
     done: &CancellationToken,
 ) -> JoinHandle<Option<CapacityReport>> {
@@ -258,7 +267,9 @@ fn spawn_driver(
             let lane = leg.lanes[0].clone();
             let (plan, warmup, settings) = (plan.clone(), leg.warmup, leg.broker(&lane));
             tokio::spawn(async move {
-                let found = capacity::search(handle, &lane, &settings, warmup, &plan, cancel).await;
+                let found =
+                    capacity::search(handle, figures, &lane, &settings, warmup, &plan, cancel)
+                        .await;
                 done.cancel();
                 Some(found)
             })

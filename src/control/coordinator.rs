@@ -30,7 +30,72 @@ pub struct Coordination {
     cancel: CancellationToken,
 }
 
+/// The agents' figures of a run going on, for a search that judges each step while the agents
+/// keep publishing (a capacity search): a step is judged on what every agent measured in it, not
+/// on what happened to have arrived by then (each agent sends an interval a second, and applies
+/// an order some milliseconds after it was given).
+#[derive(Clone)]
+pub struct AgentFigures {
+    books: Arc<Mutex<Vec<Book>>>,
+    parts: Arc<Mutex<Parts>>,
+}
+
+impl AgentFigures {
+    /// Waits until every agent still in the run has sent `measured` of phase `p`'s measured
+    /// seconds on each lane, or `limit` passes; then gives `p` with each lane's counts, rates
+    /// and histograms as the agents measured them (its findings kept), and the names of the
+    /// agents whose figures had not all come.
+    pub async fn settled(
+        &self,
+        mut p: PhaseResult,
+        measured: Duration,
+        limit: Duration,
+    ) -> (PhaseResult, Vec<String>) {
+        let until = tokio::time::Instant::now() + limit;
+        let short = loop {
+            let short = self.short_of(&p, measured);
+            if short.is_empty() || tokio::time::Instant::now() >= until {
+                break short;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let parts = self.parts.lock();
+        for (l, lane) in p.lanes.iter_mut().enumerate() {
+            let of_lane = (parts.iter())
+                .filter(|((_, v, li), _)| *v == u64::from(p.index) && *li == l)
+                .map(|(_, part)| part);
+            fill(lane, of_lane);
+        }
+        drop(parts);
+        (p, short)
+    }
+
+    /// The agents in the run (not lost, not finished) with less than `measured` of `p` on
+    /// some lane.
+    fn short_of(&self, p: &PhaseResult, measured: Duration) -> Vec<String> {
+        // An agent's intervals are cut by its own clock: a few milliseconds short is whole.
+        let need = measured.as_secs_f64() - 0.01;
+        let (books, parts) = (self.books.lock(), self.parts.lock());
+        let has = |a: usize, l: usize| {
+            (parts.get(&(a, u64::from(p.index), l))).map_or(0.0, |part| part.measured_s)
+        };
+        (books.iter().enumerate())
+            .filter(|(_, b)| !b.done && !matches!(b.standing, Standing::Lost(_)))
+            .filter(|(a, _)| (0..p.lanes.len()).any(|l| has(*a, l) < need))
+            .map(|(_, b)| b.info.name.clone())
+            .collect()
+    }
+}
+
 impl Coordination {
+    /// The agents' figures, to judge steps by while the run goes on.
+    pub fn figures(&self) -> AgentFigures {
+        AgentFigures {
+            books: Arc::clone(&self.books),
+            parts: Arc::clone(&self.parts),
+        }
+    }
+
     /// Every agent as the report keeps it.
     pub fn agents(&self) -> Vec<AgentReport> {
         (self.books.lock().iter())
@@ -327,5 +392,105 @@ async fn start_one(
     match answer.get("error").and_then(|e| e.as_str()) {
         Some(e) => Err(fail(e.to_string())),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{CounterValues, LaneResult};
+    use crate::vocab::{Knobs, PhaseMode};
+
+    fn book(name: &str) -> Book {
+        Book {
+            info: AgentInfo {
+                name: name.into(),
+                host: "h".into(),
+                version: wire::VERSION.into(),
+            },
+            weight: 1,
+            last_seen: Instant::now(),
+            standing: Standing::Ok,
+            acked: 0,
+            in_flight: vec![0],
+            done: false,
+            version: 3,
+        }
+    }
+
+    fn part(sent: u64, secs: f64) -> super::super::books::Part {
+        super::super::books::Part {
+            measured_counts: CounterValues {
+                sent,
+                acked: sent,
+                ..CounterValues::default()
+            },
+            measured_s: secs,
+            ..Default::default()
+        }
+    }
+
+    /// Phase 3 as the fed engine saw it: what happened to have arrived (one interval of a1).
+    fn arrived() -> PhaseResult {
+        let knobs = Knobs::default();
+        PhaseResult {
+            index: 3,
+            start_s: 10.0,
+            duration_s: 3.0,
+            warmup_s: 1.0,
+            paused: false,
+            note: None,
+            host: None,
+            lanes: vec![LaneResult {
+                name: "nats".into(),
+                knobs,
+                mode: PhaseMode::of(&knobs),
+                counts: CounterValues::default(),
+                throughput: 100.0,
+                sent_rate: 100.0,
+                measured: Arc::default(),
+                warm: Arc::default(),
+                warmup_only: false,
+                in_flight_end: 0,
+                series: Vec::new(),
+                outages: Vec::new(),
+                findings: Vec::new(),
+                e2e: None,
+            }],
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_step_waits_for_every_agents_whole_step_and_names_one_that_never_sends_it() {
+        let figures = AgentFigures {
+            books: Arc::new(Mutex::new(vec![book("a1"), book("a2")])),
+            parts: Arc::new(Mutex::new(Parts::new())),
+        };
+        figures.parts.lock().insert((0, 3, 0), part(400, 2.0));
+        // a2 applied the order late and fell behind early on: 100 msg/s so far.
+        figures.parts.lock().insert((1, 3, 0), part(50, 0.5));
+        // a2's next interval comes a second later: the step is judged on it.
+        let later = figures.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            later.parts.lock().insert((1, 3, 0), part(400, 2.0));
+        });
+        let step = Duration::from_secs(2);
+        let (p, short) = figures
+            .settled(arrived(), step, Duration::from_secs(5))
+            .await;
+        assert!(short.is_empty(), "{short:?}");
+        assert_eq!(p.lanes[0].sent_rate, 400.0, "each agent's own rate, added");
+        // An agent that never sends its whole step is named when the limit passes.
+        figures.parts.lock().insert((1, 3, 0), part(50, 0.5));
+        let (p, short) = figures
+            .settled(arrived(), step, Duration::from_secs(5))
+            .await;
+        assert_eq!(short, ["a2"]);
+        assert_eq!(p.lanes[0].sent_rate, 300.0, "200 + 100, as far as known");
+        // A lost agent is not waited for.
+        figures.books.lock()[1].standing = Standing::Lost(12.0);
+        let (_, short) = figures.settled(arrived(), step, Duration::ZERO).await;
+        assert!(short.is_empty(), "{short:?}");
     }
 }

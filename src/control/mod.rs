@@ -13,7 +13,7 @@ mod pump;
 pub mod share;
 pub mod wire;
 
-pub use coordinator::{coordinate, Coordination};
+pub use coordinator::{coordinate, AgentFigures, Coordination};
 pub use discovery::connect;
 
 use std::time::Duration;

@@ -18,6 +18,7 @@ use super::limits;
 use super::{FrontEnd, Script, Stop};
 use crate::brokers::BrokerSettings;
 use crate::config::{LaneConfig, RunConfig};
+use crate::control::AgentFigures;
 use crate::engine::EngineHandle;
 use crate::metrics::{LaneResult, PhaseResult, SeriesPoint};
 use crate::report::threshold::{Metric, Threshold};
@@ -49,6 +50,9 @@ const BEHIND: f64 = 0.95;
 pub(crate) const MAX_STEPS: u32 = 24;
 /// Longest wait for a broken step's backlog to drain.
 const DRAIN_LIMIT: Duration = Duration::from_secs(15);
+/// Longest wait, after a step on agents, for every agent's figures of the whole step (each sends
+/// an interval a second).
+const AGENT_FIGURES_LIMIT: Duration = Duration::from_secs(5);
 
 /// What a step is judged against: the SLO, and the lane's settings that may rule it out.
 #[derive(Debug, Clone)]
@@ -223,9 +227,11 @@ pub fn announce(cfg: &RunConfig, plan: &Plan, legs: &[RunConfig]) {
 
 /// Searches lane 0 of the engine behind `handle` (one lane, first knobs `knobs`, warm-up per
 /// phase `warmup`) until the search is over or `cancel` fires, and says what it found: a
-/// cancelled search reports what it had measured so far.
+/// cancelled search reports what it had measured so far. On `agents`, each step is judged on
+/// what every agent measured in it.
 pub async fn search(
     handle: EngineHandle,
+    agents: Option<AgentFigures>,
     lane: &LaneConfig,
     settings: &BrokerSettings,
     warmup: Duration,
@@ -252,9 +258,9 @@ pub async fn search(
                 break;
             }
         }
-        let phases = handle.phases();
-        let (value, verdict) = match phases.last() {
-            Some(p) => judge(p, rate, &bar),
+        let (value, verdict) = match step_figures(&handle, agents.as_ref(), plan, &cancel).await {
+            Some((p, short)) if short.is_empty() => judge(&p, rate, &bar),
+            Some((_, short)) => (None, Err(not_all_came(&short))),
             None => (None, Err(Broke::new("no phase measured"))),
         };
         let broke = verdict.is_err();
@@ -268,6 +274,35 @@ pub async fn search(
         }
     }
     search.result(lane)
+}
+
+/// The step just measured: the engine's last phase, or, on agents, that phase as every agent
+/// measured it once their figures of the whole step have come (with the names of those whose
+/// figures had not within [`AGENT_FIGURES_LIMIT`]).
+async fn step_figures(
+    handle: &EngineHandle,
+    agents: Option<&AgentFigures>,
+    plan: &Plan,
+    cancel: &CancellationToken,
+) -> Option<(PhaseResult, Vec<String>)> {
+    let last = handle.phases().pop()?;
+    let Some(agents) = agents else {
+        return Some((last, Vec::new()));
+    };
+    tokio::select! {
+        placed = agents.settled(last, plan.step, AGENT_FIGURES_LIMIT) => Some(placed),
+        _ = cancel.cancelled() => None,
+    }
+}
+
+/// A step some agents' figures of which did not come: it cannot be judged, and counts as broken
+/// (a break is measured again before it counts).
+fn not_all_came(short: &[String]) -> Broke {
+    Broke::new(format!(
+        "the figures of agent {} for the whole step did not come within {}s",
+        short.join(", "),
+        AGENT_FIGURES_LIMIT.as_secs()
+    ))
 }
 
 /// Pauses publishing until the lane has nothing in flight (or a limit passes).

@@ -164,7 +164,7 @@ async fn search_fake(
         ..LaneConfig::of_kind(crate::vocab::LaneKind::Nats, knobs)
     };
     let nats = BrokerSettings::Nats(Default::default());
-    let found = search(engine.handle(), &lane, &nats, warmup, p, token).await;
+    let found = search(engine.handle(), None, &lane, &nats, warmup, p, token).await;
     (found, engine.finish().await)
 }
 
