@@ -25,15 +25,14 @@ tck=$(getconf CLK_TCK)
 cpu() { awk -v t="$tck" '{print ($14 + $15) / t}' "/proc/$pid/stat"; }
 rss() { awk '/VmRSS/{print $2}' "/proc/$pid/status"; }
 acked() { awk -F, 'NR > 1 {s += $6} END {print s + 0}' "$OUT/soak.csv"; }
-# The allocators' figures from pubduel's latest `pubduel::memory` line: "committed-kB C-in-use-kB
-# C-free-kB".
+# The allocator's figures from pubduel's latest `pubduel::memory` line: "committed-kB peak-kB"
+# (every allocation is mimalloc's, the C libraries' too).
 heap() {
-  sed -n 's/.*heap: committed \([0-9]*\) kB.*C libraries: in use \([0-9]*\) kB, free in arenas \([0-9]*\) kB.*/\1 \2 \3/p' \
-    "$OUT/soak.txt" | tail -1
+  sed -n 's/.*heap: committed \([0-9]*\) kB (peak \([0-9]*\) kB).*/\1 \2/p' "$OUT/soak.txt" | tail -1
 }
 echo "soak: $DURATION at 2 x $RATE msg/s, --e2e, pid $pid; a line a minute"
-printf '%6s %10s %12s %12s %14s %12s %12s %12s\n' minute "RSS MB" "CPU s/min" "acked/min" "CPU us/msg" \
-  "heap MB" "C heap MB" "C free MB"
+printf '%6s %10s %12s %12s %14s %12s %12s\n' minute "RSS MB" "CPU s/min" "acked/min" "CPU us/msg" \
+  "heap MB" "peak MB"
 minute=0
 last_cpu=$(cpu); last_acked=0
 while kill -0 "$pid" 2>/dev/null; do
@@ -41,10 +40,10 @@ while kill -0 "$pid" 2>/dev/null; do
   kill -0 "$pid" 2>/dev/null || break
   minute=$((minute + 1))
   c=$(cpu); a=$(acked); r=$(rss); h=$(heap)
-  awk -v m="$minute" -v r="$r" -v c="$c" -v lc="$last_cpu" -v a="$a" -v la="$last_acked" -v h="${h:-0 0 0}" 'BEGIN {
+  awk -v m="$minute" -v r="$r" -v c="$c" -v lc="$last_cpu" -v a="$a" -v la="$last_acked" -v h="${h:-0 0}" 'BEGIN {
     split(h, hf, " "); d = a - la
-    printf "%6d %10.1f %12.2f %12d %14.1f %12.1f %12.1f %12.1f\n", m, r / 1024, c - lc, d,
-      (d > 0 ? (c - lc) * 1e6 / d : 0), hf[1] / 1024, hf[2] / 1024, hf[3] / 1024 }'
+    printf "%6d %10.1f %12.2f %12d %14.1f %12.1f %12.1f\n", m, r / 1024, c - lc, d,
+      (d > 0 ? (c - lc) * 1e6 / d : 0), hf[1] / 1024, hf[2] / 1024 }'
   last_cpu=$c; last_acked=$a
 done
 wait "$pid" || { tail -20 "$OUT/soak.txt"; echo "the soak run failed" >&2; exit 1; }

@@ -3,10 +3,11 @@
 
 #![warn(missing_docs)]
 
-/// The allocator, for the binary and everything built on this library: mimalloc. Acks settle,
-/// and free, on a client's callback thread what the publishers allocated on theirs; glibc's
-/// malloc takes a slow path for nearly every such message, mimalloc does not. The memory log
-/// ([`metrics::log_heap`]) reads its counters.
+/// The allocator, for the binary and everything built on this library: mimalloc, for the C
+/// libraries too (its `override` feature puts it behind `malloc` and `free`). Acks settle, and
+/// free, on a client's callback thread what the publishers allocated on theirs (pubduel's
+/// settles, librdkafka's records); glibc's malloc takes a slow path for nearly every such
+/// message, mimalloc does not. The memory log ([`metrics::log_heap`]) reads its counters.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -12,8 +12,7 @@ mod worker;
 
 use crate::brokers::{BrokerError, OnMessage, Publisher};
 use crate::metrics::{
-    give_back_memory, log_heap, no_analysis, Analyser, IntervalRecord, MetricsStore, PhaseResult,
-    Snapshot,
+    log_heap, no_analysis, Analyser, IntervalRecord, MetricsStore, PhaseResult, Snapshot,
 };
 use crate::vocab::{knobs, KnobChange, Knobs};
 use e2e::E2eTracker;
@@ -445,9 +444,7 @@ impl Controller {
                 _ = cancel.cancelled() => break,
                 Some(c) = rx.recv() => self.control(c),
                 _ = tick.tick() => {
-                    if self.store.tick(Instant::now()) {
-                        tokio::task::spawn_blocking(give_back_memory);
-                    }
+                    self.store.tick(Instant::now());
                     self.ticks.send_modify(|t| *t += 1);
                     if *self.ticks.borrow() % HEAP_LOG_TICKS == 0 {
                         log_heap(&self.store);

@@ -17,6 +17,5 @@ pub use phase::{outages_of, LaneResult, Outage, PhaseResult};
 pub use recorder::{CounterValues, Counters, Dedicated, Line, Record, Recorder, Recorders, Stripe};
 pub use snapshot::{LaneSnapshot, PhaseStats, Quantiles, SeriesPoint, Snapshot};
 pub use store::{
-    give_back_memory, log_heap, no_analysis, Analyser, HistogramBytes, IntervalRecord, LaneMetrics,
-    MetricsStore,
+    log_heap, no_analysis, Analyser, HistogramBytes, IntervalRecord, LaneMetrics, MetricsStore,
 };

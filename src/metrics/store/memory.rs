@@ -1,25 +1,12 @@
-//! The store's memory housekeeping: giving freed memory back to the system, and saying where the
-//! heap goes.
+//! The store's memory housekeeping: saying where the heap goes. Freed memory goes back to the
+//! system by itself: every allocation of the process, the C libraries' (librdkafka) included, is
+//! mimalloc's, which hands freed pages back on its own.
 
 use super::MetricsStore;
 
-/// Asks glibc to return what the C libraries (librdkafka) freed to the system: glibc keeps freed
-/// memory in its arenas, so without this the resident size would stay at the high-water mark of
-/// the worst burst. pubduel's own allocations are mimalloc's, which hands freed pages back by
-/// itself. It walks the arenas (a fraction of a millisecond): call it off the async workers,
-/// after a [tick](MetricsStore::tick) that freed something.
-pub fn give_back_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim takes no pointers; it only releases free pages of the arenas.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// Logs, at debug level under the `pubduel::memory` target, what the allocators hold: the memory
-/// mimalloc has committed for pubduel (now and at its peak), what the C libraries have through
-/// glibc (in use, kept free in its arenas, mapped on their own), and how much the histograms
-/// take: the recording stripes, the sets refilled every tick, and those that accumulate (phase,
+/// Logs, at debug level under the `pubduel::memory` target, what the allocator holds: the memory
+/// mimalloc has committed (now and at its peak; the C libraries' allocations are mimalloc's too),
+/// and how much the histograms take: the recording stripes, the sets refilled every tick, and those that accumulate (phase,
 /// warm-up, run, closed phases). `benches/soak.sh` prints these each minute. Reads nothing
 /// unless that log is on.
 pub fn log_heap(store: &MetricsStore) {
@@ -41,23 +28,13 @@ pub fn log_heap(store: &MetricsStore) {
             none,
         );
     }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallinfo2 takes nothing and only reads the allocator's counters.
-    let c = unsafe { libc::mallinfo2() };
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    let c = [c.uordblks, c.fordblks, c.hblkhd];
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let c = [0usize; 3];
     let h = store.histogram_bytes();
     tracing::debug!(
         target: "pubduel::memory",
-        "heap: committed {} kB (peak {} kB); C libraries: in use {} kB, free in arenas {} kB, \
-         mapped {} kB; histograms: stripes {} kB, ticks {} kB, accumulated {} kB",
+        "heap: committed {} kB (peak {} kB); histograms: stripes {} kB, ticks {} kB, \
+         accumulated {} kB",
         committed / 1024,
         peak / 1024,
-        c[0] / 1024,
-        c[1] / 1024,
-        c[2] / 1024,
         h.stripes / 1024,
         h.ticks / 1024,
         h.accumulated / 1024

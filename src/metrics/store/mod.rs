@@ -5,7 +5,7 @@ mod memory;
 mod outages;
 mod view;
 
-pub use memory::{give_back_memory, log_heap, HistogramBytes};
+pub use memory::{log_heap, HistogramBytes};
 
 use super::e2e::E2eBook;
 use super::histo::StageSet;
@@ -134,8 +134,6 @@ struct Inner {
     lanes: Vec<LaneBook>,
     /// Closed intervals not yet taken, when someone takes them.
     intervals: Option<Vec<IntervalRecord>>,
-    /// Histograms were freed since the last tick (a burst's grown ones, a closed phase's).
-    freed: bool,
 }
 
 /// The one shared metrics store of a run.
@@ -199,7 +197,6 @@ impl MetricsStore {
                 },
                 lanes: states,
                 intervals: None,
-                freed: false,
             }),
             snapshot: Mutex::new(Arc::new(Snapshot::default())),
             source: Mutex::new(None),
@@ -266,19 +263,16 @@ impl MetricsStore {
     }
 
     /// The stats tick: drains recorders into interval and phase histograms, extends the series and
-    /// publishes a new snapshot. Returns true when histograms were freed since the last tick, so
-    /// the caller can [give the memory back](give_back_memory). The analysis runs after the
-    /// store's lock is given back.
-    pub fn tick(&self, now: Instant) -> bool {
-        let (current, snap, freed) = {
+    /// publishes a new snapshot. The analysis runs after the store's lock is given back.
+    pub fn tick(&self, now: Instant) {
+        let (current, snap) = {
             let mut inner = self.inner.lock();
             self.drain(&mut inner, now, false);
             let current = self.result_now(&inner, now);
             let snap = snapshot_of(&self.lanes, &inner, &current, now);
-            (current, snap, std::mem::take(&mut inner.freed))
+            (current, snap)
         };
         self.publish(current, snap);
-        freed
     }
 
     /// Closes the current phase at `now` and opens the next with `knobs` (one per lane); the
@@ -326,7 +320,6 @@ impl MetricsStore {
                 Arc::make_mut(&mut l.warm).pack();
             }
         }
-        inner.freed = true;
     }
 
     /// Every phase so far, the current one closed as of `now` (for reports); the interval up to
@@ -411,11 +404,10 @@ impl MetricsStore {
     /// the run's) when `measured`, else its warm-up. The first measured take starts the phase's
     /// measured span at `now`.
     fn take_samples(&self, inner: &mut Inner, now: Instant, measured: bool) {
-        let mut freed = false;
         for (lane, metrics) in inner.lanes.iter_mut().zip(&self.lanes) {
             lane.outages.track();
             let drained = &mut lane.drained;
-            freed |= metrics.recorders.drain_into(drained);
+            metrics.recorders.drain_into(drained);
             if measured {
                 Arc::make_mut(&mut lane.phase.measured).merge(drained);
                 lane.run.merge(drained);
@@ -423,15 +415,13 @@ impl MetricsStore {
                     lane.phase.measure_base = Some((now, metrics.counters.values()));
                     // The warm-up will not record again.
                     Arc::make_mut(&mut lane.phase.warm).pack();
-                    freed = true;
                 }
             } else {
                 Arc::make_mut(&mut lane.phase.warm).merge(drained);
             }
             lane.pending.merge(drained);
-            freed |= drained.clear();
+            drained.clear();
         }
-        inner.freed |= freed;
     }
 
     /// Ends the interval since the last tick: a series point per lane, and a record when kept.
@@ -449,7 +439,7 @@ impl MetricsStore {
             let d = values.since(&lane.last_values);
             // The interval's samples move to `interval`; the set they replace is refilled next.
             std::mem::swap(&mut lane.pending, &mut lane.interval);
-            inner.freed |= lane.pending.clear();
+            lane.pending.clear();
             let interval = &lane.interval;
             let mut quantiles = [Quantiles::default(); Stage::ALL.len()];
             for (stage, summary) in interval.summaries() {
