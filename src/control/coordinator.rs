@@ -142,6 +142,9 @@ impl Coordination {
     ) -> Vec<PhaseResult> {
         let parts = self.parts.lock();
         for p in phases.iter_mut() {
+            if let Some(a) = agent {
+                own_warmup(p, &parts, a);
+            }
             for (l, lane) in p.lanes.iter_mut().enumerate() {
                 let mine = (parts.iter())
                     .filter(|((a, v, li), _)| {
@@ -178,6 +181,20 @@ impl Coordination {
         if let Some(t) = self.task.take() {
             let _ = t.await;
         }
+    }
+}
+
+/// An agent's own part of phase `p`: when the agent measured less of it than the run did (it
+/// applied the phase's order late, its warm-up began then), its warm-up is longer by as much, so
+/// the part says how long the agent itself measured.
+fn own_warmup(p: &mut PhaseResult, parts: &Parts, agent: usize) {
+    let measured = (parts.iter())
+        .filter(|((a, v, _), _)| *a == agent && *v == u64::from(p.index))
+        .map(|(_, part)| part.measured_s)
+        .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
+    if let Some(measured) = measured {
+        let warmup = (p.duration_s - measured).clamp(0.0, p.duration_s);
+        p.warmup_s = p.warmup_s.max(warmup);
     }
 }
 
@@ -458,6 +475,19 @@ mod tests {
                 e2e: None,
             }],
         }
+    }
+
+    #[test]
+    fn an_agents_part_says_how_long_it_measured_when_it_started_late() {
+        let mut parts = Parts::new();
+        parts.insert((0, 3, 0), part(900, 0.9));
+        parts.insert((1, 3, 0), part(3000, 2.2));
+        let (mut late, mut on_time) = (arrived(), arrived());
+        own_warmup(&mut late, &parts, 0);
+        own_warmup(&mut on_time, &parts, 1);
+        // The run measured 2 s of the 3 s phase; a1 only its last 0.9 s.
+        assert!((late.warmup_s - 2.1).abs() < 1e-9, "{}", late.warmup_s);
+        assert_eq!(on_time.warmup_s, 1.0, "measuring longer shortens nothing");
     }
 
     #[tokio::test(start_paused = true)]
