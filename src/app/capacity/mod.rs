@@ -258,7 +258,13 @@ pub async fn search(
                 break;
             }
         }
-        let (value, verdict) = match step_figures(&handle, agents.as_ref(), plan, &cancel).await {
+        let figures = step_figures(&handle, agents.as_ref(), plan, &cancel).await;
+        if cancel.is_cancelled() {
+            // Stopped while the agents' figures were coming: the step is not judged.
+            search.stop();
+            break;
+        }
+        let (value, verdict) = match figures {
             Some((p, short)) if short.is_empty() => judge(&p, rate, &bar),
             Some((_, short)) => (None, Err(not_all_came(&short))),
             None => (None, Err(Broke::new("no phase measured"))),
