@@ -4,8 +4,8 @@ use super::rules::{ACKED_SHARE, BACKLOG, LAG_P99_US, LINGER_SHARE, MIN_SENT};
 use super::*;
 use crate::metrics::host::HostLoad;
 use crate::metrics::{CounterValues, LaneResult, Outage, PhaseResult, SeriesPoint, StageSet};
+use crate::vocab::Stage;
 use crate::vocab::{AckStrategy, Knobs};
-use crate::vocab::{PhaseMode, Stage};
 use std::sync::Arc;
 
 fn lane(name: &str, knobs: Knobs, counts: CounterValues, stages: &[(Stage, u64)]) -> LaneResult {
@@ -16,20 +16,11 @@ fn lane(name: &str, knobs: Knobs, counts: CounterValues, stages: &[(Stage, u64)]
         }
     }
     LaneResult {
-        name: name.into(),
-        knobs,
-        mode: PhaseMode::of(&knobs),
         counts,
         throughput: counts.acked as f64,
         sent_rate: counts.sent as f64,
         measured: Arc::new(set),
-        warm: Arc::default(),
-        warmup_only: false,
-        in_flight_end: 0,
-        series: Vec::new(),
-        outages: Vec::new(),
-        findings: Vec::new(),
-        e2e: None,
+        ..LaneResult::empty(name, knobs)
     }
 }
 

@@ -24,8 +24,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A run of agents going on: who takes part and how they stand.
 pub struct Coordination {
-    books: Arc<Mutex<Vec<Book>>>,
-    parts: Arc<Mutex<Parts>>,
+    figures: AgentFigures,
     task: Option<JoinHandle<()>>,
     cancel: CancellationToken,
 }
@@ -59,14 +58,7 @@ impl AgentFigures {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        let parts = self.parts.lock();
-        for (l, lane) in p.lanes.iter_mut().enumerate() {
-            let of_lane = (parts.iter())
-                .filter(|((_, v, li), _)| *v == u64::from(p.index) && *li == l)
-                .map(|(_, part)| part);
-            fill(lane, of_lane);
-        }
-        drop(parts);
+        fill_lanes(&mut p, &self.parts.lock(), None);
         (p, short)
     }
 
@@ -90,15 +82,12 @@ impl AgentFigures {
 impl Coordination {
     /// The agents' figures, to judge steps by while the run goes on.
     pub fn figures(&self) -> AgentFigures {
-        AgentFigures {
-            books: Arc::clone(&self.books),
-            parts: Arc::clone(&self.parts),
-        }
+        self.figures.clone()
     }
 
     /// Every agent as the report keeps it.
     pub fn agents(&self) -> Vec<AgentReport> {
-        (self.books.lock().iter())
+        (self.figures.books.lock().iter())
             .map(|b| AgentReport {
                 name: b.info.name.clone(),
                 host: b.info.host.clone(),
@@ -127,7 +116,12 @@ impl Coordination {
     /// The phases as agent `name` alone measured them, its share of the knobs left as the
     /// run's (its report beside the run's; `pubduel merge` of them all gives the run's figures).
     pub fn agent_phases(&self, phases: &[PhaseResult], name: &str) -> Vec<PhaseResult> {
-        let who = self.books.lock().iter().position(|b| b.info.name == name);
+        let who = self
+            .figures
+            .books
+            .lock()
+            .iter()
+            .position(|b| b.info.name == name);
         match who {
             Some(i) => self.placed(phases.to_vec(), Some(i), None),
             None => Vec::new(),
@@ -140,22 +134,15 @@ impl Coordination {
         agent: Option<usize>,
         analyse: Option<&Analyser>,
     ) -> Vec<PhaseResult> {
-        let parts = self.parts.lock();
+        let parts = self.figures.parts.lock();
         for p in phases.iter_mut() {
             if let Some(a) = agent {
                 own_warmup(p, &parts, a);
             }
-            for (l, lane) in p.lanes.iter_mut().enumerate() {
-                let mine = (parts.iter())
-                    .filter(|((a, v, li), _)| {
-                        *v == u64::from(p.index) && *li == l && agent.is_none_or(|x| x == *a)
-                    })
-                    .map(|(_, part)| part);
-                fill(lane, mine);
-            }
+            fill_lanes(p, &parts, agent);
             if let Some(analyse) = analyse {
                 let found = analyse(p);
-                let books = self.books.lock();
+                let books = self.figures.books.lock();
                 for (l, (lane, found)) in p.lanes.iter_mut().zip(found).enumerate() {
                     lane.findings = found;
                     let mine = (parts.iter())
@@ -181,6 +168,19 @@ impl Coordination {
         if let Some(t) = self.task.take() {
             let _ = t.await;
         }
+    }
+}
+
+/// Sets each lane of phase `p` to the sum of the parts measured in it ([`fill`]): every agent's,
+/// or `agent`'s alone.
+fn fill_lanes(p: &mut PhaseResult, parts: &Parts, agent: Option<usize>) {
+    for (l, lane) in p.lanes.iter_mut().enumerate() {
+        let mine = (parts.iter())
+            .filter(|((a, v, li), _)| {
+                *v == u64::from(p.index) && *li == l && agent.is_none_or(|x| x == *a)
+            })
+            .map(|(_, part)| part);
+        fill(lane, mine);
     }
 }
 
@@ -282,8 +282,7 @@ pub async fn coordinate(
     Ok((
         engine,
         Coordination {
-            books,
-            parts,
+            figures: AgentFigures { books, parts },
             task: Some(task),
             cancel,
         },
@@ -416,7 +415,7 @@ async fn start_one(
 mod tests {
     use super::*;
     use crate::metrics::{CounterValues, LaneResult};
-    use crate::vocab::{Knobs, PhaseMode};
+    use crate::vocab::Knobs;
 
     fn book(name: &str) -> Book {
         Book {
@@ -449,7 +448,6 @@ mod tests {
 
     /// Phase 3 as the fed engine saw it: what happened to have arrived (one interval of a1).
     fn arrived() -> PhaseResult {
-        let knobs = Knobs::default();
         PhaseResult {
             index: 3,
             start_s: 10.0,
@@ -459,20 +457,9 @@ mod tests {
             note: None,
             host: None,
             lanes: vec![LaneResult {
-                name: "nats".into(),
-                knobs,
-                mode: PhaseMode::of(&knobs),
-                counts: CounterValues::default(),
                 throughput: 100.0,
                 sent_rate: 100.0,
-                measured: Arc::default(),
-                warm: Arc::default(),
-                warmup_only: false,
-                in_flight_end: 0,
-                series: Vec::new(),
-                outages: Vec::new(),
-                findings: Vec::new(),
-                e2e: None,
+                ..LaneResult::empty("nats", Knobs::default())
             }],
         }
     }

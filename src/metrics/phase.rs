@@ -65,6 +65,27 @@ impl LaneResult {
             &self.measured
         }
     }
+
+    /// A lane `name` under `knobs` that measured nothing, for tests to fill in what they need.
+    #[cfg(test)]
+    pub(crate) fn empty(name: &str, knobs: Knobs) -> LaneResult {
+        LaneResult {
+            name: name.into(),
+            knobs,
+            mode: PhaseMode::of(&knobs),
+            counts: CounterValues::default(),
+            throughput: 0.0,
+            sent_rate: 0.0,
+            measured: Arc::default(),
+            warm: Arc::default(),
+            warmup_only: false,
+            in_flight_end: 0,
+            series: Vec::new(),
+            outages: Vec::new(),
+            findings: Vec::new(),
+            e2e: None,
+        }
+    }
 }
 
 /// A phase's results: a stretch of time with constant knobs, closed or (the current one) as of now.

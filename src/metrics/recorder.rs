@@ -181,16 +181,14 @@ impl Recorders {
     }
 
     /// Moves every recorded sample into `into`; called by the stats tick. Each stripe's lock is
-    /// held only to swap its set with an empty spare; the merge runs outside it. Returns true
-    /// when a histogram that a burst had grown was dropped ([`StageSet::drain_into`]).
-    pub fn drain_into(&self, into: &mut StageSet) -> bool {
+    /// held only to swap its set with an empty spare; the merge runs outside it. A histogram that
+    /// a burst had grown is dropped ([`StageSet::drain_into`]).
+    pub fn drain_into(&self, into: &mut StageSet) {
         let mut spares = self.spares.lock();
-        let mut dropped = false;
         for (stripe, spare) in self.stripes.iter().zip(spares.iter_mut()) {
             std::mem::swap(&mut *stripe.lock(), spare);
-            dropped |= spare.drain_into(into);
+            spare.drain_into(into);
         }
-        dropped
     }
 
     /// Bytes the stripes' and spares' histograms take.

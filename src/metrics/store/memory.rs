@@ -6,9 +6,9 @@ use super::MetricsStore;
 
 /// Logs, at debug level under the `pubduel::memory` target, what the allocator holds: the memory
 /// mimalloc has committed (now and at its peak; the C libraries' allocations are mimalloc's too),
-/// and how much the histograms take: the recording stripes, the sets refilled every tick, and those that accumulate (phase,
-/// warm-up, run, closed phases). `benches/soak.sh` prints these each minute. Reads nothing
-/// unless that log is on.
+/// and how much the histograms take: the recording stripes, the sets refilled every tick, and
+/// those that accumulate (phase, warm-up, run, closed phases). `benches/soak.sh` prints these
+/// each minute. Reads nothing unless that log is on.
 pub fn log_heap(store: &MetricsStore) {
     if !tracing::enabled!(target: "pubduel::memory", tracing::Level::DEBUG) {
         return;
