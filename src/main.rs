@@ -4,5 +4,6 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    pubduel::small_pages();
     pubduel::cmd::main_with(pubduel::cli::Cli::parse())
 }

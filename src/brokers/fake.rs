@@ -2,7 +2,8 @@
 //! It never stands in for a broker in an integration test.
 
 use super::{
-    AckFuture, BrokerError, ConsumerTask, FastBatch, FastFlow, Message, OnMessage, Publisher,
+    AckFuture, BrokerError, ConsumerTask, FastBatch, FastFlow, Message, OnMessage, PayloadAcks,
+    Publisher,
 };
 use futures::future::{self, BoxFuture, FutureExt};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 /// A publisher that acks after a fixed delay (or at once) and can fail every n-th message; with a
 /// service rate it behaves like a broker with one server of that capacity, whose latency rises
 /// without bound past that rate (a known knee).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FakePublisher {
     /// Delay before each ack; zero acks at once.
     pub ack_delay: Duration,
@@ -28,6 +29,11 @@ pub struct FakePublisher {
     pub fast_closed: Arc<AtomicU64>,
     /// When the server is free again (bookkeeping of `service_rate`; leave it default).
     pub busy_until: parking_lot::Mutex<Option<Instant>>,
+    /// Settle acks from their payload and tag, as librdkafka's delivery reports let the Kafka
+    /// lane do (each ack `ack_delay` later, on a task of its own).
+    pub tagged: bool,
+    /// Where tagged acks go (set by the lane).
+    pub tagged_acks: std::sync::OnceLock<Arc<dyn PayloadAcks>>,
 }
 
 impl FakePublisher {
@@ -100,6 +106,34 @@ impl Publisher for FakePublisher {
 
     fn lacks(&self, _ack: crate::vocab::AckStrategy) -> Option<String> {
         None
+    }
+
+    fn settles_inline(&self) -> bool {
+        self.tagged
+    }
+
+    fn settle_tagged(&self, acks: Arc<dyn PayloadAcks>) -> bool {
+        self.tagged && self.tagged_acks.set(acks).is_ok()
+    }
+
+    fn submit_tagged(&self, msg: &Message, tag: u64) -> Result<(), BrokerError> {
+        self.submitted.fetch_add(1, Relaxed);
+        let fail = self.fail_every > 0 && msg.seq % self.fail_every == self.fail_every - 1;
+        let (acks, payload, delay) = (
+            self.tagged_acks.get().cloned(),
+            msg.payload.clone(),
+            self.ack_delay,
+        );
+        let acks = acks.ok_or_else(|| BrokerError::Publish("no tagged acks set".into()))?;
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let result = match fail {
+                true => Err(BrokerError::Ack("fake failure".into())),
+                false => Ok(Instant::now()),
+            };
+            acks.settle(&payload, tag, result);
+        });
+        Ok(())
     }
 
     /// Every message acked after `ack_delay`, as a flow of one; `fast_closed` counts the batches

@@ -30,6 +30,16 @@ pub type AckResult = Result<Instant, BrokerError>;
 /// Resolves when the broker acknowledges (or refuses) one submitted message.
 pub type AckFuture = BoxFuture<'static, AckResult>;
 
+/// Settles acks from what comes back with them: the message's payload (the engine's stamp is in
+/// it) and a tag the engine gave with the submit. For clients whose ack report carries both
+/// (librdkafka's delivery report holds its copy of the payload and one opaque word), so that a
+/// message in flight needs nothing of its own on the heap and nothing shared is counted per
+/// message on the way in.
+pub trait PayloadAcks: Send + Sync {
+    /// One message's ack: `payload` as it was sent, `tag` as given to [`Publisher::submit_tagged`].
+    fn settle(&self, payload: &[u8], tag: u64, result: AckResult);
+}
+
 /// Called by an end-to-end consumer for every message it receives: its payload, the value of
 /// its stamp header if it has one, and the receipt time.
 pub type OnMessage = Arc<dyn Fn(&[u8], Option<&[u8]>, Instant) + Send + Sync>;
@@ -321,6 +331,25 @@ pub trait Publisher: Send + Sync + 'static {
             BrokerError::Publish(format!("{} cannot settle acks inline", self.name())),
             settle,
         ))
+    }
+
+    /// Has the client settle the acks of [`Publisher::submit_tagged`] through `acks`, for the
+    /// client's whole life. False when it cannot, or when another lane's acks came first: that
+    /// lane then settles each ack with a [`Settle`].
+    fn settle_tagged(&self, acks: Arc<dyn PayloadAcks>) -> bool {
+        let _ = acks;
+        false
+    }
+
+    /// Hands one message to the client; its ack goes, with its payload and `tag` (at most 62
+    /// bits), to the [`PayloadAcks`] given to [`Publisher::settle_tagged`]. Only called after
+    /// that returned true.
+    fn submit_tagged(&self, msg: &Message, tag: u64) -> Result<(), BrokerError> {
+        let _ = (msg, tag);
+        Err(BrokerError::Publish(format!(
+            "{} cannot settle acks from their payload",
+            self.name()
+        )))
     }
 
     /// Sets up an end-to-end consumer that sees only messages published from now on, and

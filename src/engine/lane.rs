@@ -3,7 +3,7 @@
 use super::payload::PayloadBuilder;
 use super::schedule::Schedule;
 use super::shared::{LaneShared, PhaseOrders};
-use super::ticket::{complete_owned, Gate, Pending};
+use super::ticket::{complete_owned, Gate, Pending, TaggedAcks};
 use super::worker;
 use crate::brokers::{Publisher, Shape};
 use crate::metrics::{Dedicated, LaneMetrics, Recorder};
@@ -67,6 +67,12 @@ impl Lane {
         let (tx, rx) = mpsc::unbounded_channel();
         let (client_cap, settles_inline) = (publisher.client_cap(), publisher.settles_inline());
         let gate = Arc::new(Gate::new(knobs.max_pending, Arc::clone(&metrics.counters)));
+        let tagged = settles_inline
+            && publisher.settle_tagged(Arc::new(TaggedAcks {
+                metrics: Arc::clone(&metrics),
+                gate: Arc::clone(&gate),
+                payloads: payloads.clone(),
+            }));
         let shared = Arc::new(LaneShared {
             publisher,
             metrics,
@@ -76,6 +82,7 @@ impl Lane {
             collector: tx,
             client_cap,
             settles_inline,
+            tagged,
         });
         let rec = shared.metrics.recorders.dedicated(Dedicated::Collector);
         let collector = tokio::spawn(collect(Arc::clone(&shared), rec, rx));

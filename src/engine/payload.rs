@@ -92,6 +92,12 @@ impl PayloadBuilder {
         (payload, Some(hex))
     }
 
+    /// Whether a payload of `size` carries the stamp in itself: not in a header, not a file's
+    /// bytes, and room for it.
+    pub fn stamps_payload(&self, size: usize, in_header: bool) -> bool {
+        !in_header && self.file.is_none() && size.min(self.filler.len()) >= HEADER_LEN
+    }
+
     /// Reads a stamp header of this run; `None` for anything else.
     pub fn parse_header(&self, hex: &[u8]) -> Option<Stamp> {
         let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);

@@ -32,4 +32,7 @@ pub(crate) struct LaneShared {
     pub(crate) client_cap: Option<u64>,
     /// The client can settle acks in its own callback (read once, not per message).
     pub(crate) settles_inline: bool,
+    /// The client settles this lane's acks from their payload and tag (see
+    /// [`crate::brokers::PayloadAcks`]).
+    pub(crate) tagged: bool,
 }

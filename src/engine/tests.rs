@@ -197,6 +197,63 @@ async fn every_strategy_settles_every_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_settled_from_the_payload_and_tag_count_and_time_every_message() {
+    for rate in [0, 2000] {
+        let fake = Arc::new(FakePublisher {
+            ack_delay: Duration::from_millis(2),
+            fail_every: 50,
+            tagged: true,
+            ..FakePublisher::default()
+        });
+        let knobs = Knobs {
+            concurrency: 4,
+            max_pending: 8,
+            rate,
+            ..Knobs::default()
+        };
+        let engine = Engine::start(setup(Arc::clone(&fake), knobs), config())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let phases = engine.finish().await;
+        let l = &phases[0].lanes[0];
+        let c = &l.counts;
+        assert!(c.sent > 20, "rate {rate}: {c:?}");
+        assert_eq!(
+            c.acked + c.errors,
+            c.sent,
+            "rate {rate}: every message settled: {c:?}"
+        );
+        assert!(
+            c.errors > 0 && c.errors * 40 <= c.sent,
+            "rate {rate}: one in 50 fails: {c:?}"
+        );
+        assert_eq!(
+            l.in_flight_end, 0,
+            "rate {rate}: permits and in-flight given back"
+        );
+        let count = |s: Stage| l.measured.count(s);
+        assert_eq!(count(Stage::Ack), c.acked, "rate {rate}");
+        assert_eq!(count(Stage::Flight), c.acked, "rate {rate}");
+        assert_eq!(
+            count(Stage::AckRaw),
+            if rate > 0 { c.acked } else { 0 },
+            "rate {rate}"
+        );
+        let mean = |s: Stage| l.measured.summary(s).unwrap().mean_us;
+        let (submit, ack, flight) = (mean(Stage::Submit), mean(Stage::Ack), mean(Stage::Flight));
+        assert!(
+            flight >= 2000.0,
+            "rate {rate}: the fake acks 2 ms later: flight {flight}"
+        );
+        assert!(
+            (ack - (submit + flight)).abs() <= 0.05 * ack + 5.0,
+            "rate {rate}: ack {ack} != submit {submit} + flight {flight}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permit_and_flight_add_up_to_submit_and_ack() {
     let fake = FakePublisher::new(Duration::from_millis(2));
     let knobs = Knobs {

@@ -2,8 +2,9 @@
 //! ack is settled. Dropping a ticket gives the permit back and takes the message out of the
 //! in-flight count, whichever way the message ends.
 
-use crate::brokers::{AckFuture, AckResult};
-use crate::metrics::{Counters, LaneMetrics, Record, Recorder};
+use super::payload::PayloadBuilder;
+use crate::brokers::{AckFuture, AckResult, PayloadAcks};
+use crate::metrics::{Counters, Dedicated, LaneMetrics, Record, Recorder};
 use crate::vocab::Stage;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -26,6 +27,12 @@ impl Gate {
             counters,
         }
     }
+
+    /// A message in flight ended: it leaves the in-flight count and gives its permit back.
+    fn release(&self) {
+        self.counters.in_flight.fetch_sub(1, Relaxed);
+        self.permits.add_permits(1);
+    }
 }
 
 /// One message's claim on the lane: when it started (and, in open loop, when it should have),
@@ -39,6 +46,8 @@ pub(crate) struct Ticket {
     flying: bool,
     /// The message's sequence number, once it has one.
     seq: u64,
+    /// The ack's settle gives the permit back instead (see [`Ticket::hand_over`]).
+    handed_over: bool,
 }
 
 impl Ticket {
@@ -52,6 +61,7 @@ impl Ticket {
             gate,
             flying: false,
             seq: 0,
+            handed_over: false,
         }
     }
 
@@ -94,10 +104,20 @@ impl Ticket {
     pub(crate) fn handing(&mut self, at: Instant) {
         self.handed = Some(at);
     }
+
+    /// The message, in flight, went with a tag ([`tag`]): its ack settles through the lane's
+    /// [`TaggedAcks`], which takes it out of the in-flight count and gives the permit back.
+    pub(crate) fn hand_over(mut self) {
+        debug_assert!(self.flying, "only a message in flight is handed over");
+        self.handed_over = true;
+    }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
+        if self.handed_over {
+            return;
+        }
         if self.flying {
             self.gate.counters.in_flight.fetch_sub(1, Relaxed);
         }
@@ -160,6 +180,51 @@ pub(crate) fn settle(metrics: &LaneMetrics, rec: &impl Record, ticket: Ticket, r
             Counters::bump(&metrics.counters.errors);
             metrics.set_last_error(e.to_string());
         }
+    }
+}
+
+/// The tag a message's ack comes back with when the client settles it from its payload: how long
+/// the message waited for its permit (its submit ran from the start plus that), and whether it had
+/// an intended start (open loop; the stamp holds it).
+pub(crate) fn tag(permit: Duration, open_loop: bool) -> u64 {
+    let permit_ns = u64::try_from(permit.as_nanos())
+        .unwrap_or(u64::MAX)
+        .min(1 << 60);
+    (permit_ns << 1) | u64::from(open_loop)
+}
+
+/// A lane's acks settled from their payload's stamp and [`tag`], on the client's callback thread:
+/// what a [`Ticket`] and its settle closure would do, with nothing allocated per message.
+pub(crate) struct TaggedAcks {
+    pub(crate) metrics: Arc<LaneMetrics>,
+    pub(crate) gate: Arc<Gate>,
+    pub(crate) payloads: PayloadBuilder,
+}
+
+impl PayloadAcks for TaggedAcks {
+    fn settle(&self, payload: &[u8], tag: u64, result: AckResult) {
+        self.gate.release();
+        let counters = &self.metrics.counters;
+        let at = match result {
+            Ok(at) => at,
+            Err(e) => {
+                Counters::bump(&counters.errors);
+                self.metrics.set_last_error(e.to_string());
+                return;
+            }
+        };
+        Counters::bump(&counters.acked);
+        // Only stamped payloads go with a tag; the stamp is this run's.
+        let Some(stamp) = self.payloads.parse(payload) else {
+            return;
+        };
+        self.metrics.e2e.acked(stamp.seq);
+        let start = self.payloads.instant(stamp.start_ns);
+        let intended = (tag & 1 == 1).then(|| self.payloads.instant(stamp.intended_ns));
+        let handed = start + Duration::from_nanos(tag >> 1);
+        let rec = self.metrics.recorders.stripe(Dedicated::Callback);
+        let flight = at.saturating_duration_since(handed);
+        record_at(&rec, start, intended, at, Stage::Ack, Stage::AckRaw, flight);
     }
 }
 

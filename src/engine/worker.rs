@@ -325,6 +325,12 @@ async fn submit(
         Counters::bump(&shared.metrics.counters.queue_full);
     }
     if inline {
+        let size = state.knobs.message_size as usize;
+        if shared.tagged && (shared.payloads).stamps_payload(size, state.knobs.headers > 0) {
+            return submit_tagged(shared, rec, msg, (ticket, permit), cancel)
+                .await
+                .map(|()| None);
+        }
         return submit_inline(shared, rec, msg, (ticket, permit), cancel)
             .await
             .map(|()| None);
@@ -393,6 +399,45 @@ async fn submit_inline(
             }
             Err((e, back)) => {
                 drop(back);
+                return submit_failed(shared, e, cancel).await;
+            }
+        }
+    }
+}
+
+/// Submits with the ack settled from the message's payload and a [`ticket::tag`] where the
+/// client reports it: nothing is allocated for the message, and the ticket is handed over.
+async fn submit_tagged(
+    shared: &LaneShared,
+    rec: &Recorder,
+    msg: Message,
+    (mut ticket, permit): (Ticket, Duration),
+    cancel: &CancellationToken,
+) -> Result<(), Interrupt> {
+    // In flight first: the ack may be settled before the submit even returns.
+    ticket.fly();
+    let (start, intended) = ticket.times();
+    let tag = ticket::tag(permit, intended.is_some());
+    loop {
+        match shared.publisher.submit_tagged(&msg, tag) {
+            Ok(()) => {
+                ticket.hand_over();
+                Counters::bump(&shared.metrics.counters.sent);
+                let now = Instant::now();
+                ticket::record_at(
+                    rec,
+                    start,
+                    intended,
+                    now,
+                    Stage::Submit,
+                    Stage::SubmitRaw,
+                    permit,
+                );
+                return Ok(());
+            }
+            Err(BrokerError::QueueFull) => queue_full_backoff(shared, cancel).await?,
+            Err(e) => {
+                drop(ticket);
                 return submit_failed(shared, e, cancel).await;
             }
         }

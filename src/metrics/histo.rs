@@ -17,7 +17,9 @@ pub const KEEP_RANGE_US: u64 = 1 << 17;
 /// Converts a duration to whole microseconds, clamped to the histogram range.
 #[inline]
 pub fn us(d: Duration) -> u64 {
-    (d.as_micros() as u64).clamp(1, HIGHEST_US)
+    // Whole seconds and micros apart: `as_micros` takes a u128 path on every sample.
+    let secs = d.as_secs().min(HIGHEST_US / 1_000_000 + 1);
+    (secs * 1_000_000 + u64::from(d.subsec_micros())).clamp(1, HIGHEST_US)
 }
 
 /// One histogram per stage, created on first use (idle stages cost nothing) at the size it keeps,
@@ -317,6 +319,25 @@ mod tests {
         assert!(s.max_us >= 4_990_000);
         assert_eq!(a.count(Stage::Submit), 1);
         assert!(a.summary(Stage::E2e).is_none());
+    }
+
+    #[test]
+    fn a_duration_is_its_whole_microseconds_within_the_range() {
+        for d in [
+            1,
+            999,
+            1_000,
+            1_001,
+            999_999,
+            1_000_000,
+            2_500_000_700,
+            59_999_999_999,
+        ] {
+            let d = Duration::from_nanos(d);
+            assert_eq!(us(d), (d.as_micros() as u64).clamp(1, HIGHEST_US), "{d:?}");
+        }
+        assert_eq!(us(Duration::ZERO), 1);
+        assert_eq!(us(Duration::from_secs(u64::MAX)), HIGHEST_US);
     }
 
     #[test]

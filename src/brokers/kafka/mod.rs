@@ -8,8 +8,8 @@ mod transactions;
 pub use security::{is_secret, SaslMechanism, SecurityProtocol, INLINE_SECRETS};
 
 use super::{
-    AckFuture, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage, Publisher,
-    Settle, STAMP_HEADER,
+    AckFuture, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage,
+    PayloadAcks, Publisher, Settle, STAMP_HEADER,
 };
 use futures::future::{BoxFuture, FutureExt};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -298,6 +298,8 @@ impl KafkaSettings {
 /// brokers can be reached.
 struct AckContext {
     status: Arc<BrokerStatus>,
+    /// Where tagged messages' acks go: the first lane that asked.
+    tagged: std::sync::OnceLock<Arc<dyn PayloadAcks>>,
 }
 
 impl ClientContext for AckContext {
@@ -322,18 +324,25 @@ impl ClientContext for AckContext {
 }
 
 impl ProducerContext for AckContext {
-    type DeliveryOpaque = Settle;
+    type DeliveryOpaque = produce::Opaque;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, settle: Self::DeliveryOpaque) {
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: Self::DeliveryOpaque) {
         let now = Instant::now();
-        let outcome = match result {
-            Ok(_) => {
+        let (outcome, message) = match result {
+            Ok(m) => {
                 self.status.set_up(now);
-                Ok(now)
+                (Ok(now), m)
             }
-            Err((e, _)) => Err(BrokerError::Ack(e.to_string())),
+            Err((e, m)) => (Err(BrokerError::Ack(e.to_string())), m),
         };
-        settle.settle(outcome);
+        match opaque {
+            produce::Opaque::Settle(settle) => settle.settle(outcome),
+            produce::Opaque::Tag(tag) => {
+                if let Some(acks) = self.tagged.get() {
+                    acks.settle(message.payload().unwrap_or_default(), tag, outcome);
+                }
+            }
+        }
     }
 }
 
@@ -381,6 +390,7 @@ pub async fn connect(settings: &KafkaSettings) -> Result<Arc<KafkaPublisher>, Br
         .producer_config()?
         .create_with_context(AckContext {
             status: Arc::clone(&status),
+            tagged: std::sync::OnceLock::new(),
         })
         .map_err(|e| setup_error(e.to_string()))?;
     let keys = (0..KEYS).map(|i| format!("key-{i}")).collect();
@@ -476,7 +486,11 @@ pub(super) fn shaped<'a, D: rdkafka::util::IntoOpaque>(
 
 impl KafkaPublisher {
     /// Hands a message to librdkafka; on failure the delivery comes back with the error.
-    fn send(&self, msg: &Message, settle: Settle) -> Result<(), (BrokerError, Settle)> {
+    fn send(
+        &self,
+        msg: &Message,
+        opaque: produce::Opaque,
+    ) -> Result<(), (BrokerError, produce::Opaque)> {
         let owned;
         let key = match msg.key() {
             None => Some(self.keys[(msg.seq % KEYS) as usize].as_str()),
@@ -490,14 +504,14 @@ impl KafkaPublisher {
             e => BrokerError::Publish(e.to_string()),
         };
         if msg.has_headers() {
-            let record = BaseRecord::with_opaque_to(&self.settings.topic, settle);
+            let record = BaseRecord::with_opaque_to(&self.settings.topic, opaque);
             let record = shaped(record, msg, key);
             return (self.producer.send(record))
                 .map_err(|(e, record)| (refused(e), record.delivery_opaque));
         }
         let rk = self.producer.client().native_ptr();
         let key = key.map(str::as_bytes);
-        produce::produce(rk, &self.topic, &msg.payload, key, settle)
+        produce::produce(rk, &self.topic, &msg.payload, key, opaque)
             .map_err(|(code, back)| (refused(KafkaError::MessageProduction(code)), back))
     }
 
@@ -540,14 +554,16 @@ impl Publisher for KafkaPublisher {
         let to_future = Settle::new(move |outcome| {
             let _ = tx.send(outcome);
         });
-        let result = self.send(msg, to_future).map(|()| {
-            let ack: AckFuture = async move {
-                rx.await
-                    .unwrap_or_else(|_| Err(BrokerError::Ack("delivery report lost".into())))
-            }
-            .boxed();
-            ack
-        });
+        let result = self
+            .send(msg, produce::Opaque::Settle(to_future))
+            .map(|()| {
+                let ack: AckFuture = async move {
+                    rx.await
+                        .unwrap_or_else(|_| Err(BrokerError::Ack("delivery report lost".into())))
+                }
+                .boxed();
+                ack
+            });
         futures::future::ready(result.map_err(|(e, _)| e)).boxed()
     }
 
@@ -560,7 +576,20 @@ impl Publisher for KafkaPublisher {
     }
 
     fn submit_settled(&self, msg: &Message, settle: Settle) -> Result<(), (BrokerError, Settle)> {
-        self.send(msg, settle)
+        self.send(msg, produce::Opaque::Settle(settle))
+            .map_err(|(e, back)| match back {
+                produce::Opaque::Settle(settle) => (e, settle),
+                produce::Opaque::Tag(_) => unreachable!("a settle comes back as it went"),
+            })
+    }
+
+    fn settle_tagged(&self, acks: Arc<dyn PayloadAcks>) -> bool {
+        self.producer.context().tagged.set(acks).is_ok()
+    }
+
+    fn submit_tagged(&self, msg: &Message, tag: u64) -> Result<(), BrokerError> {
+        self.send(msg, produce::Opaque::Tag(tag))
+            .map_err(|(e, _)| e)
     }
 
     fn consume(

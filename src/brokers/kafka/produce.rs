@@ -12,16 +12,32 @@ use rdkafka::util::IntoOpaque;
 use std::ffi::{c_void, CString};
 use std::ptr::NonNull;
 
-/// A delivery report is settled right in the callback (an awaited future's is sent to it): the
-/// settle is librdkafka's per-message opaque itself.
-impl IntoOpaque for Settle {
+/// librdkafka's per-message opaque, one word: how the delivery report is settled, right in the
+/// callback (an awaited future's is sent to it).
+pub(super) enum Opaque {
+    /// Called with the ack.
+    Settle(Settle),
+    /// Handed, with the message's payload, to the lane's [`crate::brokers::PayloadAcks`].
+    Tag(u64),
+}
+
+/// A settle is a pointer to its allocation, aligned to 8: its low bit is free to mark a tag,
+/// which is kept in the other 63 bits.
+impl IntoOpaque for Opaque {
     fn into_ptr(self) -> *mut c_void {
-        self.into_raw()
+        match self {
+            Opaque::Settle(s) => s.into_raw(),
+            Opaque::Tag(tag) => ((tag << 1) | 1) as usize as *mut c_void,
+        }
     }
 
-    unsafe fn from_ptr(p: *mut c_void) -> Settle {
+    unsafe fn from_ptr(p: *mut c_void) -> Opaque {
+        let word = p as usize;
+        if word & 1 == 1 {
+            return Opaque::Tag(word as u64 >> 1);
+        }
         // SAFETY: rust-rdkafka hands each opaque back once, and only ours are given to it.
-        unsafe { Settle::from_raw(p) }
+        Opaque::Settle(unsafe { Settle::from_raw(p) })
     }
 }
 
@@ -92,5 +108,31 @@ pub(super) fn produce<T: IntoOpaque>(
     } else {
         // SAFETY: librdkafka refused the record, so it did not keep the opaque.
         Err((err.into(), unsafe { T::from_ptr(raw) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    #[test]
+    fn an_opaque_word_comes_back_as_the_settle_or_the_tag_it_was() {
+        for tag in [0, 1, 2, 12_345, (1u64 << 61) | 1] {
+            let back = unsafe { Opaque::from_ptr(Opaque::Tag(tag).into_ptr()) };
+            assert!(matches!(back, Opaque::Tag(t) if t == tag), "tag {tag}");
+        }
+        let calls = Arc::new(AtomicU32::new(0));
+        let c = Arc::clone(&calls);
+        let settle = Settle::new(move |_| {
+            c.fetch_add(1, SeqCst);
+        });
+        match unsafe { Opaque::from_ptr(Opaque::Settle(settle).into_ptr()) } {
+            Opaque::Settle(s) => s.settle(Ok(Instant::now())),
+            Opaque::Tag(t) => panic!("a settle came back as tag {t}"),
+        }
+        assert_eq!(calls.load(SeqCst), 1);
     }
 }
