@@ -193,6 +193,7 @@ install_rdkafka_performance() {
   [ -x "$RKPERF" ] && return 0
   command -v gcc >/dev/null || { echo "peers: gcc is needed to build rdkafka_performance" >&2; return 1; }
   out=$(rdkafka_out) || return 1
+  out=$(cd "$out" && pwd) # the build runs in a scratch folder
   [ -f "$out/examples/rdkafka_performance.c" ] || { echo "peers: no examples/rdkafka_performance.c in $out" >&2; return 1; }
   libs=$(sed -n 's/^LIBS+=[[:space:]]*//p' "$out/Makefile.config" | tr '\n' ' ')
   local cmd=(gcc -O2 -g -o rdkafka_performance "$out/examples/rdkafka_performance.c" -I"$out/src" -I"$out"

@@ -3,7 +3,7 @@
 
 use super::{
     AckFuture, BrokerError, ConsumerTask, FastBatch, FastFlow, Message, OnMessage, PayloadAcks,
-    Publisher,
+    Publisher, TaggedAck,
 };
 use futures::future::{self, BoxFuture, FutureExt};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -131,7 +131,11 @@ impl Publisher for FakePublisher {
                 true => Err(BrokerError::Ack("fake failure".into())),
                 false => Ok(Instant::now()),
             };
-            acks.settle(&payload, tag, result);
+            acks.settle(&[TaggedAck {
+                payload: &payload,
+                tag,
+                result,
+            }]);
         });
         Ok(())
     }

@@ -36,8 +36,18 @@ pub type AckFuture = BoxFuture<'static, AckResult>;
 /// message in flight needs nothing of its own on the heap and nothing shared is counted per
 /// message on the way in.
 pub trait PayloadAcks: Send + Sync {
-    /// One message's ack: `payload` as it was sent, `tag` as given to [`Publisher::submit_tagged`].
-    fn settle(&self, payload: &[u8], tag: u64, result: AckResult);
+    /// The acks of one report: messages the broker acknowledged (or refused) together.
+    fn settle(&self, report: &[TaggedAck<'_>]);
+}
+
+/// One message's ack in a report to [`PayloadAcks`].
+pub struct TaggedAck<'a> {
+    /// The payload as it was sent.
+    pub payload: &'a [u8],
+    /// As given to [`Publisher::submit_tagged`].
+    pub tag: u64,
+    /// When the ack arrived, or why the message failed.
+    pub result: AckResult,
 }
 
 /// Called by an end-to-end consumer for every message it receives: its payload, the value of

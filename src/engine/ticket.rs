@@ -3,7 +3,7 @@
 //! in-flight count, whichever way the message ends.
 
 use super::payload::PayloadBuilder;
-use crate::brokers::{AckFuture, AckResult, PayloadAcks};
+use crate::brokers::{AckFuture, AckResult, PayloadAcks, TaggedAck};
 use crate::metrics::{Counters, Dedicated, LaneMetrics, Record, Recorder};
 use crate::vocab::Stage;
 use std::sync::atomic::Ordering::Relaxed;
@@ -28,10 +28,10 @@ impl Gate {
         }
     }
 
-    /// A message in flight ended: it leaves the in-flight count and gives its permit back.
-    fn release(&self) {
-        self.counters.in_flight.fetch_sub(1, Relaxed);
-        self.permits.add_permits(1);
+    /// `n` messages in flight ended: they leave the in-flight count and give their permits back.
+    fn release(&self, n: usize) {
+        self.counters.in_flight.fetch_sub(n as i64, Relaxed);
+        self.permits.add_permits(n);
     }
 }
 
@@ -202,29 +202,35 @@ pub(crate) struct TaggedAcks {
 }
 
 impl PayloadAcks for TaggedAcks {
-    fn settle(&self, payload: &[u8], tag: u64, result: AckResult) {
-        self.gate.release();
+    fn settle(&self, report: &[TaggedAck<'_>]) {
+        // The permits first, all at once: the publishers waiting for them go on together.
+        self.gate.release(report.len());
         let counters = &self.metrics.counters;
-        let at = match result {
-            Ok(at) => at,
-            Err(e) => {
-                Counters::bump(&counters.errors);
-                self.metrics.set_last_error(e.to_string());
-                return;
-            }
-        };
-        Counters::bump(&counters.acked);
-        // Only stamped payloads go with a tag; the stamp is this run's.
-        let Some(stamp) = self.payloads.parse(payload) else {
-            return;
-        };
-        self.metrics.e2e.acked(stamp.seq);
-        let start = self.payloads.instant(stamp.start_ns);
-        let intended = (tag & 1 == 1).then(|| self.payloads.instant(stamp.intended_ns));
-        let handed = start + Duration::from_nanos(tag >> 1);
         let rec = self.metrics.recorders.stripe(Dedicated::Callback);
-        let flight = at.saturating_duration_since(handed);
-        record_at(&rec, start, intended, at, Stage::Ack, Stage::AckRaw, flight);
+        let (mut acked, mut errors) = (0, 0);
+        for ack in report {
+            let at = match &ack.result {
+                Ok(at) => *at,
+                Err(e) => {
+                    errors += 1;
+                    self.metrics.set_last_error(e.to_string());
+                    continue;
+                }
+            };
+            acked += 1;
+            // Only stamped payloads go with a tag; the stamp is this run's.
+            let Some(stamp) = self.payloads.parse(ack.payload) else {
+                continue;
+            };
+            self.metrics.e2e.acked(stamp.seq);
+            let start = self.payloads.instant(stamp.start_ns);
+            let intended = (ack.tag & 1 == 1).then(|| self.payloads.instant(stamp.intended_ns));
+            let handed = start + Duration::from_nanos(ack.tag >> 1);
+            let flight = at.saturating_duration_since(handed);
+            record_at(&rec, start, intended, at, Stage::Ack, Stage::AckRaw, flight);
+        }
+        counters.acked.fetch_add(acked, Relaxed);
+        counters.errors.fetch_add(errors, Relaxed);
     }
 }
 

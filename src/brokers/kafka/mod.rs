@@ -2,6 +2,7 @@
 
 mod contact;
 mod produce;
+mod reports;
 mod security;
 mod transactions;
 
@@ -9,7 +10,7 @@ pub use security::{is_secret, SaslMechanism, SecurityProtocol, INLINE_SECRETS};
 
 use super::{
     AckFuture, BrokerError, BrokerStatus, ConsumerTask, Durability, Message, OnMessage,
-    PayloadAcks, Publisher, Settle, STAMP_HEADER,
+    PayloadAcks, Publisher, Settle, TaggedAck, STAMP_HEADER,
 };
 use futures::future::{BoxFuture, FutureExt};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -18,7 +19,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
@@ -339,7 +340,11 @@ impl ProducerContext for AckContext {
             produce::Opaque::Settle(settle) => settle.settle(outcome),
             produce::Opaque::Tag(tag) => {
                 if let Some(acks) = self.tagged.get() {
-                    acks.settle(message.payload().unwrap_or_default(), tag, outcome);
+                    acks.settle(&[TaggedAck {
+                        payload: message.payload().unwrap_or_default(),
+                        tag,
+                        result: outcome,
+                    }]);
                 }
             }
         }
@@ -350,7 +355,9 @@ impl ProducerContext for AckContext {
 pub struct KafkaPublisher {
     /// Released before the producer (fields drop in order).
     topic: produce::TopicHandle,
-    producer: ThreadedProducer<AckContext>,
+    /// The producer's event loop (delivery reports); stopped before the producer goes.
+    reports: Option<reports::Reports>,
+    producer: BaseProducer<AckContext>,
     status: Arc<BrokerStatus>,
     settings: KafkaSettings,
     keys: Vec<String>,
@@ -386,7 +393,7 @@ pub async fn connect(settings: &KafkaSettings) -> Result<Arc<KafkaPublisher>, Br
         config.create().map_err(|e| setup_error(e.to_string()))?;
     create_topic(&Arc::new(admin), settings).await?;
     let status = BrokerStatus::new();
-    let producer: ThreadedProducer<AckContext> = settings
+    let producer: BaseProducer<AckContext> = settings
         .producer_config()?
         .create_with_context(AckContext {
             status: Arc::clone(&status),
@@ -396,8 +403,12 @@ pub async fn connect(settings: &KafkaSettings) -> Result<Arc<KafkaPublisher>, Br
     let keys = (0..KEYS).map(|i| format!("key-{i}")).collect();
     let topic = produce::TopicHandle::new(producer.client().native_ptr(), &settings.topic)
         .map_err(setup_error)?;
+    let rk = producer.client().native_ptr();
+    let reports =
+        reports::Reports::start(rk, Arc::clone(producer.context())).map_err(setup_error)?;
     Ok(Arc::new(KafkaPublisher {
         topic,
+        reports: Some(reports),
         producer,
         status,
         settings: settings.clone(),
@@ -656,6 +667,8 @@ impl Publisher for KafkaPublisher {
 impl Drop for KafkaPublisher {
     fn drop(&mut self) {
         let _ = self.producer.flush(Duration::from_secs(1));
+        // The event loop goes first: it reads the client, which goes with the producer.
+        drop(self.reports.take());
     }
 }
 
