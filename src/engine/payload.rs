@@ -153,6 +153,11 @@ impl PayloadBuilder {
         })
     }
 
+    /// How long after the epoch `t` is (zero before it).
+    pub fn since_epoch(&self, t: Instant) -> Duration {
+        t.saturating_duration_since(self.epoch)
+    }
+
     /// The instant `ns` nanoseconds after the epoch.
     pub fn instant(&self, ns: u64) -> Instant {
         self.epoch + Duration::from_nanos(ns)

@@ -183,14 +183,54 @@ pub(crate) fn settle(metrics: &LaneMetrics, rec: &impl Record, ticket: Ticket, r
     }
 }
 
-/// The tag a message's ack comes back with when the client settles it from its payload: how long
-/// the message waited for its permit (its submit ran from the start plus that), and whether it had
-/// an intended start (open loop; the stamp holds it).
-pub(crate) fn tag(permit: Duration, open_loop: bool) -> u64 {
-    let permit_ns = u64::try_from(permit.as_nanos())
-        .unwrap_or(u64::MAX)
-        .min(1 << 60);
-    (permit_ns << 1) | u64::from(open_loop)
+/// Bits of a short tag's permit wait, in microseconds (up to about 4.2 s).
+const PERMIT_BITS: u32 = 22;
+/// Bits of a short tag's hand-over, in microseconds since the run's epoch (about 12.7 days).
+const HANDED_BITS: u32 = 40;
+
+/// The tag a message's ack comes back with when the client settles it from its payload (62 bits).
+/// Short, bit 0 clear: when the message was handed to the client and how long it waited for its
+/// permit, both to the microsecond the histograms keep, so the ack reads nothing else. Long, bit 0
+/// set, when the ack needs the payload's stamp anyway (an intended start in open loop, the
+/// sequence number for end to end) or the times do not fit: the permit wait in nanoseconds and
+/// whether the message had an intended start.
+pub(crate) fn tag(
+    payloads: &PayloadBuilder,
+    start: Instant,
+    permit: Duration,
+    stamp: bool,
+    open_loop: bool,
+) -> u64 {
+    let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    let permit_us = micros(permit);
+    let handed_us = micros(payloads.since_epoch(start)).saturating_add(permit_us);
+    if stamp || permit_us >> PERMIT_BITS != 0 || handed_us >> HANDED_BITS != 0 {
+        let permit_ns = u64::try_from(permit.as_nanos())
+            .unwrap_or(u64::MAX)
+            .min(1 << 59);
+        return (permit_ns << 2) | (u64::from(open_loop) << 1) | 1;
+    }
+    (handed_us << (PERMIT_BITS + 1)) | (permit_us << 1)
+}
+
+/// A message's start, intended start and hand-over from its [`tag`] (and its payload's stamp,
+/// when the tag is long); `None` for a long tag whose payload has no stamp of this run.
+fn times(
+    payloads: &PayloadBuilder,
+    e2e: &crate::metrics::E2eBook,
+    payload: &[u8],
+    tag: u64,
+) -> Option<(Instant, Option<Instant>, Instant)> {
+    if tag & 1 == 0 {
+        let permit = Duration::from_micros((tag >> 1) & ((1 << PERMIT_BITS) - 1));
+        let handed = payloads.instant(0) + Duration::from_micros(tag >> (PERMIT_BITS + 1));
+        return Some((handed - permit, None, handed));
+    }
+    let stamp = payloads.parse(payload)?;
+    e2e.acked(stamp.seq);
+    let start = payloads.instant(stamp.start_ns);
+    let intended = (tag & 2 == 2).then(|| payloads.instant(stamp.intended_ns));
+    Some((start, intended, start + Duration::from_nanos(tag >> 2)))
 }
 
 /// A lane's acks settled from their payload's stamp and [`tag`], on the client's callback thread:
@@ -218,14 +258,12 @@ impl PayloadAcks for TaggedAcks {
                 }
             };
             acked += 1;
-            // Only stamped payloads go with a tag; the stamp is this run's.
-            let Some(stamp) = self.payloads.parse(ack.payload) else {
+            let (metrics, payloads) = (&self.metrics, &self.payloads);
+            let Some((start, intended, handed)) =
+                times(payloads, &metrics.e2e, ack.payload, ack.tag)
+            else {
                 continue;
             };
-            self.metrics.e2e.acked(stamp.seq);
-            let start = self.payloads.instant(stamp.start_ns);
-            let intended = (ack.tag & 1 == 1).then(|| self.payloads.instant(stamp.intended_ns));
-            let handed = start + Duration::from_nanos(ack.tag >> 1);
             let flight = at.saturating_duration_since(handed);
             record_at(&rec, start, intended, at, Stage::Ack, Stage::AckRaw, flight);
         }
@@ -253,5 +291,51 @@ pub(crate) async fn sleep_or_cancel(
     tokio::select! {
         _ = cancel.cancelled() => false,
         _ = tokio::time::sleep(d) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::E2eBook;
+
+    #[test]
+    fn a_tag_gives_back_the_start_and_hand_over_to_the_microsecond_or_reads_the_stamp() {
+        let epoch = Instant::now();
+        let payloads = PayloadBuilder::new(256, epoch, 9);
+        let e2e = E2eBook::default();
+        let start = epoch + Duration::from_nanos(3_600_000_123_456);
+        let permit = Duration::from_nanos(1_500_700);
+        let payload = payloads.build(256, 7, start, None);
+        // Short: nothing read from the payload (an empty one would do).
+        let short = tag(&payloads, start, permit, false, false);
+        assert_eq!(short & 1, 0);
+        let (s, intended, handed) = times(&payloads, &e2e, &[], short).unwrap();
+        assert!(start - s < Duration::from_micros(1), "{:?}", start - s);
+        assert!((start + permit) - handed < Duration::from_micros(2));
+        assert!(handed >= s && intended.is_none());
+        // Long: a permit wait beyond the short tag's bits, an intended start, or a stamp asked for.
+        let intended_at = start - Duration::from_millis(3);
+        let stamped = payloads.build(256, 7, start, Some(intended_at));
+        for (p, t, open) in [
+            (
+                &payload,
+                tag(&payloads, start, Duration::from_secs(5), false, false),
+                false,
+            ),
+            (&stamped, tag(&payloads, start, permit, true, true), true),
+            (&payload, tag(&payloads, start, permit, true, false), false),
+        ] {
+            assert_eq!(t & 1, 1);
+            let (s, intended, handed) = times(&payloads, &e2e, p, t).unwrap();
+            assert_eq!(s, start);
+            assert_eq!(intended, open.then_some(intended_at));
+            assert_eq!(handed - s, Duration::from_nanos(t >> 2));
+        }
+        let long = tag(&payloads, start, permit, true, false);
+        assert!(
+            times(&payloads, &e2e, &[], long).is_none(),
+            "no stamp, no times"
+        );
     }
 }

@@ -417,7 +417,8 @@ async fn submit_tagged(
     // In flight first: the ack may be settled before the submit even returns.
     ticket.fly();
     let (start, intended) = ticket.times();
-    let tag = ticket::tag(permit, intended.is_some());
+    let stamp = intended.is_some() || shared.metrics.e2e.enabled();
+    let tag = ticket::tag(&shared.payloads, start, permit, stamp, intended.is_some());
     loop {
         match shared.publisher.submit_tagged(&msg, tag) {
             Ok(()) => {
