@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Soak: a long headless run of both lanes with end-to-end consumers against local brokers
 # (Apache Kafka + nats-server on free ports, started and stopped here), printing once a minute the
-# resident memory, the CPU pubduel used, the CPU per message and what the allocators hold (what
-# mimalloc has committed for pubduel; what the C libraries have in use through glibc, and what glibc
-# keeps free in its arenas); at the end the report's end-to-end counts. Ratios, not
+# resident memory, the CPU pubduel used, the CPU per message and what the allocator holds (what
+# mimalloc has committed, and its peak: every allocation is mimalloc's, the C libraries' too); at
+# the end the report's end-to-end counts. Ratios, not
 # timings, are what to compare between versions.
 #
 #   benches/soak.sh [DURATION=1h] [RATE=5000] [path/to/pubduel]
