@@ -351,7 +351,7 @@ pub trait Publisher: Send + Sync + 'static {
         false
     }
 
-    /// Hands one message to the client; its ack goes, with its payload and `tag` (at most 62
+    /// Hands one message to the client; its ack goes, with its payload and `tag` (at most 63
     /// bits), to the [`PayloadAcks`] given to [`Publisher::settle_tagged`]. Only called after
     /// that returned true.
     fn submit_tagged(&self, msg: &Message, tag: u64) -> Result<(), BrokerError> {

@@ -188,7 +188,7 @@ const PERMIT_BITS: u32 = 22;
 /// Bits of a short tag's hand-over, in microseconds since the run's epoch (about 12.7 days).
 const HANDED_BITS: u32 = 40;
 
-/// The tag a message's ack comes back with when the client settles it from its payload (62 bits).
+/// The tag a message's ack comes back with when the client settles it from its payload (63 bits).
 /// Short, bit 0 clear: when the message was handed to the client and how long it waited for its
 /// permit, both to the microsecond the histograms keep, so the ack reads nothing else. Long, bit 0
 /// set, when the ack needs the payload's stamp anyway (an intended start in open loop, the
