@@ -119,9 +119,10 @@ impl Drop for Ticket {
             return;
         }
         if self.flying {
-            self.gate.counters.in_flight.fetch_sub(1, Relaxed);
+            self.gate.release(1);
+        } else {
+            self.gate.permits.add_permits(1);
         }
-        self.gate.permits.add_permits(1);
     }
 }
 

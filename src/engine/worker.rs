@@ -364,7 +364,6 @@ async fn submit_inline(
     (mut ticket, permit): (Ticket, Duration),
     cancel: &CancellationToken,
 ) -> Result<(), Interrupt> {
-    let counters = &shared.metrics.counters;
     // The ack may be settled before the submit even returns: count it in flight first. A
     // refused submit drops the settle closure, and the ticket in it gives everything back.
     ticket.fly();
@@ -381,16 +380,7 @@ async fn submit_inline(
     loop {
         match shared.publisher.submit_settled(&msg, settle) {
             Ok(()) => {
-                Counters::bump(&counters.sent);
-                ticket::record_at(
-                    rec,
-                    start,
-                    intended,
-                    Instant::now(),
-                    Stage::Submit,
-                    Stage::SubmitRaw,
-                    permit,
-                );
+                taken(shared, rec, (start, intended), permit);
                 return Ok(());
             }
             Err((BrokerError::QueueFull, back)) => {
@@ -423,17 +413,7 @@ async fn submit_tagged(
         match shared.publisher.submit_tagged(&msg, tag) {
             Ok(()) => {
                 ticket.hand_over();
-                Counters::bump(&shared.metrics.counters.sent);
-                let now = Instant::now();
-                ticket::record_at(
-                    rec,
-                    start,
-                    intended,
-                    now,
-                    Stage::Submit,
-                    Stage::SubmitRaw,
-                    permit,
-                );
+                taken(shared, rec, (start, intended), permit);
                 return Ok(());
             }
             Err(BrokerError::QueueFull) => queue_full_backoff(shared, cancel).await?,
@@ -443,6 +423,15 @@ async fn submit_tagged(
             }
         }
     }
+}
+
+/// The client took a message whose ack it settles itself: counts it sent and records its
+/// `submit` (and the `permit` wait in it) up to now.
+fn taken(shared: &LaneShared, rec: &Recorder, times: (Instant, Option<Instant>), permit: Duration) {
+    Counters::bump(&shared.metrics.counters.sent);
+    let (start, intended) = times;
+    let (submit, raw) = (Stage::Submit, Stage::SubmitRaw);
+    ticket::record_at(rec, start, intended, Instant::now(), submit, raw, permit);
 }
 
 async fn queue_full_backoff(

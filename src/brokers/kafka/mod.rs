@@ -74,17 +74,37 @@ impl ProducerContext for AckContext {
             }
             Err((e, m)) => (Err(BrokerError::Ack(e.to_string())), m),
         };
+        let mut tagged = Vec::new();
+        let payload = message.payload().unwrap_or_default();
+        self.settle(opaque, payload, outcome, &mut tagged);
+        self.settle_tagged(&tagged);
+    }
+}
+
+impl AckContext {
+    /// Settles one message's ack as its opaque says: a settle is called, a tagged ack is added
+    /// to `tagged` for [`AckContext::settle_tagged`].
+    fn settle<'a>(
+        &self,
+        opaque: produce::Opaque,
+        payload: &'a [u8],
+        result: super::AckResult,
+        tagged: &mut Vec<TaggedAck<'a>>,
+    ) {
         match opaque {
-            produce::Opaque::Settle(settle) => settle.settle(outcome),
-            produce::Opaque::Tag(tag) => {
-                if let Some(acks) = self.tagged.get() {
-                    acks.settle(&[TaggedAck {
-                        payload: message.payload().unwrap_or_default(),
-                        tag,
-                        result: outcome,
-                    }]);
-                }
-            }
+            produce::Opaque::Settle(settle) => settle.settle(result),
+            produce::Opaque::Tag(tag) => tagged.push(TaggedAck {
+                payload,
+                tag,
+                result,
+            }),
+        }
+    }
+
+    /// Hands a report's tagged acks to the lane whose they are.
+    fn settle_tagged(&self, tagged: &[TaggedAck<'_>]) {
+        if let (false, Some(acks)) = (tagged.is_empty(), self.tagged.get()) {
+            acks.settle(tagged);
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use super::produce::Opaque;
 use super::AckContext;
-use crate::brokers::{BrokerError, TaggedAck};
+use crate::brokers::BrokerError;
 use rdkafka::bindings as rdsys;
 use rdkafka::error::KafkaError;
 use rdkafka::util::IntoOpaque;
@@ -83,7 +83,7 @@ impl Drop for Reports {
 }
 
 fn serve(queue: &Queue, ctx: &AckContext, stop: &AtomicBool) {
-    let mut batch = Batch::default();
+    let mut msgs = Vec::new();
     while !stop.load(Relaxed) {
         // SAFETY: the queue handle is live for the loop's life.
         let Some(event) =
@@ -95,7 +95,7 @@ fn serve(queue: &Queue, ctx: &AckContext, stop: &AtomicBool) {
         let ev = event.0.as_ptr();
         // SAFETY (every arm): `ev` is live until `event` drops, and each accessor matches its type.
         match unsafe { rdsys::rd_kafka_event_type(ev) } {
-            rdsys::RD_KAFKA_EVENT_DR => delivered(ev, ctx, &mut batch),
+            rdsys::RD_KAFKA_EVENT_DR => delivered(ev, ctx, &mut msgs),
             rdsys::RD_KAFKA_EVENT_ERROR => {
                 let code = unsafe { rdsys::rd_kafka_event_error(ev) };
                 let reason = unsafe { CStr::from_ptr(rdsys::rd_kafka_event_error_string(ev)) };
@@ -120,16 +120,14 @@ fn serve(queue: &Queue, ctx: &AckContext, stop: &AtomicBool) {
     }
 }
 
-/// What one report's loop reuses: the message pointers, and the acks for the lane.
-#[derive(Default)]
-struct Batch {
-    messages: Vec<*const rdsys::rd_kafka_message_t>,
-}
-
 /// Settles every ack of one delivery report, with the one moment the report arrived.
-fn delivered(ev: *mut rdsys::rd_kafka_event_t, ctx: &AckContext, batch: &mut Batch) {
+/// `msgs` is the loop's own, reused for every report.
+fn delivered(
+    ev: *mut rdsys::rd_kafka_event_t,
+    ctx: &AckContext,
+    msgs: &mut Vec<*const rdsys::rd_kafka_message_t>,
+) {
     let now = Instant::now();
-    let msgs = &mut batch.messages;
     // SAFETY: `ev` is a live delivery report; librdkafka fills at most `count` pointers, valid
     // until the event is destroyed.
     unsafe {
@@ -153,21 +151,13 @@ fn delivered(ev: *mut rdsys::rd_kafka_event_t, ctx: &AckContext, batch: &mut Bat
             ))
         };
         // SAFETY: every message's opaque is one of ours, handed back once, here.
-        match unsafe { Opaque::from_ptr(m._private) } {
-            Opaque::Settle(settle) => settle.settle(result),
-            Opaque::Tag(tag) => tagged.push(TaggedAck {
-                payload: payload(m),
-                tag,
-                result,
-            }),
-        }
+        let opaque = unsafe { Opaque::from_ptr(m._private) };
+        ctx.settle(opaque, payload(m), result, &mut tagged);
     }
     if up {
         ctx.status.set_up(now);
     }
-    if let (false, Some(acks)) = (tagged.is_empty(), ctx.tagged.get()) {
-        acks.settle(&tagged);
-    }
+    ctx.settle_tagged(&tagged);
 }
 
 /// A reported message's payload (librdkafka's copy, live with the report).
