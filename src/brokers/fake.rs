@@ -116,12 +116,12 @@ impl Publisher for FakePublisher {
         self.tagged && self.tagged_acks.set(acks).is_ok()
     }
 
-    fn submit_tagged(&self, msg: &Message, tag: u64) -> Result<(), BrokerError> {
+    fn submit_tagged(&self, msg: &Message, payload: &[u8], tag: u64) -> Result<(), BrokerError> {
         self.submitted.fetch_add(1, Relaxed);
         let fail = self.fail_every > 0 && msg.seq % self.fail_every == self.fail_every - 1;
         let (acks, payload, delay) = (
             self.tagged_acks.get().cloned(),
-            msg.payload.clone(),
+            bytes::Bytes::copy_from_slice(payload),
             self.ack_delay,
         );
         let acks = acks.ok_or_else(|| BrokerError::Publish("no tagged acks set".into()))?;

@@ -351,11 +351,12 @@ pub trait Publisher: Send + Sync + 'static {
         false
     }
 
-    /// Hands one message to the client; its ack goes, with its payload and `tag` (at most 63
-    /// bits), to the [`PayloadAcks`] given to [`Publisher::settle_tagged`]. Only called after
-    /// that returned true.
-    fn submit_tagged(&self, msg: &Message, tag: u64) -> Result<(), BrokerError> {
-        let _ = (msg, tag);
+    /// Hands one message to the client, with `payload` as its bytes (the message's own
+    /// `payload` is left empty): the client copies them before it returns. Its ack goes, with
+    /// that payload and `tag` (at most 63 bits), to the [`PayloadAcks`] given to
+    /// [`Publisher::settle_tagged`]. Only called after that returned true.
+    fn submit_tagged(&self, msg: &Message, payload: &[u8], tag: u64) -> Result<(), BrokerError> {
+        let _ = (msg, payload, tag);
         Err(BrokerError::Publish(format!(
             "{} cannot settle acks from their payload",
             self.name()

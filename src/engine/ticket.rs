@@ -194,17 +194,11 @@ const HANDED_BITS: u32 = 40;
 /// permit, both to the microsecond the histograms keep, so the ack reads nothing else. Long, bit 0
 /// set, when the ack needs the payload's stamp anyway (an intended start in open loop, the
 /// sequence number for end to end) or the times do not fit: the permit wait in nanoseconds and
-/// whether the message had an intended start.
-pub(crate) fn tag(
-    payloads: &PayloadBuilder,
-    start: Instant,
-    permit: Duration,
-    stamp: bool,
-    open_loop: bool,
-) -> u64 {
-    let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-    let permit_us = micros(permit);
-    let handed_us = micros(payloads.since_epoch(start)).saturating_add(permit_us);
+/// whether the message had an intended start. `start_ns` is the start's
+/// [`PayloadBuilder::nanos`].
+pub(crate) fn tag(start_ns: u64, permit: Duration, stamp: bool, open_loop: bool) -> u64 {
+    let permit_us = u64::try_from(permit.as_micros()).unwrap_or(u64::MAX);
+    let handed_us = (start_ns / 1000).saturating_add(permit_us);
     if stamp || permit_us >> PERMIT_BITS != 0 || handed_us >> HANDED_BITS != 0 {
         let permit_ns = u64::try_from(permit.as_nanos())
             .unwrap_or(u64::MAX)
@@ -214,19 +208,22 @@ pub(crate) fn tag(
     (handed_us << (PERMIT_BITS + 1)) | (permit_us << 1)
 }
 
-/// A message's start, intended start and hand-over from its [`tag`] (and its payload's stamp,
-/// when the tag is long); `None` for a long tag whose payload has no stamp of this run.
-fn times(
+/// A short [`tag`]'s hand-over (microseconds since the epoch) and permit wait (microseconds).
+fn short(tag: u64) -> (u64, u64) {
+    (
+        tag >> (PERMIT_BITS + 1),
+        (tag >> 1) & ((1 << PERMIT_BITS) - 1),
+    )
+}
+
+/// A message's start, intended start and hand-over from its long [`tag`] and its payload's
+/// stamp; `None` when the payload has no stamp of this run.
+fn stamped_times(
     payloads: &PayloadBuilder,
     e2e: &crate::metrics::E2eBook,
     payload: &[u8],
     tag: u64,
 ) -> Option<(Instant, Option<Instant>, Instant)> {
-    if tag & 1 == 0 {
-        let permit = Duration::from_micros((tag >> 1) & ((1 << PERMIT_BITS) - 1));
-        let handed = payloads.instant(0) + Duration::from_micros(tag >> (PERMIT_BITS + 1));
-        return Some((handed - permit, None, handed));
-    }
     let stamp = payloads.parse(payload)?;
     e2e.acked(stamp.seq);
     let start = payloads.instant(stamp.start_ns);
@@ -246,30 +243,47 @@ impl PayloadAcks for TaggedAcks {
     fn settle(&self, report: &[TaggedAck<'_>]) {
         // The permits first, all at once: the publishers waiting for them go on together.
         self.gate.release(report.len());
-        let counters = &self.metrics.counters;
-        let rec = self.metrics.recorders.stripe(Dedicated::Callback);
+        let (metrics, payloads) = (&self.metrics, &self.payloads);
+        // One lock for the whole report: nobody else records on this stripe.
+        let rec = metrics.recorders.stripe(Dedicated::Callback).hold();
         let (mut acked, mut errors) = (0, 0);
+        // A report's acks arrived together: their time since the epoch is worked out once.
+        let mut arrived: Option<(Instant, u64)> = None;
         for ack in report {
             let at = match &ack.result {
                 Ok(at) => *at,
                 Err(e) => {
                     errors += 1;
-                    self.metrics.set_last_error(e.to_string());
+                    metrics.set_last_error(e.to_string());
                     continue;
                 }
             };
             acked += 1;
-            let (metrics, payloads) = (&self.metrics, &self.payloads);
+            if ack.tag & 1 == 0 {
+                // Closed loop, short tag: `ack` and its `flight`, in whole microseconds.
+                let at_us = match arrived {
+                    Some((t, us)) if t == at => us,
+                    _ => {
+                        let us = payloads.nanos(at) / 1000;
+                        arrived = Some((at, us));
+                        us
+                    }
+                };
+                let (handed_us, permit_us) = short(ack.tag);
+                let flight = at_us.saturating_sub(handed_us);
+                rec.record_us(&[(Stage::Ack, flight + permit_us), (Stage::Flight, flight)]);
+                continue;
+            }
             let Some((start, intended, handed)) =
-                times(payloads, &metrics.e2e, ack.payload, ack.tag)
+                stamped_times(payloads, &metrics.e2e, ack.payload, ack.tag)
             else {
                 continue;
             };
             let flight = at.saturating_duration_since(handed);
             record_at(&rec, start, intended, at, Stage::Ack, Stage::AckRaw, flight);
         }
-        counters.acked.fetch_add(acked, Relaxed);
-        counters.errors.fetch_add(errors, Relaxed);
+        metrics.counters.acked.fetch_add(acked, Relaxed);
+        metrics.counters.errors.fetch_add(errors, Relaxed);
     }
 }
 
@@ -306,36 +320,36 @@ mod tests {
         let payloads = PayloadBuilder::new(256, epoch, 9);
         let e2e = E2eBook::default();
         let start = epoch + Duration::from_nanos(3_600_000_123_456);
+        let start_ns = payloads.nanos(start);
         let permit = Duration::from_nanos(1_500_700);
         let payload = payloads.build(256, 7, start, None);
-        // Short: nothing read from the payload (an empty one would do).
-        let short = tag(&payloads, start, permit, false, false);
-        assert_eq!(short & 1, 0);
-        let (s, intended, handed) = times(&payloads, &e2e, &[], short).unwrap();
-        assert!(start - s < Duration::from_micros(1), "{:?}", start - s);
-        assert!((start + permit) - handed < Duration::from_micros(2));
-        assert!(handed >= s && intended.is_none());
+        // Short: nothing read from the payload.
+        let t = tag(start_ns, permit, false, false);
+        assert_eq!(t & 1, 0);
+        let (handed_us, permit_us) = short(t);
+        assert_eq!(permit_us, 1_500);
+        assert_eq!(handed_us, 3_600_000_123 + 1_500);
         // Long: a permit wait beyond the short tag's bits, an intended start, or a stamp asked for.
         let intended_at = start - Duration::from_millis(3);
         let stamped = payloads.build(256, 7, start, Some(intended_at));
         for (p, t, open) in [
             (
                 &payload,
-                tag(&payloads, start, Duration::from_secs(5), false, false),
+                tag(start_ns, Duration::from_secs(5), false, false),
                 false,
             ),
-            (&stamped, tag(&payloads, start, permit, true, true), true),
-            (&payload, tag(&payloads, start, permit, true, false), false),
+            (&stamped, tag(start_ns, permit, true, true), true),
+            (&payload, tag(start_ns, permit, true, false), false),
         ] {
             assert_eq!(t & 1, 1);
-            let (s, intended, handed) = times(&payloads, &e2e, p, t).unwrap();
+            let (s, intended, handed) = stamped_times(&payloads, &e2e, p, t).unwrap();
             assert_eq!(s, start);
             assert_eq!(intended, open.then_some(intended_at));
             assert_eq!(handed - s, Duration::from_nanos(t >> 2));
         }
-        let long = tag(&payloads, start, permit, true, false);
+        let long = tag(start_ns, permit, true, false);
         assert!(
-            times(&payloads, &e2e, &[], long).is_none(),
+            stamped_times(&payloads, &e2e, &[], long).is_none(),
             "no stamp, no times"
         );
     }

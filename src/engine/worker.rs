@@ -7,6 +7,7 @@ use crate::brokers::{BrokerError, FastFlow, Message, Settle};
 use crate::metrics::{Counters, Dedicated, Recorder};
 use crate::vocab::AckStrategy;
 use crate::vocab::Stage;
+use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -316,7 +317,6 @@ async fn submit(
     };
     let start = Instant::now();
     let (mut ticket, permit) = acquire(shared, cancel, start, intended).await?;
-    let msg = message(shared, state, &mut ticket, start, intended);
     if shared
         .client_cap
         .is_some_and(|cap| shared.metrics.counters.in_flight() >= cap)
@@ -324,13 +324,14 @@ async fn submit(
         // The client's own in-flight cap is full: this publish will wait inside the client.
         Counters::bump(&shared.metrics.counters.queue_full);
     }
+    let size = state.knobs.message_size as usize;
+    if inline && shared.tagged && (shared.payloads).stamps_payload(size, state.knobs.headers > 0) {
+        return submit_tagged(shared, state, rec, (ticket, permit), cancel)
+            .await
+            .map(|()| None);
+    }
+    let msg = message(shared, state, &mut ticket, start, intended);
     if inline {
-        let size = state.knobs.message_size as usize;
-        if shared.tagged && (shared.payloads).stamps_payload(size, state.knobs.headers > 0) {
-            return submit_tagged(shared, rec, msg, (ticket, permit), cancel)
-                .await
-                .map(|()| None);
-        }
         return submit_inline(shared, rec, msg, (ticket, permit), cancel)
             .await
             .map(|()| None);
@@ -396,21 +397,34 @@ async fn submit_inline(
 }
 
 /// Submits with the ack settled from the message's payload and a [`ticket::tag`] where the
-/// client reports it: nothing is allocated for the message, and the ticket is handed over.
+/// client reports it: nothing is allocated for the message (its payload is stamped in place, for
+/// a client that copies it), and the ticket is handed over.
 async fn submit_tagged(
     shared: &LaneShared,
+    state: &PhaseOrders,
     rec: &Recorder,
-    msg: Message,
     (mut ticket, permit): (Ticket, Duration),
     cancel: &CancellationToken,
 ) -> Result<(), Interrupt> {
+    let seq = shared.seq.fetch_add(1, Relaxed);
+    let msg = Message {
+        seq,
+        payload: Bytes::new(),
+        shape: state.shape.clone(),
+        stamp: None,
+    };
     // In flight first: the ack may be settled before the submit even returns.
     ticket.fly();
     let (start, intended) = ticket.times();
     let stamp = intended.is_some() || shared.metrics.e2e.enabled();
-    let tag = ticket::tag(&shared.payloads, start, permit, stamp, intended.is_some());
+    let start_ns = shared.payloads.nanos(start);
+    let tag = ticket::tag(start_ns, permit, stamp, intended.is_some());
+    let size = state.knobs.message_size as usize;
     loop {
-        match shared.publisher.submit_tagged(&msg, tag) {
+        let submitted = (shared.payloads).stamped(size, seq, start_ns, intended, |payload| {
+            shared.publisher.submit_tagged(&msg, payload, tag)
+        });
+        match submitted {
             Ok(()) => {
                 ticket.hand_over();
                 taken(shared, rec, (start, intended), permit);

@@ -115,6 +115,13 @@ impl StageSet {
         let _ = h.record(value_us.clamp(1, HIGHEST_US));
     }
 
+    /// Records `count` latencies of `value_us` microseconds for `stage`.
+    pub fn record_n(&mut self, stage: Stage, value_us: u64, count: u64) {
+        let sizing = self.sizing;
+        let h = self.hists[stage.index()].get_or_insert_with(|| new_histogram(sizing));
+        let _ = h.record_n(value_us.clamp(1, HIGHEST_US), count);
+    }
+
     /// Records a duration for `stage`.
     #[inline]
     pub fn record_duration(&mut self, stage: Stage, d: Duration) {

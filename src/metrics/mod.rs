@@ -9,6 +9,7 @@ mod phase;
 mod recorder;
 mod snapshot;
 mod store;
+mod tally;
 
 pub mod host;
 pub use e2e::{E2eBook, E2eCounts};

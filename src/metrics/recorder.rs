@@ -1,6 +1,7 @@
 //! Hot-path recording: atomic counters and striped histogram recorders.
 
 use super::histo::StageSet;
+use super::tally::Tally;
 use crate::vocab::Stage;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
@@ -117,15 +118,15 @@ impl Counters {
 
 /// The striped histogram sets of one lane.
 pub struct Recorders {
-    stripes: Box<[Mutex<StageSet>]>,
-    /// One emptied set per stripe, swapped in by the stats tick so that merging happens outside
-    /// the stripe's lock; only the tick takes this lock.
-    spares: Mutex<Box<[StageSet]>>,
+    stripes: Box<[Mutex<Tally>]>,
+    /// One emptied tally per stripe, swapped in by the stats tick so that merging happens
+    /// outside the stripe's lock; only the tick takes this lock.
+    spares: Mutex<Box<[Tally]>>,
 }
 
 impl Default for Recorders {
     fn default() -> Self {
-        let sets = || (0..STRIPES).map(|_| StageSet::default());
+        let sets = || (0..STRIPES).map(|_| Tally::default());
         Recorders {
             stripes: sets().map(Mutex::new).collect(),
             spares: Mutex::new(sets().collect()),
@@ -193,7 +194,7 @@ impl Recorders {
 
     /// Bytes the stripes' and spares' histograms take.
     pub fn bytes(&self) -> usize {
-        let spares: usize = self.spares.lock().iter().map(StageSet::bytes).sum();
+        let spares: usize = self.spares.lock().iter().map(Tally::bytes).sum();
         spares + self.stripes.iter().map(|s| s.lock().bytes()).sum::<usize>()
     }
 }
@@ -235,7 +236,36 @@ pub struct Stripe<'a> {
 
 impl Record for Stripe<'_> {
     fn record(&self, samples: &[(Stage, Duration)]) {
-        let mut set = self.recorders.stripes[self.stripe].lock();
+        self.hold().record(samples);
+    }
+}
+
+impl<'a> Stripe<'a> {
+    /// The stripe, locked until the result is dropped: for a run of records in one go (a
+    /// delivery report's acks), one lock for all of them.
+    pub fn hold(&self) -> Held<'a> {
+        Held(std::cell::RefCell::new(
+            self.recorders.stripes[self.stripe].lock(),
+        ))
+    }
+}
+
+/// A [`Stripe`] held locked ([`Stripe::hold`]).
+pub struct Held<'a>(std::cell::RefCell<parking_lot::MutexGuard<'a, Tally>>);
+
+impl Held<'_> {
+    /// Records several stages, each in whole microseconds.
+    pub fn record_us(&self, samples: &[(Stage, u64)]) {
+        let mut set = self.0.borrow_mut();
+        for (stage, us) in samples {
+            set.record(*stage, *us);
+        }
+    }
+}
+
+impl Record for Held<'_> {
+    fn record(&self, samples: &[(Stage, Duration)]) {
+        let mut set = self.0.borrow_mut();
         for (stage, d) in samples {
             set.record_duration(*stage, *d);
         }

@@ -231,13 +231,14 @@ async fn create_topic(
     }
 }
 
-/// `record` with the payload, `key` and headers of `msg`.
+/// `record` with `payload`, `key` and the headers of `msg`.
 pub(super) fn shaped<'a, D: rdkafka::util::IntoOpaque>(
     record: BaseRecord<'a, str, [u8], D>,
     msg: &'a Message,
+    payload: &'a [u8],
     key: Option<&'a str>,
 ) -> BaseRecord<'a, str, [u8], D> {
-    let mut record = record.payload(msg.payload.as_ref());
+    let mut record = record.payload(payload);
     if let Some(key) = key {
         record = record.key(key);
     }
@@ -254,10 +255,12 @@ pub(super) fn shaped<'a, D: rdkafka::util::IntoOpaque>(
 }
 
 impl KafkaPublisher {
-    /// Hands a message to librdkafka; on failure the delivery comes back with the error.
+    /// Hands a message to librdkafka, with `payload` as its bytes (its own, or one stamped for
+    /// the call); on failure the delivery comes back with the error.
     fn send(
         &self,
         msg: &Message,
+        payload: &[u8],
         opaque: produce::Opaque,
     ) -> Result<(), (BrokerError, produce::Opaque)> {
         let owned;
@@ -274,13 +277,13 @@ impl KafkaPublisher {
         };
         if msg.has_headers() {
             let record = BaseRecord::with_opaque_to(&self.settings.topic, opaque);
-            let record = shaped(record, msg, key);
+            let record = shaped(record, msg, payload, key);
             return (self.producer.send(record))
                 .map_err(|(e, record)| (refused(e), record.delivery_opaque));
         }
         let rk = self.producer.client().native_ptr();
         let key = key.map(str::as_bytes);
-        produce::produce(rk, &self.topic, &msg.payload, key, opaque)
+        produce::produce(rk, &self.topic, payload, key, opaque)
             .map_err(|(code, back)| (refused(KafkaError::MessageProduction(code)), back))
     }
 
@@ -324,7 +327,7 @@ impl Publisher for KafkaPublisher {
             let _ = tx.send(outcome);
         });
         let result = self
-            .send(msg, produce::Opaque::Settle(to_future))
+            .send(msg, &msg.payload, produce::Opaque::Settle(to_future))
             .map(|()| {
                 let ack: AckFuture = async move {
                     rx.await
@@ -345,7 +348,7 @@ impl Publisher for KafkaPublisher {
     }
 
     fn submit_settled(&self, msg: &Message, settle: Settle) -> Result<(), (BrokerError, Settle)> {
-        self.send(msg, produce::Opaque::Settle(settle))
+        self.send(msg, &msg.payload, produce::Opaque::Settle(settle))
             .map_err(|(e, back)| match back {
                 produce::Opaque::Settle(settle) => (e, settle),
                 produce::Opaque::Tag(_) => unreachable!("a settle comes back as it went"),
@@ -356,8 +359,8 @@ impl Publisher for KafkaPublisher {
         self.producer.context().tagged.set(acks).is_ok()
     }
 
-    fn submit_tagged(&self, msg: &Message, tag: u64) -> Result<(), BrokerError> {
-        self.send(msg, produce::Opaque::Tag(tag))
+    fn submit_tagged(&self, msg: &Message, payload: &[u8], tag: u64) -> Result<(), BrokerError> {
+        self.send(msg, payload, produce::Opaque::Tag(tag))
             .map_err(|(e, _)| e)
     }
 

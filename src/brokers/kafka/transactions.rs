@@ -96,7 +96,7 @@ fn produce(p: &TxProducer, topic: &str, records: &[Message]) -> Result<(), Broke
             None => Some(format!("key-{}", msg.seq % KEYS)),
             Some(k) => k.map(|k| format!("key-{k}")),
         };
-        let mut record = shaped(BaseRecord::to(topic), msg, key.as_deref());
+        let mut record = shaped(BaseRecord::to(topic), msg, &msg.payload, key.as_deref());
         loop {
             match p.send(record) {
                 Ok(()) => break,
