@@ -607,16 +607,24 @@ fn capacity_search_measures_steps_on_a_real_broker_and_reports_them() {
         .filter(|p| p.note.is_some())
         .map(|p| p.lanes[0].knobs.rate.unwrap())
         .collect();
-    // Double, then confirm the best; a step that broke (a loaded machine can fall behind for a
-    // second) is measured again before it counts, so 1000 may be measured up to three times.
-    assert_eq!(&rates[..2], [500, 1000], "{rates:?}");
+    // Double, then confirm the best. A step that broke (a loaded machine can fall behind for a
+    // second) is measured again before it counts: 500 may be measured twice, 1000 up to three
+    // times, and every rate measured more than once is in the report's repeats.
+    let times = |rate: u64| rates.iter().filter(|r| **r == rate).count();
     assert!(
-        rates[2..].iter().all(|r| *r == 1000) && rates.len() <= 4,
+        rates[0] == 500 && rates.windows(2).all(|w| w[0] <= w[1]),
         "{rates:?}"
     );
-    let repeated = c.repeats.iter().find(|r| r.rate == 1000).unwrap();
-    assert_eq!(repeated.held.last(), Some(&true), "{:?}", c.repeats);
-    assert_eq!(repeated.held.len(), rates.len() - 1, "{:?}", c.repeats);
+    assert!(
+        times(500) <= 2 && (2..=3).contains(&times(1000)),
+        "{rates:?}"
+    );
+    assert_eq!(times(500) + times(1000), rates.len(), "{rates:?}");
+    for rate in [500, 1000].into_iter().filter(|r| times(*r) > 1) {
+        let repeated = c.repeats.iter().find(|r| r.rate == rate).unwrap();
+        assert_eq!(repeated.held.last(), Some(&true), "{:?}", c.repeats);
+        assert_eq!(repeated.held.len(), times(rate), "{:?}", c.repeats);
+    }
     let last = &r.phases.last().unwrap().lanes[0];
     assert!(last.acked > 500 && last.stages["ack"].count > 0, "{last:?}");
 }
