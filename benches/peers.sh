@@ -262,11 +262,11 @@ RUN=0
 LOGS=${PEERS_LOGS:-$TMP/logs}
 mkdir -p "$LOGS"
 RESULTS=$LOGS/results.tsv
-printf '# mode\tside\trun\tmsgs_per_s\tack_p50_us\tcpu_us_per_msg\n' >"$RESULTS"
+printf '# mode\tside\trun\tmsgs_per_s\tack_p50_us\tcpu_us_per_msg\tround\n' >"$RESULTS"
 
 say() { printf '%s\n' "$*"; }
 show_cmd() { say "  \$ $*"; }
-record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
 
 # cpu_of FILE CMD...: runs CMD and writes to FILE the user + sys CPU seconds it used, with all its
 # threads and the children it waited for (wait4's rusage; `timeout` waits for its command); returns
@@ -512,7 +512,7 @@ run_side() {
   fi
   read -r tput p50 acked <<<"$out"
   cpu=$(awk -v c="${cpu_s:-nan}" -v n="${acked:-0}" 'BEGIN { if (c == "nan" || n <= 0) print "nan"; else printf "%.3f", c * 1e6 / n }')
-  record "$mode" "$side" "$RUN" "$tput" "$p50" "$cpu"
+  record "$mode" "$side" "$RUN" "$tput" "$p50" "$cpu" "$ROUND"
   local note=
   if [ "$side" = peer ] && [ "$mode" != kafka-sync ]; then
     note=$(awk -v n="$PEER_MSGS" -v r="$tput" 'BEGIN { printf "  (%d messages, ~%.1f s)", n, n / r }')
@@ -668,7 +668,7 @@ for mode in $MODES; do
     kafka-sync) PEER_MULTIPLE=1 ;;
   esac
   calibrate "$mode" || { say "  $mode: the peer's calibration run failed: skipped"; continue; }
-  for ((r = 0; r < ROUNDS; r++)); do
+  for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     run_side "$mode" peer
     run_side "$mode" pubduel
     run_side "$mode" pubduel
@@ -679,11 +679,12 @@ done
 say ""
 python3 - "$RESULTS" "$KAFKA_SYNC_RATE" "$LIBRDKAFKA_VERSION" "$FRANZ_VERSION" <<'PY'
 import math, sys
-from statistics import mean
+from statistics import mean, median
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip() and not l.startswith("#")]
-data = {}
-for mode, side, _run, tput, p50, cpu in rows:
+data, rounds = {}, {}
+for mode, side, _run, tput, p50, cpu, rnd in rows:
     data.setdefault((mode, side), []).append((float(tput), float(p50), float(cpu)))
+    rounds.setdefault((mode, rnd, side), []).append((float(tput), float(p50), float(cpu)))
 peers = {
     "nats-async": "nats bench js pub async",
     "nats-sync": "nats bench js pub sync",
@@ -722,8 +723,21 @@ def avg(vals):
     return mean(vals) if vals else None
 def show(v, metric):
     return "n/a" if v is None else f"{v:.2f}" if metric == "cpu us/msg" else f"{v:.0f}"
-fmt = "{:<17} {:<10} {:<28} {:>10} {:>10} {:>7}  {}"
-print(fmt.format("mode", "metric", "peer", "pubduel", "peer value", "ratio", "goal"))
+def per_round(mode, i):
+    """Each round's ratio (its pubduel runs against its peer runs, side by side in time)."""
+    out = []
+    for rnd in sorted({k[1] for k in rounds if k[0] == mode}, key=int):
+        p = avg([v[i] for v in rounds.get((mode, rnd, "pubduel"), [])])
+        q = avg([v[i] for v in rounds.get((mode, rnd, "peer"), [])])
+        if p is not None and q:
+            out.append(p / q)
+    return out
+def spread(ratios):
+    if len(ratios) < 2:
+        return "-"
+    return f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+fmt = "{:<17} {:<10} {:<28} {:>10} {:>10} {:>7} {:>17}  {}"
+print(fmt.format("mode", "metric", "peer", "pubduel", "peer value", "ratio", "rounds", "goal"))
 for mode, metric, goal in table:
     if mode not in peers or not any(k[0] == mode for k in data):
         continue
@@ -735,8 +749,11 @@ for mode, metric, goal in table:
         # ProducerPerformance times each record with System.currentTimeMillis: +-1 ms
         lo, hi = p / (q + 1000), p / max(q - 1000, 1)
         goal += f"; peer's clock is in whole ms, so {lo:.2f} to {hi:.2f}"
-    print(fmt.format(mode, metric, peers[mode], show(p, metric), show(q, metric), ratio, goal))
+    rs = spread(per_round(mode, i))
+    print(fmt.format(mode, metric, peers[mode], show(p, metric), show(q, metric), ratio, rs, goal))
 print("\nvalues are means over the runs above; ratio = pubduel / peer (for ack p50 and cpu us/msg,"
-      "\nbelow 1 means pubduel acks sooner or spends less); cpu us/msg = the process's user + sys CPU"
-      "\nover the messages it had acked, start-up and warm-up included")
+      "\nbelow 1 means pubduel acks sooner or spends less); rounds = the ratio of each round alone"
+      "\n(its peer-pubduel-pubduel-peer runs, side by side in time): median (lowest-highest);"
+      "\ncpu us/msg = the process's user + sys CPU over the messages it had acked, start-up and"
+      "\nwarm-up included")
 PY

@@ -85,7 +85,7 @@ fn repeat(cfg: &RunConfig, n: u32, args: &RunArgs) -> ExitCode {
 
 /// Waits `pause`; true when Ctrl-C, SIGTERM or SIGHUP came first.
 fn paused_until_signal(pause: Duration) -> bool {
-    match runtime() {
+    match runtime(Some(1)) {
         Ok(r) => r.block_on(app::stop_signal(Some(pause))) == app::Stop::Signal,
         Err(_) => {
             std::thread::sleep(pause);
@@ -142,7 +142,7 @@ fn capacity(args: CapacityArgs) -> ExitCode {
 /// `pubduel agent`: serves runs until Ctrl-C or SIGTERM.
 fn agent(args: &AgentArgs) -> ExitCode {
     let _log = logging::init(true, std::path::Path::new("pubduel.log"));
-    let runtime = match runtime() {
+    let runtime = match runtime(args.threads) {
         Ok(r) => r,
         Err(e) => return fail(1, e),
     };
@@ -192,7 +192,7 @@ fn open_log(
 /// Builds the runtime and runs `cfg` as `drive` says on the dashboard or headless; maps the
 /// outcome to the exit code.
 fn run_once(cfg: RunConfig, drive: Drive, headless: bool) -> u8 {
-    let runtime = match runtime() {
+    let runtime = match runtime(cfg.threads) {
         Ok(r) => r,
         Err(e) => return failed(1, e),
     };
@@ -225,9 +225,14 @@ fn run_once(cfg: RunConfig, drive: Drive, headless: bool) -> u8 {
     }
 }
 
-/// The runtime a run uses: every thread with a tight timer slack, for the pacing.
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
+/// The runtime a run uses: `threads` workers (one per CPU when `None`), every thread with a
+/// tight timer slack, for the pacing.
+fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime, String> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = threads {
+        builder.worker_threads(n);
+    }
+    builder
         .enable_all()
         .on_thread_start(crate::engine::tight_timer_slack)
         .build()

@@ -418,6 +418,11 @@ fn repeated_runs_write_numbered_reports_that_compare_as_groups() {
     let o = pubduel(&["--headless", "--repeat", "0", "--dry-run"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--repeat"), "{}", text(&o));
+    let o = pubduel(&["--headless", "--threads", "0", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--threads"), "{}", text(&o));
+    let o = pubduel(&["--headless", "--threads", "1", "--dry-run"]);
+    assert!(text(&o).contains("threads = 1"), "{}", text(&o));
 }
 
 /// Sends SIGTERM to `child` once `lines` has brought `wanted` lines containing `marker` (or after
@@ -590,7 +595,14 @@ fn capacity_search_measures_steps_on_a_real_broker_and_reports_them() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("cap.toml");
     let o = subcommand_on_brokers(dir.path(), "capacity", "capacity")
-        .args(["--lanes", "nats", "--slo", "ack.p99 < 60s"])
+        .args([
+            "--lanes",
+            "nats",
+            "--slo",
+            "ack.p99 < 60s",
+            "--threads",
+            "1",
+        ])
         .args(["--start-rate", "500", "--max-rate", "1000", "--step", "1s"])
         .args(["--warmup", "0s", "--report", report.to_str().unwrap()])
         .output()

@@ -173,6 +173,7 @@ fn run_config(order: &StartOrder) -> anyhow::Result<RunConfig> {
         warmup: Duration::from_millis(order.warmup_ms),
         e2e: order.e2e,
         precise: order.precise,
+        threads: None,
         lanes,
         kafka: Default::default(),
         nats: Default::default(),

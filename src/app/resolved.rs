@@ -13,6 +13,9 @@ struct Resolved<'a> {
     duration: Option<String>,
     warmup: String,
     e2e: bool,
+    /// The runtime's worker threads (`--threads`); absent: one per CPU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threads: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<String>,
     /// Where live metrics would be served (`--metrics-listen`).
@@ -72,6 +75,7 @@ pub fn resolved_toml(cfg: &RunConfig) -> String {
             .map(|d| humantime::format_duration(d).to_string()),
         warmup: humantime::format_duration(cfg.warmup).to_string(),
         e2e: cfg.e2e,
+        threads: cfg.threads,
         report: cfg.report.as_ref().map(|p| p.display().to_string()),
         metrics_listen: cfg.metrics_listen.clone(),
         payload: (cfg.payload.as_ref()).map(|b| format!("a file of {} bytes", b.len())),

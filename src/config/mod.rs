@@ -34,6 +34,8 @@ pub struct RunConfig {
     pub e2e: bool,
     /// Spin the wait for each open-loop slot.
     pub precise: bool,
+    /// The runtime's worker threads (`--threads`); `None`: one per CPU.
+    pub threads: Option<usize>,
     /// Lanes in order, each with its kind, first knobs and broker settings.
     pub lanes: Vec<LaneConfig>,
     /// The `[kafka]` section with the flags over it: what every Kafka lane starts from.
@@ -230,6 +232,7 @@ impl RunConfig {
             warmup,
             e2e: args.e2e || profile.e2e.unwrap_or(false),
             precise: args.precise || profile.precise.unwrap_or(false),
+            threads: args.threads,
             lanes,
             kafka,
             nats,

@@ -1,4 +1,5 @@
-//! Hot-path recording: atomic counters and striped histogram recorders.
+//! Hot-path recording: atomic counters and striped recorders ([`Tally`]: counts in HdrHistogram's
+//! buckets, moved into histograms by the stats tick).
 
 use super::histo::StageSet;
 use super::tally::Tally;
@@ -116,7 +117,7 @@ impl Counters {
     }
 }
 
-/// The striped histogram sets of one lane.
+/// The striped tallies of one lane.
 pub struct Recorders {
     stripes: Box<[Mutex<Tally>]>,
     /// One emptied tally per stripe, swapped in by the stats tick so that merging happens

@@ -402,6 +402,7 @@ impl TestNames {
             warmup: Duration::ZERO,
             e2e: false,
             precise: false,
+            threads: None,
             lanes: vec![
                 LaneConfig::of_kind(LaneKind::Kafka, knobs),
                 LaneConfig::of_kind(LaneKind::Nats, knobs),
