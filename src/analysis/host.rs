@@ -33,7 +33,7 @@ pub(super) fn host_starved(h: &HostLoad, whose: &str) -> Option<Finding> {
              {:.0}%), and pubduel's threads waited {:.0} ms per second to run ({:.0}% of the time \
              they were ready). {}These figures are the host's, not the broker's or the knobs': \
              lowering the rate will not help. Free the CPUs, or generate the load from another \
-             host (pubduel agent).",
+             host (pubduel agent).{}",
             h.cpus,
             100.0 * h.busy,
             h.run_queue,
@@ -41,9 +41,28 @@ pub(super) fn host_starved(h: &HostLoad, whose: &str) -> Option<Finding> {
             1000.0 * h.own_wait,
             100.0 * waited,
             busy_besides(h),
+            fewer_threads(h),
         ),
     ))
 }
+
+/// With a broker busy on the same CPUs, pubduel's runtime threads waking each other cost CPU
+/// the broker could have had: the advice to run on one (empty when it already does).
+fn fewer_threads(h: &HostLoad) -> String {
+    let broker = (h.others.iter()).any(|(name, _)| kind_of(name) == BROKER);
+    if !broker || h.workers <= 1 {
+        return String::new();
+    }
+    format!(
+        " On a host shared with a broker, --threads 1 leaves it more: pubduel ran its \
+         publishers on {} threads that wake each other, and one thread spends less CPU per \
+         message.",
+        h.workers
+    )
+}
+
+/// What [`kind_of`] says of a broker.
+const BROKER: &str = " (a broker on this host)";
 
 /// What else kept the CPUs busy, as a sentence (empty when nothing stood out).
 fn busy_besides(h: &HostLoad) -> String {
@@ -61,7 +80,7 @@ fn kind_of(name: &str) -> &'static str {
         "rustc", "cargo", "cc1", "cc1plus", "ld", "go", "javac", "make",
     ];
     if name == "nats-server" || name.contains("Kafka") {
-        " (a broker on this host)"
+        BROKER
     } else if BUILDS.contains(&name) || name.contains("build") {
         " (a build)"
     } else {

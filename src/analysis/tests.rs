@@ -400,6 +400,7 @@ fn load(busy: f64, own_cpu: f64, own_wait: f64) -> HostLoad {
         own_cpu,
         own_wait,
         others: vec![("bash".into(), 1.9), ("nats-server".into(), 0.2)],
+        workers: 2,
     }
 }
 
@@ -426,6 +427,24 @@ fn a_starved_host_is_named_instead_of_lowering_the_rate() {
         text.contains("bash 1.9") && text.contains("nats-server 0.2 (a broker"),
         "{text}"
     );
+    // A broker among the busy, and pubduel on two runtime threads: one would spend less.
+    assert!(
+        text.contains("--threads 1") && text.contains("on 2 threads"),
+        "{text}"
+    );
+    let mut one = load(0.99, 0.6, 0.5);
+    one.workers = 1;
+    p.host = Some(one.clone());
+    let said = |p: &_| {
+        let found = &analyse(p, &[])[0];
+        let f = found.iter().find(|f| f.kind == FindingKind::HostStarved);
+        f.unwrap().message.clone()
+    };
+    assert!(!said(&p).contains("--threads"), "already one thread");
+    one.workers = 2;
+    one.others = vec![("bash".into(), 1.9)];
+    p.host = Some(one);
+    assert!(!said(&p).contains("--threads"), "no broker on this host");
 }
 
 #[test]

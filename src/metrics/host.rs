@@ -10,6 +10,7 @@
 
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,10 @@ pub struct HostLoad {
     pub own_wait: f64,
     /// The busiest other processes: what they are, CPUs each kept busy.
     pub others: Vec<(String, f64)>,
+    /// The runtime threads pubduel's publishers and clients' tasks ran on (`--threads`; 0 when
+    /// not known).
+    #[serde(default)]
+    pub workers: u32,
 }
 
 /// One reading of `/proc`.
@@ -58,31 +63,40 @@ struct Sample {
 
 struct Monitor {
     samples: Mutex<VecDeque<(Instant, Sample)>>,
+    /// The worker threads of the runtime the last run started from.
+    workers: AtomicU32,
 }
 
 static MONITOR: OnceLock<Option<&'static Monitor>> = OnceLock::new();
 
-/// Starts the sampler (once per process); false where `/proc` cannot be read.
+/// Starts the sampler (once per process); false where `/proc` cannot be read. Called from a
+/// run's runtime, whose worker threads the host's figures then name.
 pub fn start() -> bool {
-    MONITOR
-        .get_or_init(|| {
-            read_sample(true)?;
-            let m: &'static Monitor = Box::leak(Box::new(Monitor {
-                samples: Mutex::new(VecDeque::new()),
-            }));
-            let spawned = std::thread::Builder::new()
-                .name("pubduel-host".into())
-                .spawn(move || loop {
-                    if let Some(s) = read_sample(true) {
-                        let mut all = m.samples.lock();
-                        all.push_back((Instant::now(), s));
-                        trim(&mut all);
-                    }
-                    std::thread::sleep(Duration::from_secs(1));
-                });
-            spawned.ok().map(|_| m)
-        })
-        .is_some()
+    let monitor = MONITOR.get_or_init(|| {
+        read_sample(true)?;
+        let m: &'static Monitor = Box::leak(Box::new(Monitor {
+            samples: Mutex::new(VecDeque::new()),
+            workers: AtomicU32::new(0),
+        }));
+        let spawned = std::thread::Builder::new()
+            .name("pubduel-host".into())
+            .spawn(move || loop {
+                if let Some(s) = read_sample(true) {
+                    let mut all = m.samples.lock();
+                    all.push_back((Instant::now(), s));
+                    trim(&mut all);
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            });
+        spawned.ok().map(|_| m)
+    });
+    let Some(m) = monitor else {
+        return false;
+    };
+    let workers = tokio::runtime::Handle::try_current().map_or(0, |h| h.metrics().num_workers());
+    m.workers
+        .store(u32::try_from(workers).unwrap_or(u32::MAX), Relaxed);
+    true
 }
 
 fn trim(all: &mut VecDeque<(Instant, Sample)>) {
@@ -104,7 +118,11 @@ pub fn between(from: Instant, to: Instant) -> Option<HostLoad> {
         .filter(|(at, _)| *at >= from && *at <= to)
         .collect();
     let (first, last) = (within.first()?, within.last()?);
-    (within.len() >= 2).then(|| load(first, last, &within))
+    let workers = m.workers.load(Relaxed);
+    (within.len() >= 2).then(|| HostLoad {
+        workers,
+        ..load(first, last, &within)
+    })
 }
 
 fn load(
@@ -129,6 +147,7 @@ fn load(
         own_cpu: cpu_ns as f64 / 1e9 / seconds,
         own_wait: wait_ns as f64 / 1e9 / seconds,
         others: busiest(within, seconds),
+        workers: 0,
     }
 }
 
