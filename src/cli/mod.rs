@@ -149,7 +149,6 @@ fn parse_agent_name(s: &str) -> Result<String, String> {
     }
 }
 
-/// `--repeat N`: one run or more.
 /// `--threads N`: 1 or more.
 fn parse_threads(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
@@ -160,6 +159,7 @@ fn parse_threads(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `--repeat N`: one run or more.
 fn parse_repeat(s: &str) -> Result<u32, String> {
     match s.trim().parse::<u32>() {
         Ok(0) => Err("must be 1 or more runs, got 0".into()),

@@ -139,8 +139,8 @@ impl PayloadBuilder {
     /// [`stamps_payload`](Self::stamps_payload)) that lives only for the call, for a client that
     /// copies it before it returns (librdkafka): the same bytes [`build`](Self::build) gives,
     /// but only the stamp is written per message, over a copy of the filler kept per thread.
-    #[inline]
     /// `start_ns` is the start's [`nanos`](Self::nanos).
+    #[inline]
     pub fn stamped<R>(
         &self,
         size: usize,

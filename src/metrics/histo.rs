@@ -29,8 +29,8 @@ pub fn us(d: Duration) -> u64 {
 /// is kept in the HdrHistogram V2 compressed form (a few KB instead of tens), with its summary.
 #[derive(Clone, Default)]
 pub struct StageSet {
-    hists: [Option<Histogram<u64>>; 9],
-    packed: [Option<Packed>; 9],
+    hists: [Option<Histogram<u64>>; Stage::ALL.len()],
+    packed: [Option<Packed>; Stage::ALL.len()],
     sizing: Sizing,
 }
 

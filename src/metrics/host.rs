@@ -118,17 +118,14 @@ pub fn between(from: Instant, to: Instant) -> Option<HostLoad> {
         .filter(|(at, _)| *at >= from && *at <= to)
         .collect();
     let (first, last) = (within.first()?, within.last()?);
-    let workers = m.workers.load(Relaxed);
-    (within.len() >= 2).then(|| HostLoad {
-        workers,
-        ..load(first, last, &within)
-    })
+    (within.len() >= 2).then(|| load(first, last, &within, m.workers.load(Relaxed)))
 }
 
 fn load(
     first: &(Instant, Sample),
     last: &(Instant, Sample),
     within: &[&(Instant, Sample)],
+    workers: u32,
 ) -> HostLoad {
     let (a, b) = (&first.1, &last.1);
     let seconds = last.0.duration_since(first.0).as_secs_f64().max(1e-3);
@@ -147,7 +144,7 @@ fn load(
         own_cpu: cpu_ns as f64 / 1e9 / seconds,
         own_wait: wait_ns as f64 / 1e9 / seconds,
         others: busiest(within, seconds),
-        workers: 0,
+        workers,
     }
 }
 
@@ -311,7 +308,7 @@ mod tests {
             "250 ms of spinning showed {cpu} ns on a CPU"
         );
         let (first, last) = ((t0, a), (Instant::now(), b));
-        let l = load(&first, &last, &[&first, &last]);
+        let l = load(&first, &last, &[&first, &last], 2);
         assert!(
             l.busy > 0.0 && l.own_cpu > 0.0 && l.run_queue >= 1.0,
             "{l:?}"

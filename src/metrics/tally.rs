@@ -40,7 +40,7 @@ fn value(i: usize) -> u64 {
 /// One stripe's samples since the last tick.
 #[derive(Default)]
 pub struct Tally {
-    counts: [Option<Box<[u32]>>; 9],
+    counts: [Option<Box<[u32]>>; Stage::ALL.len()],
     /// Samples beyond the counts' range, and sets added whole.
     rest: StageSet,
 }
